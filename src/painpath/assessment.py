@@ -1,0 +1,254 @@
+"""The Python API: assess one case or many, with typed, documented results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from painpath.cases import Case, Mode, encode, encode_many, parse_case
+from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled, evidence_weights, posterior, triage_arrays
+from painpath.engine.compiled import RANK_LEVEL
+from painpath.engine.explain import contributions
+
+__all__ = [
+    "Assessment",
+    "BatchResult",
+    "ConditionResult",
+    "Evidence",
+    "TriageReason",
+    "TriageResult",
+    "assess",
+    "assess_arrays",
+    "assess_many",
+]
+
+Level = Literal["emergency", "urgent", "soon", "self_care"]
+
+
+class Evidence(BaseModel):
+    """One answer's weight for a condition (natural-log units; + raises, - lowers)."""
+
+    finding: str
+    text: str
+    answer: Literal["present", "absent"]
+    weight: float
+
+
+class ConditionResult(BaseModel):
+    key: str
+    name: str
+    short_name: str
+    origin: str
+    probability: float
+    level: Level = Field(description="the condition's own level after escalations")
+    icd10cm: list[str]
+    supporting: list[Evidence] = Field(default_factory=list, description="answers that raised it most")
+    opposing: list[Evidence] = Field(default_factory=list, description="answers that lowered it most")
+
+
+class TriageReason(BaseModel):
+    kind: Literal["floor", "condition", "escalation"]
+    id: str
+    level: Level
+    text: str
+    source: str | None = None
+
+
+class TriageResult(BaseModel):
+    level: Level
+    advice: str
+    reasons: list[TriageReason]
+    floor_level: Level | None = Field(description="highest warning floor fired, if any")
+    condition_level: Level = Field(description="level driven by the condition probabilities")
+
+
+class Assessment(BaseModel):
+    """The result of assessing one person's findings."""
+
+    case_id: str
+    mode: Mode
+    setting: str
+    age: int
+    sex: str
+    conditions: list[ConditionResult] = Field(description="every condition, most probable first")
+    origin: dict[str, float] = Field(description="probability that the pain comes from back, leg, vascular, systemic")
+    triage: TriageResult
+    kb_version: str
+    engine_version: str = ENGINE_VERSION
+    disclaimer: str = (
+        "PainPath gives information, not a diagnosis. It does not replace a clinician. "
+        "If you are worried or things get worse, seek medical help."
+    )
+
+    @property
+    def top(self) -> ConditionResult:
+        return self.conditions[0]
+
+
+class BatchResult(BaseModel):
+    model_config = {"arbitrary_types_allowed": True}
+    conditions: list[str]
+    probabilities: Any  # numpy (N, C)
+    triage_levels: list[str]
+    origin: Any  # numpy (N, 4)
+
+
+def _setting_for(mode: Mode, setting: str | None) -> str:
+    return setting or ("self" if mode == "self" else "clinic")
+
+
+def _evidence(ckb: CompiledKB, contrib: np.ndarray, ev: np.ndarray, ci: int, top: int) -> tuple[list[Evidence], list[Evidence]]:
+    col = contrib[:, ci]
+    order = np.argsort(col)
+    findings = ckb.kb.findings.findings
+
+    def item(fi: int) -> Evidence:
+        key = ckb.findings[fi]
+        return Evidence(
+            finding=key,
+            text=findings[key].text,
+            answer="present" if ev[fi] > 0 else "absent",
+            weight=round(float(col[fi]), 3),
+        )
+
+    sup = [item(i) for i in order[::-1][:top] if col[i] > 0.05]
+    opp = [item(i) for i in order[:top] if col[i] < -0.05]
+    return sup, opp
+
+
+def assess(
+    case: Case | Mapping[str, Any],
+    *,
+    mode: Mode = "self",
+    setting: str | None = None,
+    ckb: CompiledKB | None = None,
+    explain_top: int = 5,
+) -> Assessment:
+    """Assess one case: ranked conditions, origin, triage with reasons, explanations.
+
+    ``case`` is a :class:`Case` or a mapping in the benchmark case format.
+    """
+    ckb = ckb or default_compiled()
+    if not isinstance(case, Case):
+        case = parse_case(case, ckb)
+    st = _setting_for(mode, setting)
+    ev = encode(case, ckb, mode)[None, :]
+    age = np.array([case.age])
+    female = np.array([case.sex == "female"])
+    w = evidence_weights(ckb, ev)
+    post = posterior(ckb, ev, age, female, st)
+    tri = triage_arrays(ckb, ev, post)
+    p = post[0]
+    contrib = contributions(ckb, ev[0], w[0], p)
+    kbc = ckb.kb.conditions.conditions
+    conds = []
+    for ci in np.argsort(-p, kind="stable"):
+        key = ckb.conditions[ci]
+        sup, opp = _evidence(ckb, contrib, ev[0], ci, explain_top)
+        conds.append(
+            ConditionResult(
+                key=key,
+                name=kbc[key].name,
+                short_name=kbc[key].short_name,
+                origin=kbc[key].origin,
+                probability=float(p[ci]),
+                level=RANK_LEVEL[int(tri.effective_ranks[0, ci])],  # type: ignore[arg-type]
+                icd10cm=list(kbc[key].icd10cm),
+                supporting=sup,
+                opposing=opp,
+            )
+        )
+    origin = {name: float(v) for name, v in zip(ckb.origin_names, p @ ckb.origin_matrix, strict=True)}
+    return Assessment(
+        case_id=case.id,
+        mode=mode,
+        setting=st,
+        age=case.age,
+        sex=case.sex,
+        conditions=conds,
+        origin=origin,
+        triage=_triage_result(ckb, tri, p),
+        kb_version=ckb.kb.version,
+    )
+
+
+def _triage_result(ckb: CompiledKB, tri: Any, p: np.ndarray) -> TriageResult:
+    t = ckb.kb.triage
+    level = RANK_LEVEL[int(tri.level_rank[0])]
+    reasons: list[TriageReason] = []
+    for j, fl in enumerate(t.floors):
+        if tri.floors_fired[0, j]:
+            reasons.append(TriageReason(kind="floor", id=fl.id, level=fl.level, text=fl.reason, source=fl.src))
+    for j, esc in enumerate(t.escalations):
+        if not tri.escalations_fired[0, j]:
+            continue
+        cols = [ckb.cidx[c] for c in esc.conditions] if esc.conditions else [
+            i for i, c in enumerate(ckb.conditions) if t.condition_levels[c] == esc.from_level
+        ]
+        if any(p[i] >= 0.10 for i in cols):
+            reasons.append(TriageReason(kind="escalation", id=esc.id, level=esc.level, text=esc.reason, source=esc.src))
+    cond_rank = int(tri.condition_rank[0])
+    if cond_rank > 0 or not reasons:
+        eff = tri.effective_ranks[0]
+        members = [i for i in np.argsort(-p) if eff[i] >= cond_rank][:3]
+        names = ", ".join(f"{ckb.kb.conditions.conditions[ckb.conditions[i]].short_name} ({p[i]:.0%})" for i in members)
+        lvl = RANK_LEVEL[cond_rank]
+        reasons.append(
+            TriageReason(
+                kind="condition",
+                id=f"conditions_at_{lvl}",
+                level=lvl,  # type: ignore[arg-type]
+                text=f"The likely causes at this level of care: {names}.",
+                source="nice_ng59_triage",
+            )
+        )
+    floor_rank = int(tri.floor_rank[0])
+    return TriageResult(
+        level=level,  # type: ignore[arg-type]
+        advice=t.level_text[level],  # type: ignore[index]
+        reasons=reasons,
+        floor_level=RANK_LEVEL[floor_rank] if floor_rank >= 0 else None,  # type: ignore[arg-type]
+        condition_level=RANK_LEVEL[cond_rank],  # type: ignore[arg-type]
+    )
+
+
+def assess_arrays(
+    ev: np.ndarray,
+    age: np.ndarray,
+    female: np.ndarray,
+    *,
+    setting: str = "self",
+    ckb: CompiledKB | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Batch form on encoded arrays: posteriors (N, C) and triage level ranks (N,).
+
+    ``ev`` is (N, F) int8 with +1 present, -1 absent, 0 unknown, in
+    ``ckb.findings`` order; ranks are 3 emergency, 2 urgent, 1 soon, 0 self_care.
+    """
+    ckb = ckb or default_compiled()
+    post = posterior(ckb, ev, age, female, setting)
+    tri = triage_arrays(ckb, ev, post)
+    return post, tri.level_rank
+
+
+def assess_many(
+    cases: Iterable[Case | Mapping[str, Any]],
+    *,
+    mode: Mode = "self",
+    setting: str | None = None,
+    ckb: CompiledKB | None = None,
+) -> BatchResult:
+    """Assess many cases at once (vectorised); returns arrays, not per-case objects."""
+    ckb = ckb or default_compiled()
+    parsed: Sequence[Case] = [c if isinstance(c, Case) else parse_case(c, ckb) for c in cases]
+    ev, age, female = encode_many(list(parsed), ckb, mode)
+    post, ranks = assess_arrays(ev, age, female, setting=_setting_for(mode, setting), ckb=ckb)
+    return BatchResult(
+        conditions=list(ckb.conditions),
+        probabilities=post,
+        triage_levels=[RANK_LEVEL[int(r)] for r in ranks],
+        origin=post @ ckb.origin_matrix,
+    )

@@ -1,0 +1,197 @@
+"""Cross-file checks of the knowledge base (modelled on pgmpy's ``check_model``).
+
+Every problem is reported as ``file: key: what is wrong``; nothing stops at the
+first problem, so ``painpath kb check`` can list them all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from painpath.kb.schema import LEVELS
+
+if TYPE_CHECKING:
+    from painpath.kb.knowledge_base import KnowledgeBase
+
+__all__ = ["benchmark_problems", "cross_file_problems", "evidence_stats"]
+
+ICD10CM = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$")
+
+
+def cross_file_problems(kb: KnowledgeBase) -> list[str]:
+    problems: list[str] = []
+    conditions = set(kb.conditions.conditions)
+    findings = set(kb.findings.findings)
+    sources = set(kb.sources.sources)
+    grades = kb.strengths.grades
+
+    def need_src(where: str, src: str | None) -> None:
+        if src is not None and src not in sources:
+            problems.append(f"{where}: unknown source id '{src}' (not in sources.yaml)")
+
+    for key, cond in kb.conditions.conditions.items():
+        for code in cond.icd10cm:
+            if not ICD10CM.match(code):
+                problems.append(f"conditions.yaml: {key}.icd10cm: '{code}' is not an ICD-10-CM code")
+    for key, f in kb.findings.findings.items():
+        if f.kind == "sign" and not f.clinician_question:
+            problems.append(f"findings.yaml: {key}.clinician_question: a sign needs a clinician wording")
+        if f.question.strip().upper() == "TODO":
+            problems.append(f"findings.yaml: {key}.question: not written yet")
+
+    for name, value in grades.items():
+        if not 0.0 < value < 1.0:
+            problems.append(f"strengths.yaml: grades.{name}: {value} is not a probability in (0, 1)")
+    missing_defaults = findings - set(kb.strengths.defaults)
+    for key in sorted(missing_defaults):
+        problems.append(f"strengths.yaml: defaults.{key}: missing (every finding needs a default)")
+    for key in sorted(set(kb.strengths.defaults) - findings):
+        problems.append(f"strengths.yaml: defaults.{key}: unknown finding")
+    for key, s in kb.strengths.defaults.items():
+        if s.grade is not None and s.grade not in grades:
+            problems.append(f"strengths.yaml: defaults.{key}.grade: unknown grade '{s.grade}'")
+        need_src(f"strengths.yaml: defaults.{key}", s.src)
+    for cond, table in kb.strengths.strengths.items():
+        if cond not in conditions:
+            problems.append(f"strengths.yaml: strengths.{cond}: unknown condition")
+        for key, s in table.items():
+            where = f"strengths.yaml: strengths.{cond}.{key}"
+            if key not in findings:
+                problems.append(f"{where}: unknown finding")
+            if s.grade is not None and s.grade not in grades:
+                problems.append(f"{where}.grade: unknown grade '{s.grade}'")
+            need_src(where, s.src)
+
+    prior_keys = set(kb.priors.priors)
+    for key in sorted(conditions - prior_keys):
+        problems.append(f"priors.yaml: priors.{key}: missing")
+    for key in sorted(prior_keys - conditions):
+        problems.append(f"priors.yaml: priors.{key}: unknown condition")
+    for setting in ("self", "clinic"):
+        if setting not in kb.priors.settings:
+            problems.append(f"priors.yaml: settings.{setting}: missing")
+    for key, prior in kb.priors.priors.items():
+        need_src(f"priors.yaml: priors.{key}", prior.src)
+    bands = kb.priors.age_bands
+    if not bands or bands[0][0] != 0 or bands[-1][1] != 120:
+        problems.append("priors.yaml: age_bands: must run from 0 to 120")
+    for (lo1, hi1), (lo2, _hi2) in zip(bands, bands[1:], strict=False):
+        if lo2 != hi1 + 1:
+            problems.append(f"priors.yaml: age_bands: gap or overlap between {hi1} and {lo2}")
+    for key, mod in kb.priors.age_modifiers.items():
+        if key not in conditions:
+            problems.append(f"priors.yaml: age_modifiers.{key}: unknown condition")
+        if len(mod.factors) != len(bands):
+            problems.append(f"priors.yaml: age_modifiers.{key}.factors: need one factor per age band ({len(bands)})")
+        if any(f <= 0 for f in mod.factors):
+            problems.append(f"priors.yaml: age_modifiers.{key}.factors: factors must be positive")
+        if (mod.src is None) == (mod.est is None):
+            problems.append(f"priors.yaml: age_modifiers.{key}: give exactly one of src or est")
+        need_src(f"priors.yaml: age_modifiers.{key}", mod.src)
+    for key, smod in kb.priors.sex_modifiers.items():
+        if key not in conditions:
+            problems.append(f"priors.yaml: sex_modifiers.{key}: unknown condition")
+        if (smod.src is None) == (smod.est is None):
+            problems.append(f"priors.yaml: sex_modifiers.{key}: give exactly one of src or est")
+        need_src(f"priors.yaml: sex_modifiers.{key}", smod.src)
+
+    seen: Counter[str] = Counter()
+    for name, cluster in kb.dependence.clusters.items():
+        for key in cluster.findings:
+            seen[key] += 1
+            if key not in findings:
+                problems.append(f"dependence.yaml: clusters.{name}: unknown finding '{key}'")
+    for key, n in seen.items():
+        if n > 1:
+            problems.append(f"dependence.yaml: clusters: finding '{key}' is in {n} clusters (at most one)")
+    for i, imp in enumerate(kb.dependence.implications):
+        where = f"dependence.yaml: implications[{i}]"
+        for key in [imp.finding, *imp.if_present, *imp.if_absent]:
+            if key not in findings:
+                problems.append(f"{where}: unknown finding '{key}'")
+        if not imp.if_present and not imp.if_absent:
+            problems.append(f"{where}: needs if_present or if_absent")
+        need_src(where, imp.src)
+
+    t = kb.triage
+    if tuple(t.levels) != LEVELS:
+        problems.append(f"triage.yaml: levels: must be exactly {list(LEVELS)}")
+    for key in sorted(conditions - set(t.condition_levels)):
+        problems.append(f"triage.yaml: condition_levels.{key}: missing")
+    for key in sorted(set(t.condition_levels) - conditions):
+        problems.append(f"triage.yaml: condition_levels.{key}: unknown condition")
+    for fl in t.floors:
+        for key in [*fl.any, *fl.with_any]:
+            if key not in findings:
+                problems.append(f"triage.yaml: floors.{fl.id}: unknown finding '{key}'")
+        need_src(f"triage.yaml: floors.{fl.id}", fl.src)
+    for esc in t.escalations:
+        for key in esc.any:
+            if key not in findings:
+                problems.append(f"triage.yaml: escalations.{esc.id}: unknown finding '{key}'")
+        for key in esc.conditions:
+            if key not in conditions:
+                problems.append(f"triage.yaml: escalations.{esc.id}: unknown condition '{key}'")
+        need_src(f"triage.yaml: escalations.{esc.id}", esc.src)
+    thresholds = [t.risk_thresholds.get(lv, 1.0) for lv in ("emergency", "urgent", "soon")]
+    if thresholds != sorted(thresholds):
+        problems.append("triage.yaml: risk_thresholds: a more urgent level must not need more probability")
+    lo, hi = kb.model.clip
+    if not 0.0 < lo < hi < 1.0:
+        problems.append("model.yaml: clip: must satisfy 0 < low < high < 1")
+    return problems
+
+
+def benchmark_problems(kb: KnowledgeBase, benchmark_dir: str | Path) -> list[str]:
+    """Check that the KB covers the benchmark vocabulary and agrees on origins and codes."""
+    base = Path(benchmark_dir)
+    problems: list[str] = []
+    bconds = yaml.safe_load((base / "conditions.yaml").read_text(encoding="utf-8"))["conditions"]
+    bfinds = yaml.safe_load((base / "findings.yaml").read_text(encoding="utf-8"))["findings"]
+    for key, spec in bconds.items():
+        cond = kb.conditions.conditions.get(key)
+        if cond is None:
+            problems.append(f"conditions.yaml: {key}: benchmark condition missing from the knowledge base")
+            continue
+        if cond.origin != spec["origin"]:
+            problems.append(f"conditions.yaml: {key}.origin: '{cond.origin}' differs from the benchmark '{spec['origin']}'")
+        for code in spec["icd10cm"]:
+            if code not in cond.icd10cm:
+                problems.append(f"conditions.yaml: {key}.icd10cm: benchmark code {code} missing")
+    for key, spec in bfinds.items():
+        f = kb.findings.findings.get(key)
+        if f is None:
+            problems.append(f"findings.yaml: {key}: benchmark finding missing from the knowledge base")
+        elif f.kind != spec["kind"]:
+            problems.append(f"findings.yaml: {key}.kind: '{f.kind}' differs from the benchmark '{spec['kind']}'")
+    return problems
+
+
+def evidence_stats(kb: KnowledgeBase) -> dict[str, object]:
+    """How much of the explicitly stated evidence cites literature (defaults excluded)."""
+    by_basis: Counter[str] = Counter()
+    by_condition: dict[str, Counter[str]] = {}
+    for cond, table in kb.strengths.strengths.items():
+        c: Counter[str] = Counter()
+        for s in table.values():
+            by_basis[s.basis] += 1
+            c[s.basis] += 1
+        by_condition[cond] = c
+    explicit = sum(by_basis.values())
+    literature = explicit - by_basis["estimate"]
+    priors = Counter("literature" if p.src else "estimate" for p in kb.priors.priors.values())
+    return {
+        "explicit_strengths": explicit,
+        "by_basis": dict(by_basis),
+        "literature_share": literature / explicit if explicit else 0.0,
+        "measured_share": (by_basis["measured"] + by_basis["adapted"]) / explicit if explicit else 0.0,
+        "by_condition": {k: dict(v) for k, v in by_condition.items()},
+        "default_pairs": len(kb.conditions.conditions) * len(kb.findings.findings) - explicit,
+        "priors": dict(priors),
+        "sources": len(kb.sources.sources),
+    }

@@ -1,0 +1,228 @@
+"""Pydantic models for the knowledge-base files (field-level validation).
+
+Cross-file checks (ids that must resolve between files) live in ``checks.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "Cluster",
+    "Condition",
+    "ConditionsFile",
+    "DependenceFile",
+    "Escalation",
+    "Finding",
+    "FindingsFile",
+    "Floor",
+    "Implication",
+    "ModelFile",
+    "Prior",
+    "PriorsFile",
+    "Snomed",
+    "Source",
+    "SourcesFile",
+    "Strength",
+    "StrengthsFile",
+    "TriageFile",
+    "WhoCode",
+]
+
+Level = Literal["emergency", "urgent", "soon", "self_care"]
+LEVELS: tuple[str, ...] = ("emergency", "urgent", "soon", "self_care")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    citation: str = Field(min_length=10)
+    doi: str | None = None
+    kind: Literal["study", "review", "guideline", "textbook", "definition"]
+    verified: Literal["abstract", "guideline_text", "secondary", "project_document"]
+
+
+class SourcesFile(_Strict):
+    sources: dict[str, Source]
+
+
+class WhoCode(_Strict):
+    code: str
+    display: str
+    source: str
+
+
+class Snomed(_Strict):
+    code: str = Field(pattern=r"^[0-9]{6,18}$")
+    display: str
+    source: str
+    confidence: Literal["moderate", "high"]
+
+
+class Condition(_Strict):
+    name: str
+    short_name: str = Field(min_length=3, max_length=60)
+    origin: Literal["back", "leg", "vascular", "systemic"]
+    mechanism: Literal["nerve", "musculoskeletal", "vascular", "inflammatory_infective", "serious_pathology"]
+    mechanism_text: str | None = None
+    description: str = Field(min_length=20)
+    structures: str | None = None
+    icd10cm: list[str] = Field(min_length=1)
+    icd10_who: list[WhoCode] = Field(default_factory=list)
+    snomed: list[Snomed] = Field(default_factory=list)
+
+
+class ConditionsFile(_Strict):
+    conditions: dict[str, Condition]
+
+
+class Finding(_Strict):
+    kind: Literal["symptom", "history", "sign"]
+    group: str
+    text: str
+    question: str = Field(min_length=5)
+    clinician_question: str | None = None
+    answer_type: Literal["boolean"] = "boolean"
+    help: str | None = None
+
+
+class FindingsFile(_Strict):
+    findings: dict[str, Finding]
+
+
+class Strength(_Strict):
+    """P(finding present | condition), with its evidence."""
+
+    p: float | None = Field(default=None, gt=0.0, lt=1.0)
+    grade: str | None = None
+    src: str | None = None
+    est: str | None = None
+    adapted: bool = False
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _one_value_one_basis(self) -> Strength:
+        if (self.p is None) == (self.grade is None):
+            raise ValueError("give exactly one of `p` or `grade`")
+        if (self.src is None) == (self.est is None):
+            raise ValueError("give exactly one of `src` (a source id) or `est` (a one-line reason)")
+        if self.est is not None and not self.est.strip():
+            raise ValueError("`est` must give a reason")
+        if self.adapted and self.src is None:
+            raise ValueError("`adapted` applies only to sourced figures")
+        return self
+
+    @property
+    def basis(self) -> str:
+        if self.est is not None:
+            return "estimate"
+        if self.grade is not None:
+            return "described"
+        return "adapted" if self.adapted else "measured"
+
+
+class StrengthsFile(_Strict):
+    grades: dict[str, float]
+    grade_mapping_note: str
+    defaults: dict[str, Strength]
+    strengths: dict[str, dict[str, Strength]]
+
+
+class Prior(_Strict):
+    self_: float = Field(alias="self", gt=0.0, lt=1.0)
+    clinic: float = Field(gt=0.0, lt=1.0)
+    src: str | None = None
+    est: str | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _basis(self) -> Prior:
+        if (self.src is None) == (self.est is None):
+            raise ValueError("give exactly one of `src` or `est`")
+        return self
+
+
+class AgeModifier(_Strict):
+    factors: list[float]
+    src: str | None = None
+    est: str | None = None
+    note: str | None = None
+
+
+class SexModifier(_Strict):
+    female: float = Field(gt=0.0)
+    male: float = Field(gt=0.0)
+    src: str | None = None
+    est: str | None = None
+    note: str | None = None
+
+
+class PriorsFile(_Strict):
+    settings: dict[str, str]
+    priors: dict[str, Prior]
+    age_bands: list[tuple[int, int]]
+    age_modifiers: dict[str, AgeModifier]
+    sex_modifiers: dict[str, SexModifier]
+
+
+class Implication(_Strict):
+    finding: str
+    if_present: list[str] = Field(default_factory=list)
+    if_absent: list[str] = Field(default_factory=list)
+    src: str | None = None
+    est: str | None = None
+
+
+class Cluster(_Strict):
+    rho: float = Field(ge=0.0, le=1.0)
+    findings: list[str] = Field(min_length=2)
+    est: str
+
+
+class DependenceFile(_Strict):
+    implications: list[Implication]
+    clusters: dict[str, Cluster]
+
+
+class Floor(_Strict):
+    id: str
+    level: Level
+    any: list[str] = Field(min_length=1)
+    with_any: list[str] = Field(default_factory=list)
+    reason: str
+    src: str
+
+
+class Escalation(_Strict):
+    id: str
+    conditions: list[str] = Field(default_factory=list)
+    from_level: Level | None = None
+    any: list[str] = Field(min_length=1)
+    level: Level
+    reason: str
+    src: str
+
+    @model_validator(mode="after")
+    def _target(self) -> Escalation:
+        if not self.conditions and self.from_level is None:
+            raise ValueError("an escalation names `conditions` or a `from_level`")
+        return self
+
+
+class TriageFile(_Strict):
+    levels: list[Level]
+    level_text: dict[Level, str]
+    floors: list[Floor]
+    condition_levels: dict[str, Level]
+    escalations: list[Escalation]
+    risk_thresholds: dict[Literal["emergency", "urgent", "soon"], float]
+
+
+class ModelFile(_Strict):
+    clip: tuple[float, float]
+    temperature: float = Field(gt=0.0)
+    sign_weight_self: float = Field(ge=0.0, le=1.0)
