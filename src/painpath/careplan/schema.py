@@ -174,6 +174,12 @@ class NextStep(_Cited):
     id: str
     kind: Literal["investigation", "referral", "management", "avoid"]
     text: str
+    levels: list[Level] = Field(
+        default_factory=lambda: list(LEVELS), description="plan levels at which this step is shown"
+    )
+    triggers: list[str] = Field(
+        default_factory=list, description="finding keys that add this step to any emergency/urgent plan"
+    )
 
 
 class TailoringRule(_Cited):

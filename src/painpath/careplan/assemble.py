@@ -1,0 +1,242 @@
+"""Build a care plan from a ranked differential, a triage level and the findings.
+
+Steps:
+
+1. The leading known condition decides the plan; its content for the triage level is used. The
+   level is never below the condition's own base level (a note says so if it was raised).
+2. Emergency and urgent plans carry only the action, why, safety-netting and clinician next
+   steps: no exercises, self-care or treatments.
+3. Otherwise tailoring rules add items for findings that are True (each noted with its trigger),
+   and a STarT Back result, for back-related conditions, adds its stratum advice.
+4. If the second condition is within ``CLOSE_MARGIN`` probability of the first, its summary,
+   safety-netting and next steps are added, and what the two plans share is listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from .loader import CareContent, load_care_content
+from .schema import (
+    CareItem,
+    CarePlan,
+    ConditionContent,
+    ConditionSummary,
+    Level,
+    LevelContent,
+    LibraryItem,
+    PlanItem,
+    PlanTreatment,
+    SharedAdvice,
+    SourceRef,
+    StartBackResult,
+    TailoringNote,
+    level_rank,
+    more_urgent,
+)
+
+__all__ = ["CLOSE_MARGIN", "build_care_plan"]
+
+#: A second condition this close in probability to the first is treated as "close".
+CLOSE_MARGIN = 0.15
+_ACUTE = ("emergency", "urgent")
+
+
+def _item(ci: CareItem, condition: str | None) -> PlanItem:
+    return PlanItem(text=ci.text, sources=list(ci.sources), condition=condition)
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _merge_items(items: Iterable[PlanItem]) -> list[PlanItem]:
+    seen: set[str] = set()
+    out = []
+    for it in items:
+        if it.text not in seen:
+            seen.add(it.text)
+            out.append(it)
+    return out
+
+
+def _block_at_or_above(cond: ConditionContent, level: Level) -> tuple[Level, LevelContent]:
+    """The condition's content at ``level``, or at the nearest more urgent level it has."""
+    for lvl in ("self_care", "soon", "urgent", "emergency"):
+        if level_rank(lvl) >= level_rank(level) and lvl in cond.levels:
+            return lvl, cond.levels[lvl]  # type: ignore[index]
+    raise LookupError(f"no care content at or above {level!r}")  # pragma: no cover - guarded by checks
+
+
+def _summary(key: str, prob: float, cond: ConditionContent) -> ConditionSummary:
+    return ConditionSummary(
+        key=key, name=cond.name, probability=prob, summary=cond.summary.text, sources=list(cond.summary.sources)
+    )
+
+
+def _apply_tailoring(
+    content: CareContent,
+    condition: str,
+    level: Level,
+    findings: Mapping[str, bool | None],
+    exercises: list[str],
+    self_care: list[str],
+    treatments: list[str],
+) -> list[TailoringNote]:
+    notes = []
+    for rule in content.tailoring:
+        if level not in rule.levels:
+            continue
+        if "*" not in rule.conditions and condition not in rule.conditions:
+            continue
+        triggered = [f for f in rule.when_any if findings.get(f) is True]
+        if not triggered:
+            continue
+        exercises += [x for x in rule.add_exercises if x not in exercises]
+        self_care += [x for x in rule.add_self_care if x not in self_care]
+        treatments += [x for x in rule.add_treatments if x not in treatments]
+        notes.append(
+            TailoringNote(
+                rule=rule.id,
+                findings=triggered,
+                items=[*rule.add_exercises, *rule.add_self_care, *rule.add_treatments],
+                note=rule.note,
+            )
+        )
+    return notes
+
+
+def _collect_sources(content: CareContent, plan: CarePlan) -> list[SourceRef]:
+    ids: list[str] = []
+    dumped = plan.model_dump(mode="python", exclude={"sources_used"})
+
+    def walk(obj: object) -> None:
+        if isinstance(obj, dict):
+            for key, value in obj.items():
+                if key == "sources" and isinstance(value, list):
+                    ids.extend(v for v in value if isinstance(v, str))
+                else:
+                    walk(value)
+        elif isinstance(obj, list):
+            for value in obj:
+                walk(value)
+
+    walk(dumped)
+    refs = []
+    for sid in _unique(ids):
+        src = content.sources.get(sid)
+        if src is not None:
+            refs.append(SourceRef(id=sid, title=src.title, url=src.url, doi=src.doi))
+    return refs
+
+
+def build_care_plan(
+    ranked: Sequence[tuple[str, float]],
+    triage_level: str,
+    findings: Mapping[str, bool | None],
+    *,
+    triage_reasons: Sequence[str] = (),
+    startback: StartBackResult | None = None,
+) -> CarePlan:
+    """Assemble the care plan for the leading condition at ``triage_level``.
+
+    ``ranked`` is ``[(condition_key, probability), ...]`` sorted most likely first; keys the care
+    content does not know are skipped (with a note). ``findings`` maps finding keys to
+    True / False / None.
+    """
+    level_rank(triage_level)  # raises ValueError on an unknown level
+    content = load_care_content()
+    notes: list[str] = []
+    known = [(k, float(p)) for k, p in ranked if k in content.conditions]
+    unknown = [k for k, _ in ranked if k not in content.conditions]
+    if unknown:
+        notes.append(f"no care content for {unknown}; skipped")
+    if not known:
+        raise ValueError(f"none of the ranked conditions has care content: {[k for k, _ in ranked]}")
+
+    lead_key, lead_p = known[0]
+    lead = content.conditions[lead_key]
+    level: Level = more_urgent(triage_level, lead.base_level)  # type: ignore[arg-type]
+    if level != triage_level:
+        notes.append(f"level raised from {triage_level} to {level}, the lowest level for {lead_key}")
+    block = lead.levels[level]
+    acute = level in _ACUTE
+
+    second = known[1] if len(known) > 1 and known[0][1] - known[1][1] <= CLOSE_MARGIN + 1e-9 else None
+
+    exercises = [] if acute else list(block.exercises)
+    self_care = [] if acute else list(block.self_care)
+    treatments = [] if acute else list(block.treatments)
+    do_now = [_item(ci, lead_key) for ci in block.do_now]
+    safety_net = [_item(ci, lead_key) for ci in block.safety_net]
+    next_steps = [_item(content.next_steps[s], lead_key) for s in lead.next_steps]
+    tailoring = [] if acute else _apply_tailoring(content, lead_key, level, findings, exercises, self_care, treatments)
+    summaries = [_summary(lead_key, lead_p, lead)]
+
+    used_startback: StartBackResult | None = None
+    if startback is not None:
+        if lead.back_pain and not acute:
+            used_startback = startback
+            do_now.append(PlanItem(text=startback.advice, sources=list(startback.sources), condition=lead_key))
+            next_steps.insert(
+                0, PlanItem(text=startback.clinician_step, sources=list(startback.sources), condition=lead_key)
+            )
+            extra = {"medium": ["manual_therapy_package"], "high": ["psychological_support_package"]}
+            treatments += [t for t in extra.get(startback.stratum, []) if t not in treatments]
+        elif not lead.back_pain:
+            notes.append("STarT Back applies to back-related pain only; not used for this condition")
+
+    shared: SharedAdvice | None = None
+    if second is not None:
+        sec_key, sec_p = second
+        sec = content.conditions[sec_key]
+        summaries.append(_summary(sec_key, sec_p, sec))
+        sec_level, sec_block = _block_at_or_above(sec, level)
+        sec_net = [_item(ci, sec_key) for ci in sec_block.safety_net]
+        safety_net = _merge_items([*safety_net, *sec_net])
+        next_steps = _merge_items([*next_steps, *(_item(content.next_steps[s], sec_key) for s in sec.next_steps)])
+        both_ok = not acute and sec_level == level
+        shared_ex = [x for x in exercises if both_ok and x in sec_block.exercises]
+        shared_sc = [x for x in self_care if both_ok and x in sec_block.self_care]
+        note = (
+            f"{lead.name} and {sec.name} are about equally likely. "
+            + ("The exercises and self-care listed here suit both." if shared_ex or shared_sc else "")
+            + ("" if sec_level == level else f" {sec.name} would need {sec_level.replace('_', ' ')} care: watch its warning signs.")
+        ).strip()
+        shared = SharedAdvice(
+            conditions=[lead_key, sec_key], note=note, exercises=shared_ex, self_care=shared_sc, safety_net=sec_net
+        )
+
+    if lead.back_pain and not acute and startback is None:
+        notes.append("STarT Back not completed: score it to tailor the back-pain plan (stratified care)")
+
+    library: Mapping[str, LibraryItem] = content.library
+    plan = CarePlan(
+        level=level,
+        headline=block.headline,
+        why=_item(block.why, lead_key),
+        triage_reasons=list(triage_reasons),
+        conditions=summaries,
+        do_now=do_now,
+        avoid=[_item(ci, lead_key) for ci in block.avoid],
+        expected_course=_item(block.expected_course, lead_key) if block.expected_course else None,
+        safety_net=safety_net,
+        exercises=[library[x] for x in exercises],
+        self_care=[library[x] for x in self_care],
+        treatments=[
+            PlanTreatment(
+                id=t,
+                name=content.treatments[t].name,
+                grade=content.treatments[t].grade,
+                summary=content.treatments[t].summary,
+                sources=list(content.treatments[t].sources),
+            )
+            for t in treatments
+        ],
+        clinician_next_steps=next_steps,
+        shared_advice=shared,
+        tailoring=tailoring,
+        startback=used_startback,
+        notes=notes,
+    )
+    return plan.model_copy(update={"sources_used": _collect_sources(content, plan)})

@@ -1,0 +1,107 @@
+"""Compare a follow-up measurement with the previous one and decide whether to escalate.
+
+Trend rules (minimal clinically important change, ``outcomes.yaml``):
+
+- pain (0-10): a change of at least 2 points, or at least 30% of the earlier score (and at least
+  1 point), counts; a fall is improving, a rise is worse.
+- PSFS: a change of the mean of at least 2 points counts; a rise is improving.
+- overall: worse if either measure is worse; improving if one improves and none is worse;
+  otherwise no change.
+
+Escalation: the result is never less urgent than ``current_triage_level`` (a new warning feature
+is passed in that way). Not improving at ``no_improvement_weeks`` (6) or more -> at least
+``soon``; clearly worse at any time -> at least ``soon``.
+"""
+
+from __future__ import annotations
+
+from .loader import load_care_content
+from .schema import FollowUpResult, Level, OutcomeSnapshot, PlanItem, Trend, level_rank, more_urgent
+
+__all__ = ["compare_followup"]
+
+_EPS = 1e-9
+
+
+def _pain_trend(before: float, after: float, mcid_points: float, mcid_percent: float | None) -> tuple[Trend, float | None]:
+    change = after - before
+    percent = (change / before * 100.0) if before > 0 else None
+    big = abs(change) >= mcid_points - _EPS or (
+        percent is not None and mcid_percent is not None and abs(percent) >= mcid_percent - _EPS and abs(change) >= 1
+    )
+    if not big or change == 0:
+        return "no_change", percent
+    return ("improving" if change < 0 else "worse"), percent
+
+
+def compare_followup(
+    previous: OutcomeSnapshot,
+    current: OutcomeSnapshot,
+    *,
+    weeks_since_first: float,
+    current_triage_level: str,
+) -> FollowUpResult:
+    """Trend, advice and level for a follow-up assessment compared with the previous one."""
+    if weeks_since_first < 0:
+        raise ValueError("weeks_since_first must be 0 or more")
+    level_rank(current_triage_level)  # validates
+    spec = load_care_content().outcomes
+    reasons: list[str] = []
+
+    pain_change = current.pain - previous.pain
+    pain_trend, pain_pct = _pain_trend(previous.pain, current.pain, spec.pain.mcid_points, spec.pain.mcid_percent)
+    reasons.append(f"pain {previous.pain:g} -> {current.pain:g} ({pain_trend.replace('_', ' ')})")
+
+    psfs_change: float | None = None
+    psfs_trend: Trend | None = None
+    before_mean, after_mean = previous.psfs_mean, current.psfs_mean
+    if before_mean is not None and after_mean is not None:
+        psfs_change = after_mean - before_mean
+        if abs(psfs_change) >= spec.psfs.mcid_points - _EPS:
+            psfs_trend = "improving" if psfs_change > 0 else "worse"
+        else:
+            psfs_trend = "no_change"
+        reasons.append(f"PSFS mean {before_mean:.1f} -> {after_mean:.1f} ({psfs_trend.replace('_', ' ')})")
+        same = {a.activity.strip().lower() for a in previous.psfs} == {a.activity.strip().lower() for a in current.psfs}
+        if not same:
+            reasons.append("PSFS activities differ between the two measurements; compare with care")
+
+    trends = [t for t in (pain_trend, psfs_trend) if t is not None]
+    trend: Trend
+    if "worse" in trends:
+        trend = "worse"
+    elif "improving" in trends:
+        trend = "improving"
+    else:
+        trend = "no_change"
+
+    level: Level = current_triage_level  # type: ignore[assignment]
+    if trend == "worse":
+        advice_key = "worse"
+        level = more_urgent(level, spec.worse_min_level)
+    elif trend == "no_change" and weeks_since_first >= spec.no_improvement_weeks:
+        advice_key = "no_change_late"
+        level = more_urgent(level, spec.not_improving_min_level)
+        reasons.append(f"no improvement after {weeks_since_first:g} weeks")
+    elif trend == "no_change":
+        advice_key = "no_change_early"
+    else:
+        advice_key = "improving"
+    if level_rank(current_triage_level) >= level_rank("urgent"):
+        reasons.append(f"current assessment is {current_triage_level}: follow that plan first")
+
+    advice = spec.advice[advice_key]  # type: ignore[index]
+    return FollowUpResult(
+        pain_change=pain_change,
+        pain_change_percent=pain_pct,
+        pain_trend=pain_trend,
+        psfs_change=psfs_change,
+        psfs_trend=psfs_trend,
+        trend=trend,
+        weeks_since_first=weeks_since_first,
+        level=level,
+        escalated=level != current_triage_level,
+        advice=PlanItem(text=advice.text, sources=list(advice.sources)),
+        reasons=reasons,
+        sources=list(dict.fromkeys([*spec.rule_sources, *spec.pain.sources, *spec.psfs.sources])),
+    )

@@ -1,0 +1,49 @@
+"""Shared CLI helpers: error exit, Rich rendering of an assessment."""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from painpath.assessment import Assessment
+
+STYLE = {"emergency": "bold white on red", "urgent": "bold black on dark_orange", "soon": "bold black on yellow", "self_care": "bold white on green"}
+LABEL = {"emergency": "EMERGENCY", "urgent": "URGENT - TODAY", "soon": "SEE A CLINICIAN SOON", "self_care": "SELF-CARE"}
+
+
+def fail(message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def bar(p: float, width: int = 20) -> str:
+    filled = int(round(p * width))
+    return "█" * filled + "░" * (width - filled)
+
+
+def render_assessment(a: Assessment, console: Console, *, top: int = 5) -> None:
+    level = a.triage.level
+    console.print(Panel(f"[{STYLE[level]}] {LABEL[level]} [/]  {a.triage.advice}", title="How urgent", expand=False))
+    for r in a.triage.reasons:
+        console.print(f"  • {r.text}")
+    table = Table(title="Most likely causes", show_header=True, header_style="bold")
+    table.add_column("Condition")
+    table.add_column("Probability", justify="right")
+    table.add_column("")
+    table.add_column("Where from")
+    for c in a.conditions[:top]:
+        table.add_row(c.short_name, f"{c.probability:.0%}", bar(c.probability), c.origin)
+    console.print(table)
+    origin = "  ".join(f"{k}: {v:.0%}" for k, v in sorted(a.origin.items(), key=lambda kv: -kv[1]))
+    console.print(f"[bold]Where the pain comes from:[/] {origin}")
+    t = a.top
+    console.print(f"\n[bold]Why {t.short_name}?[/]")
+    for e in t.supporting:
+        console.print(f"  [green]+[/] {e.text} ({e.answer}, weight {e.weight:+.2f})")
+    for e in t.opposing:
+        console.print(f"  [red]-[/] {e.text} ({e.answer}, weight {e.weight:+.2f})")
+    console.print(f"\n[dim]{a.disclaimer} Knowledge base {a.kb_version}, engine {a.engine_version}.[/]")

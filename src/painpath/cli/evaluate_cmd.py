@@ -1,0 +1,69 @@
+"""`painpath evaluate DIR`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from painpath.cases import load_cases
+from painpath.cli._common import fail
+from painpath.engine import default_compiled
+from painpath.errors import PainPathError
+from painpath.evaluate import score_cases
+
+METRICS = ["n", "top1", "top3", "origin", "triage_exact", "under_triage", "over_triage", "emergency_sensitivity", "brier"]
+INTERVIEW_METRICS = ["questions_median", "questions_p90", "questions_max", "agreement_top1", "agreement_triage"]
+
+
+def evaluate(
+    directory: Annotated[Path, typer.Argument(help="Directory of case files with gold labels.")],
+    mode: Annotated[str, typer.Option("--mode", help="self, clinician or both.")] = "both",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (keys self and/or clinician).")] = False,
+    interview: Annotated[bool, typer.Option("--interview", help="Run every case as a simulated adaptive interview.")] = False,
+) -> None:
+    """Score every case in DIR with the benchmark metrics (gold is read only to score)."""
+    if mode not in ("self", "clinician", "both"):
+        fail(f"--mode must be 'self', 'clinician' or 'both', got '{mode}'")
+    modes = ["self", "clinician"] if mode == "both" else [mode]
+    out: dict[str, Any] = {}
+    try:
+        ckb = default_compiled()
+        cases = load_cases(directory, ckb, require_gold=True)
+        for m in modes:
+            if interview:
+                from painpath.interview.simulate import score_interviews
+
+                out[m] = score_interviews(cases, m, ckb=ckb)  # type: ignore[arg-type]
+            else:
+                out[m] = score_cases(cases, m, ckb=ckb)  # type: ignore[arg-type]
+    except PainPathError as exc:
+        fail(str(exc))
+    if as_json:
+        print(json.dumps(out, indent=2))
+        return
+    console = Console(file=sys.stdout)
+    table = Table(title=f"PainPath on {directory}" + (" (interview)" if interview else ""))
+    table.add_column("metric")
+    for m in modes:
+        table.add_column(m, justify="right")
+    keys = METRICS + (INTERVIEW_METRICS if interview else [])
+    for key in keys:
+        row = []
+        for m in modes:
+            v = out[m].get(key)
+            row.append("-" if v is None else (str(v) if isinstance(v, int) else f"{v:.3f}"))
+        table.add_row(key, *row)
+    console.print(table)
+    for m in modes:
+        for miss in out[m]["misses"]:
+            top = ", ".join(f"{k} {p:.2f}" for k, p in miss["predicted_top3"])
+            console.print(
+                f"[dim]{m}[/] miss {miss['id']}: gold {miss['gold']}/{miss['gold_triage']}, "
+                f"predicted {top} / {miss['predicted_triage']}"
+            )
