@@ -74,6 +74,7 @@ def main() -> int:
     ap.add_argument("--false-yes", type=float, default=0.02)
     ap.add_argument("--temperature", type=float, default=None)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--interview", action="store_true", help="run each perturbed case as a simulated interview")
     a = ap.parse_args()
     ckb = default_compiled()
     if a.temperature is not None:
@@ -89,7 +90,13 @@ def main() -> int:
             pert.append(regold(dataclasses.replace(pc, id=f"{c.id}~{i}"), ckb))
     out = {}
     for mode in ("self", "clinician"):
-        s = score_cases(pert, mode, ckb=ckb)
+        if a.interview:
+            from painpath.interview.simulate import score_interviews
+
+            s = score_interviews(pert, mode, ckb=ckb)
+            s.pop("questions")
+        else:
+            s = score_cases(pert, mode, ckb=ckb)
         s.pop("misses")
         out[mode] = s
     if a.json:

@@ -74,6 +74,21 @@ def _summary(key: str, prob: float, cond: ConditionContent) -> ConditionSummary:
     )
 
 
+def _next_steps(
+    content: CareContent, key: str, cond: ConditionContent, level: Level, findings: Mapping[str, bool | None]
+) -> list[PlanItem]:
+    """The condition's clinician steps shown at this level, plus, for emergency/urgent plans,
+    steps triggered by warning findings that are True (whatever the condition)."""
+    chosen = [s for s in cond.next_steps if level in content.next_steps[s].levels]
+    if level in _ACUTE:
+        chosen += [
+            sid
+            for sid, step in content.next_steps.items()
+            if sid not in chosen and any(findings.get(f) is True for f in step.triggers)
+        ]
+    return [_item(content.next_steps[s], key) for s in chosen]
+
+
 def _apply_tailoring(
     content: CareContent,
     condition: str,
@@ -169,7 +184,7 @@ def build_care_plan(
     treatments = [] if acute else list(block.treatments)
     do_now = [_item(ci, lead_key) for ci in block.do_now]
     safety_net = [_item(ci, lead_key) for ci in block.safety_net]
-    next_steps = [_item(content.next_steps[s], lead_key) for s in lead.next_steps]
+    next_steps = _next_steps(content, lead_key, lead, level, findings)
     tailoring = [] if acute else _apply_tailoring(content, lead_key, level, findings, exercises, self_care, treatments)
     summaries = [_summary(lead_key, lead_p, lead)]
 
@@ -194,7 +209,7 @@ def build_care_plan(
         sec_level, sec_block = _block_at_or_above(sec, level)
         sec_net = [_item(ci, sec_key) for ci in sec_block.safety_net]
         safety_net = _merge_items([*safety_net, *sec_net])
-        next_steps = _merge_items([*next_steps, *(_item(content.next_steps[s], sec_key) for s in sec.next_steps)])
+        next_steps = _merge_items([*next_steps, *_next_steps(content, sec_key, sec, level, findings)])
         both_ok = not acute and sec_level == level
         shared_ex = [x for x in exercises if both_ok and x in sec_block.exercises]
         shared_sc = [x for x in self_care if both_ok and x in sec_block.self_care]

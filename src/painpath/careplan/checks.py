@@ -103,6 +103,9 @@ def _check_library_and_rules(content: CareContent) -> list[str]:
                 problems.append(f"treatments.yaml: {key}.conditions: unknown condition {c!r}")
     for key, step in content.next_steps.items():
         problems += _check_sources(content, "next_steps.yaml", key, step)
+        for f in step.triggers:
+            if f not in content.finding_keys:
+                problems.append(f"next_steps.yaml: {key}.triggers: unknown finding {f!r}")
     for rule in content.tailoring:
         where = f"tailoring.yaml: {rule.id}"
         problems += _check_sources(content, "tailoring.yaml", rule.id, rule)

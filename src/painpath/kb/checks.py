@@ -141,6 +141,24 @@ def cross_file_problems(kb: KnowledgeBase) -> list[str]:
     thresholds = [t.risk_thresholds.get(lv, 1.0) for lv in ("emergency", "urgent", "soon")]
     if thresholds != sorted(thresholds):
         problems.append("triage.yaml: risk_thresholds: a more urgent level must not need more probability")
+    screen_of: Counter[str] = Counter()
+    for name, screen in kb.interview.screens.items():
+        for key in [*screen.findings, *screen.when_any]:
+            if key not in findings:
+                problems.append(f"interview.yaml: screens.{name}: unknown finding '{key}'")
+        for key in screen.findings:
+            screen_of[key] += 1
+        kinds = {kb.findings.findings[k].kind == "sign" for k in screen.findings if k in findings}
+        if (screen.phase == "exam") != (kinds == {True}):
+            problems.append(f"interview.yaml: screens.{name}: exam screens hold signs only, other screens no signs")
+    for key in sorted(findings):
+        if screen_of[key] != 1:
+            problems.append(f"interview.yaml: finding '{key}' is on {screen_of[key]} screens (exactly one needed)")
+    early = {k for s in kb.interview.screens.values() if s.phase in ("presenting", "warning") for k in s.findings}
+    for fl in t.floors:
+        for key in fl.any:
+            if key not in early:
+                problems.append(f"interview.yaml: floor '{fl.id}' finding '{key}' is not on a presenting or warning screen")
     lo, hi = kb.model.clip
     if not 0.0 < lo < hi < 1.0:
         problems.append("model.yaml: clip: must satisfy 0 < low < high < 1")

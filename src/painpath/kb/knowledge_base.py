@@ -18,6 +18,7 @@ from painpath.kb.schema import (
     ConditionsFile,
     DependenceFile,
     FindingsFile,
+    InterviewFile,
     ModelFile,
     PriorsFile,
     SourcesFile,
@@ -36,6 +37,7 @@ FILES: dict[str, type[BaseModel]] = {
     "dependence.yaml": DependenceFile,
     "triage.yaml": TriageFile,
     "model.yaml": ModelFile,
+    "interview.yaml": InterviewFile,
 }
 
 
@@ -51,6 +53,7 @@ class KnowledgeBase:
     dependence: DependenceFile
     triage: TriageFile
     model: ModelFile
+    interview: InterviewFile
     version: str
     path: str
     _index: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -136,6 +139,7 @@ def load_kb(path: str | Path | None = None, *, check: bool = True) -> KnowledgeB
         dependence=parsed["dependence.yaml"],  # type: ignore[arg-type]
         triage=parsed["triage.yaml"],  # type: ignore[arg-type]
         model=parsed["model.yaml"],  # type: ignore[arg-type]
+        interview=parsed["interview.yaml"],  # type: ignore[arg-type]
         version=version,
         path=str(p) if p is not None else "painpath/kb/data",
     )

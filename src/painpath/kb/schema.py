@@ -17,6 +17,7 @@ __all__ = [
     "Escalation",
     "Finding",
     "FindingsFile",
+    "InterviewFile",
     "Floor",
     "Implication",
     "ModelFile",
@@ -220,6 +221,29 @@ class TriageFile(_Strict):
     condition_levels: dict[str, Level]
     escalations: list[Escalation]
     risk_thresholds: dict[Literal["emergency", "urgent", "soon"], float]
+
+
+class Screen(_Strict):
+    phase: Literal["presenting", "warning", "history", "exam"]
+    title: str
+    findings: list[str] = Field(min_length=1)
+    when_any: list[str] = Field(default_factory=list)
+
+
+class InterviewCaps(_Strict):
+    self_: int = Field(alias="self", ge=1)
+    clinician: int = Field(ge=1)
+
+
+class InterviewStop(_Strict):
+    change_probability: float = Field(gt=0.0, lt=1.0)
+    min_history_screens: int = Field(ge=0)
+
+
+class InterviewFile(_Strict):
+    caps: InterviewCaps
+    stop: InterviewStop
+    screens: dict[str, Screen]
 
 
 class ModelFile(_Strict):

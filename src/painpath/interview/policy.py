@@ -1,0 +1,222 @@
+"""Choosing the next question and deciding when to stop.
+
+Order (a clinical hierarchy, as NHS 111 online asks life-threatening questions first):
+
+1. the presenting complaint (where it hurts);
+2. every warning screen that applies to what has been said (``when_any``);
+3. history screens chosen by expected value; in clinician mode, then
+   examination screens by expected value.
+
+The expected value of a screen is computed by enumerating every combination of
+answers to its (at most a handful of) items, weighting each by its predictive
+probability under the current posterior, and re-running the engine on it:
+
+    value = 2 * P(triage level changes) + P(leading condition changes) + 0.5 * information gain (nats)
+
+so a question that can change the disposition beats one that only reorders
+unlikely conditions.
+
+Stopping rule (published in docs/interview.md): stop at once when the level is
+``emergency``; otherwise stop when every applicable warning screen has been
+asked, at least ``min_history_screens`` history screens have been asked, and no
+remaining screen would change the triage level or the leading condition with
+probability of at least ``change_probability``; or at the hard cap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import product
+
+import numpy as np
+
+from painpath.engine import CompiledKB, default_compiled, posterior, triage_arrays
+from painpath.engine.compiled import RANK_LEVEL
+from painpath.interview.state import InterviewState
+
+__all__ = ["Question", "QuestionItem", "Step", "next_step", "screen_value", "why_text"]
+
+LEVEL_WEIGHT, TOP_WEIGHT, INFO_WEIGHT = 2.0, 1.0, 0.5
+
+
+@dataclass(frozen=True)
+class QuestionItem:
+    finding: str
+    text: str
+    help: str | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    screen: str
+    phase: str
+    title: str
+    items: tuple[QuestionItem, ...]
+    why: str
+    value: float = 0.0
+    change_probability: float = 0.0
+
+    @property
+    def findings(self) -> list[str]:
+        return [i.finding for i in self.items]
+
+
+@dataclass(frozen=True)
+class Step:
+    """What to do next: ask ``question``, or stop (``should_stop``) with a reason."""
+
+    question: Question | None
+    should_stop: bool
+    stop_reason: str
+    questions_asked: int
+    level: str
+    top: str
+    top_probability: float
+    candidates: list[tuple[str, float, float]] = field(default_factory=list)
+
+
+def _setting(state: InterviewState) -> str:
+    return state.setting or ("self" if state.mode == "self" else "clinic")
+
+
+def _pending(state: InterviewState, ckb: CompiledKB, name: str) -> list[str]:
+    answered = state.answer_map
+    screen = ckb.kb.interview.screens[name]
+    keys = [k for k in screen.findings if k not in answered]
+    if state.mode == "self":
+        keys = [k for k in keys if not ckb.is_sign[ckb.fidx[k]]]
+    return keys
+
+
+def _item(ckb: CompiledKB, key: str, mode: str) -> QuestionItem:
+    f = ckb.kb.findings.findings[key]
+    text = f.clinician_question if (mode == "clinician" and f.clinician_question) else f.question
+    return QuestionItem(finding=key, text=text, help=f.help)
+
+
+def _evaluate(state: InterviewState, ckb: CompiledKB, candidates: list[tuple[str, list[str]]], ev: np.ndarray,
+              p: np.ndarray, level: int, top: int) -> list[tuple[str, float, float, float]]:
+    """(screen, value, P(change), info gain) for each candidate, all outcomes in one engine batch."""
+    if not candidates:
+        return []
+    rows, meta = [], []
+    for name, keys in candidates:
+        idx = np.array([ckb.fidx[k] for k in keys])
+        bits = np.array(list(product((1, 0), repeat=len(keys))), dtype=np.float64)  # (O, k)
+        th = ckb.theta[:, idx]  # (C, k)
+        loglik = bits @ np.log(th).T + (1.0 - bits) @ np.log1p(-th).T  # (O, C)
+        p_o = np.exp(loglik) @ p
+        p_o /= p_o.sum()
+        block = np.repeat(ev[None, :], len(bits), axis=0)
+        block[:, idx] = np.where(bits > 0, 1, -1)
+        rows.append(block)
+        meta.append((name, p_o))
+    batch = np.concatenate(rows)
+    n = len(batch)
+    age = np.full(n, state.age)
+    female = np.full(n, state.sex == "female")
+    post = posterior(ckb, batch, age, female, _setting(state))
+    tri = triage_arrays(ckb, batch, post)
+    ent0 = -(p * np.log(np.maximum(p, 1e-300))).sum()
+    ent = -(post * np.log(np.maximum(post, 1e-300))).sum(axis=1)
+    changed_level = tri.level_rank != level
+    changed_top = post.argmax(axis=1) != top
+    out, start = [], 0
+    for name, p_o in meta:
+        sl = slice(start, start + len(p_o))
+        start += len(p_o)
+        pc_level = float(p_o @ changed_level[sl])
+        pc_top = float(p_o @ changed_top[sl])
+        ig = float(ent0 - p_o @ ent[sl])
+        value = LEVEL_WEIGHT * pc_level + TOP_WEIGHT * pc_top + INFO_WEIGHT * ig
+        out.append((name, value, max(pc_level, pc_top), ig))
+    return out
+
+
+def screen_value(state: InterviewState, screen: str, ckb: CompiledKB | None = None) -> tuple[float, float, float]:
+    """Expected value, probability of changing the level or leading condition, and information gain of a screen."""
+    ckb = ckb or default_compiled()
+    ev = state.evidence(ckb)
+    p = posterior(ckb, ev[None, :], np.array([state.age]), np.array([state.sex == "female"]), _setting(state))[0]
+    lvl = int(triage_arrays(ckb, ev[None, :], p[None, :]).level_rank[0])
+    keys = _pending(state, ckb, screen)
+    res = _evaluate(state, ckb, [(screen, keys)], ev, p, lvl, int(p.argmax())) if keys else []
+    return (res[0][1], res[0][2], res[0][3]) if res else (0.0, 0.0, 0.0)
+
+
+def why_text(ckb: CompiledKB, screen: str, keys: list[str], p: np.ndarray) -> str:
+    """Plain-language reason for asking a screen: which possibilities it separates."""
+    sc = ckb.kb.interview.screens[screen]
+    if sc.phase == "presenting":
+        return "Where the pain is tells us most about where it comes from, so we ask it first."
+    if sc.phase == "warning":
+        return ("We ask everyone about these warning signs before anything else, because each of them needs "
+                "quick medical care whatever the cause of the pain.")
+    cond = ckb.kb.conditions.conditions
+    order = [i for i in np.argsort(-p) if p[i] >= 0.02][:5]
+    if len(order) < 2:
+        order = list(np.argsort(-p)[:2])
+    idx = [ckb.fidx[k] for k in keys]
+    mean_theta = ckb.theta[:, idx].mean(axis=1)
+    hi = max(order, key=lambda i: mean_theta[i])
+    lo = min(order, key=lambda i: mean_theta[i])
+    if hi == lo:
+        return "Your answer helps us check the most likely causes."
+    a, b = cond[ckb.conditions[hi]].short_name, cond[ckb.conditions[lo]].short_name
+    return f"Your answers so far fit more than one cause. These are common with {a} but not with {b}, so your answer helps tell them apart."
+
+
+def next_step(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
+    """The next question to ask, or the decision to stop, for an interview state."""
+    ckb = ckb or default_compiled()
+    iv = ckb.kb.interview
+    ev = state.evidence(ckb)
+    p = posterior(ckb, ev[None, :], np.array([state.age]), np.array([state.sex == "female"]), _setting(state))[0]
+    tri = triage_arrays(ckb, ev[None, :], p[None, :])
+    level, top = int(tri.level_rank[0]), int(p.argmax())
+    asked = [s for s in state.screens_asked if iv.screens[s].phase != "presenting"]
+
+    def step(q: Question | None, stop: bool, reason: str, cands: list | None = None) -> Step:
+        return Step(q, stop, reason, len(asked), RANK_LEVEL[level], ckb.conditions[top], float(p[top]), cands or [])
+
+    def ask(name: str, keys: list[str], value: float = 0.0, pc: float = 0.0) -> Step:
+        sc = iv.screens[name]
+        q = Question(name, sc.phase, sc.title, tuple(_item(ckb, k, state.mode) for k in keys),
+                     why_text(ckb, name, keys, p), value, pc)
+        return step(q, False, "")
+
+    answered = state.answer_map
+    presenting = [n for n, s in iv.screens.items() if s.phase == "presenting"]
+    for name in presenting:
+        if not any(k in answered for k in iv.screens[name].findings):
+            return ask(name, _pending(state, ckb, name))
+    if level == 3:
+        return step(None, True, "emergency")
+    cap = iv.caps.self_ if state.mode == "self" else iv.caps.clinician
+    for name, sc in iv.screens.items():
+        if sc.phase != "warning" or name in state.screens_asked:
+            continue
+        if sc.when_any and not any(answered.get(k) == "present" for k in sc.when_any):
+            continue
+        keys = _pending(state, ckb, name)
+        if keys:
+            return ask(name, keys)
+    if len(asked) >= cap:
+        return step(None, True, "cap")
+    n_history = sum(1 for s in asked if iv.screens[s].phase == "history")
+    threshold = iv.stop.change_probability
+    phases = ["history"] + (["exam"] if state.mode == "clinician" else [])
+    last: list = []
+    for phase in phases:
+        cands = [(n, _pending(state, ckb, n)) for n, s in iv.screens.items() if s.phase == phase]
+        cands = [(n, k) for n, k in cands if k]
+        scored = _evaluate(state, ckb, cands, ev, p, level, top)
+        last = [(n, v, pc) for n, v, pc, _ig in scored]
+        if not scored:
+            continue
+        best = max(scored, key=lambda r: r[1])  # first in file order on ties
+        must_ask = phase == "history" and n_history < iv.stop.min_history_screens
+        if best[2] >= threshold or must_ask:
+            keys = dict(cands)[best[0]]
+            return ask(best[0], keys, best[1], best[2])
+    return step(None, True, "confident", last)

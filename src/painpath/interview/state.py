@@ -1,0 +1,99 @@
+"""The interview state: immutable and JSON-serialisable, so any front end can be stateless."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from painpath.cases import Case
+from painpath.engine import CompiledKB
+from painpath.errors import CaseError
+
+__all__ = ["Answer", "AnswerValue", "InterviewState", "answer", "start", "withdraw"]
+
+AnswerValue = Literal["present", "absent", "unknown"]
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    finding: str
+    value: AnswerValue
+    screen: str | None = None
+
+
+class InterviewState(BaseModel):
+    """Who is answering and every answer given, in order. Never mutated: each change returns a new state."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    version: Literal[1] = 1
+    age: int = Field(ge=0, le=120)
+    sex: Literal["female", "male"]
+    mode: Literal["self", "clinician"] = "self"
+    setting: str | None = None
+    answers: tuple[Answer, ...] = ()
+    screens_asked: tuple[str, ...] = Field(default=(), description="screens shown, in order (for counting and going back)")
+
+    @field_validator("age", mode="before")
+    @classmethod
+    def _whole_years(cls, v: object) -> object:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError("age must be a whole number of years")
+        return v
+
+    @property
+    def answer_map(self) -> dict[str, AnswerValue]:
+        return {a.finding: a.value for a in self.answers}
+
+    def as_case(self) -> Case:
+        """The answers as a case; unanswered findings are *unknown* (nothing is assumed)."""
+        f: dict[str, bool | None] = {
+            k: (True if v == "present" else False if v == "absent" else None) for k, v in self.answer_map.items()
+        }
+        return Case(id="interview", age=self.age, sex=self.sex, findings=f)
+
+    def evidence(self, ckb: CompiledKB) -> np.ndarray:
+        ev = np.zeros(len(ckb.findings), dtype=np.int8)
+        for k, v in self.answer_map.items():
+            ev[ckb.fidx[k]] = 1 if v == "present" else -1 if v == "absent" else 0
+        if self.mode == "self":
+            ev[ckb.is_sign] = 0
+        return ev
+
+
+def start(age: int, sex: str, mode: str = "self", setting: str | None = None) -> InterviewState:
+    try:
+        return InterviewState(age=age, sex=sex, mode=mode, setting=setting)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise CaseError(f"invalid interview start: {exc}") from exc
+
+
+def answer(
+    state: InterviewState,
+    values: Mapping[str, AnswerValue],
+    ckb: CompiledKB,
+    *,
+    screen: str | None = None,
+) -> InterviewState:
+    """Record answers (new or changed). A changed answer replaces the old one; everything is recomputed from the state."""
+    for key, value in values.items():
+        if key not in ckb.fidx:
+            raise CaseError(f"answers.{key}: unknown finding key")
+        if value not in ("present", "absent", "unknown"):
+            raise CaseError(f"answers.{key}: must be present, absent or unknown, got {value!r}")
+        if state.mode == "self" and ckb.kb.findings.findings[key].kind == "sign":
+            raise CaseError(f"answers.{key}: an examination finding cannot be answered in self mode")
+    kept = tuple(a for a in state.answers if a.finding not in values)
+    new = tuple(Answer(finding=k, value=v, screen=screen) for k, v in values.items())
+    asked = state.screens_asked + ((screen,) if screen and screen not in state.screens_asked else ())
+    return state.model_copy(update={"answers": kept + new, "screens_asked": asked})
+
+
+def withdraw(state: InterviewState, findings: list[str] | None = None, *, screen: str | None = None) -> InterviewState:
+    """Withdraw answers (by finding, or every answer of a screen, e.g. to go back)."""
+    drop = set(findings or [])
+    answers = tuple(a for a in state.answers if a.finding not in drop and (screen is None or a.screen != screen))
+    asked = tuple(s for s in state.screens_asked if s != screen) if screen else state.screens_asked
+    return state.model_copy(update={"answers": answers, "screens_asked": asked})

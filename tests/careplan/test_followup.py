@@ -1,0 +1,102 @@
+"""Follow-up comparison: trend by MCID, advice and escalation."""
+
+from __future__ import annotations
+
+import pytest
+
+from painpath.careplan import OutcomeSnapshot, PsfsActivity, compare_followup
+
+
+def snap(pain: float, *scores: float) -> OutcomeSnapshot:
+    names = ["walking", "stairs", "running", "sleeping", "work"]
+    return OutcomeSnapshot(pain=pain, psfs=[PsfsActivity(activity=n, score=s) for n, s in zip(names, scores)])
+
+
+def test_improvement_keeps_self_care_and_says_keep_going():
+    result = compare_followup(snap(6, 3, 4), snap(3, 6, 7), weeks_since_first=3, current_triage_level="self_care")
+    assert result.trend == "improving" and result.pain_trend == "improving" and result.psfs_trend == "improving"
+    assert result.level == "self_care" and not result.escalated
+    assert "getting better" in result.advice.text
+    assert result.pain_change == -3 and result.psfs_change == pytest.approx(3)
+
+
+def test_no_change_early_waits_and_rechecks():
+    result = compare_followup(snap(5, 4), snap(4, 5), weeks_since_first=2, current_triage_level="self_care")
+    assert result.trend == "no_change" and result.level == "self_care" and not result.escalated
+    assert "2 weeks" in result.advice.text
+
+
+def test_no_change_at_6_weeks_escalates_to_soon():
+    result = compare_followup(snap(5, 4), snap(5, 4.5), weeks_since_first=6, current_triage_level="self_care")
+    assert result.trend == "no_change" and result.level == "soon" and result.escalated
+    assert "6 weeks" in result.advice.text
+
+
+def test_no_change_just_before_6_weeks_does_not_escalate():
+    result = compare_followup(snap(5), snap(5), weeks_since_first=5.9, current_triage_level="self_care")
+    assert result.level == "self_care"
+
+
+def test_deterioration_escalates_to_soon():
+    result = compare_followup(snap(3, 7), snap(6, 7), weeks_since_first=1, current_triage_level="self_care")
+    assert result.trend == "worse" and result.level == "soon" and result.escalated
+    assert "worse" in result.advice.text
+
+
+def test_psfs_drop_alone_counts_as_worse():
+    result = compare_followup(snap(4, 6, 6), snap(4, 4, 3), weeks_since_first=2, current_triage_level="self_care")
+    assert result.psfs_trend == "worse" and result.trend == "worse"
+
+
+def test_new_warning_feature_level_is_kept():
+    result = compare_followup(snap(6), snap(2), weeks_since_first=2, current_triage_level="emergency")
+    assert result.trend == "improving" and result.level == "emergency" and not result.escalated
+
+
+def test_escalation_never_lowers_the_current_level():
+    result = compare_followup(snap(5), snap(5), weeks_since_first=8, current_triage_level="urgent")
+    assert result.level == "urgent"
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "trend"),
+    [
+        (8, 6, "improving"),  # 2 points
+        (8, 7, "no_change"),  # 1 point, 12.5%
+        (3, 2, "improving"),  # 1 point but 33%
+        (2, 1.5, "no_change"),  # 25%, under 1 point
+        (0, 1, "no_change"),
+        (0, 2, "worse"),
+        (4, 5.5, "worse"),  # 37.5% and at least 1 point
+    ],
+)
+def test_pain_mcid_is_2_points_or_30_percent(before, after, trend):
+    result = compare_followup(snap(before), snap(after), weeks_since_first=1, current_triage_level="self_care")
+    assert result.pain_trend == trend
+
+
+def test_psfs_mcid_is_2_points_on_the_mean():
+    result = compare_followup(snap(5, 4, 4), snap(5, 5.9, 5.9), weeks_since_first=1, current_triage_level="self_care")
+    assert result.psfs_trend == "no_change"
+    result = compare_followup(snap(5, 4, 4), snap(5, 6, 6), weeks_since_first=1, current_triage_level="self_care")
+    assert result.psfs_trend == "improving"
+
+
+def test_changed_psfs_activities_are_flagged():
+    prev = OutcomeSnapshot(pain=5, psfs=[PsfsActivity(activity="walking", score=4)])
+    cur = OutcomeSnapshot(pain=5, psfs=[PsfsActivity(activity="cycling", score=4)])
+    result = compare_followup(prev, cur, weeks_since_first=1, current_triage_level="self_care")
+    assert any("differ" in r for r in result.reasons)
+
+
+def test_invalid_inputs_raise():
+    with pytest.raises(ValueError):
+        compare_followup(snap(5), snap(5), weeks_since_first=-1, current_triage_level="self_care")
+    with pytest.raises(ValueError):
+        compare_followup(snap(5), snap(5), weeks_since_first=1, current_triage_level="later")
+    with pytest.raises(ValueError):
+        OutcomeSnapshot(pain=11)
+    with pytest.raises(ValueError):  # more than 5 activities
+        OutcomeSnapshot(pain=5, psfs=[PsfsActivity(activity=f"task {i}", score=5) for i in range(6)])
+    with pytest.raises(ValueError):  # the same activity twice
+        OutcomeSnapshot(pain=5, psfs=[PsfsActivity(activity="Walking", score=5), PsfsActivity(activity="walking", score=6)])
