@@ -28,6 +28,9 @@ class CompiledKB:
     theta: np.ndarray  # (C, F) P(present | condition), clipped
     log_p: np.ndarray  # (F, C) log P(present | c)
     log_q: np.ndarray  # (F, C) log P(absent | c)
+    log_p32: np.ndarray  # float32 copies for the batch path
+    log_q32: np.ndarray
+    log_d32: np.ndarray  # log_p - log_q
     is_sign: np.ndarray  # (F,) bool
     log_prior: dict[str, np.ndarray]  # setting -> (C,)
     age_bounds: np.ndarray  # (B,) upper bound of each band
@@ -38,6 +41,8 @@ class CompiledKB:
     rho: np.ndarray  # (K,)
     red_if_present: np.ndarray  # (F, F) [a, b] = 1 when a present makes b redundant
     red_if_absent: np.ndarray  # (F, F) [a, b] = 1 when a absent makes b redundant
+    implications: tuple[tuple[int, np.ndarray, np.ndarray], ...]  # (b, a's present, a's absent)
+    cluster_cols: tuple[np.ndarray, ...]  # finding columns of each cluster
     origin: tuple[str, ...]
     origin_names: tuple[str, ...]
     origin_matrix: np.ndarray  # (C, O)
@@ -92,6 +97,15 @@ def compile_kb(kb: KnowledgeBase) -> CompiledKB:
         for a in imp.if_absent:
             ra[fidx[a], b] = 1.0
 
+    implications = tuple(
+        (
+            fidx[imp.finding],
+            np.array([fidx[a] for a in imp.if_present], dtype=np.intp),
+            np.array([fidx[a] for a in imp.if_absent], dtype=np.intp),
+        )
+        for imp in kb.dependence.implications
+    )
+    cluster_cols = tuple(np.array([fidx[f] for f in cl.findings], dtype=np.intp) for _n, cl in clusters)
     origin_names = ("back", "leg", "vascular", "systemic")
     origin = tuple(kb.conditions.conditions[c].origin for c in conds)
     om = np.zeros((C, len(origin_names)))
@@ -107,6 +121,9 @@ def compile_kb(kb: KnowledgeBase) -> CompiledKB:
         theta=theta,
         log_p=np.log(theta).T.copy(),
         log_q=np.log1p(-theta).T.copy(),
+        log_p32=np.log(theta).T.astype(np.float32),
+        log_q32=np.log1p(-theta).T.astype(np.float32),
+        log_d32=(np.log(theta) - np.log1p(-theta)).T.astype(np.float32),
         is_sign=is_sign,
         log_prior=log_prior,
         age_bounds=np.array([hi for _lo, hi in bands]),
@@ -117,6 +134,8 @@ def compile_kb(kb: KnowledgeBase) -> CompiledKB:
         rho=rho,
         red_if_present=rp,
         red_if_absent=ra,
+        implications=implications,
+        cluster_cols=cluster_cols,
         origin=origin,
         origin_names=origin_names,
         origin_matrix=om,

@@ -21,27 +21,31 @@ __all__ = ["evidence_weights", "log_likelihood", "log_prior", "posterior"]
 
 def evidence_weights(ckb: CompiledKB, ev: np.ndarray) -> np.ndarray:
     """Weight of each answered finding, shape (N, F); 0 where unknown or redundant."""
-    present = (ev > 0).astype(np.float64)
-    absent = (ev < 0).astype(np.float64)
-    observed = present + absent
-    m = observed @ ckb.cluster_member  # (N, K)
-    damp = 1.0 / (1.0 + ckb.rho * np.maximum(m - 1.0, 0.0))  # (N, K)
-    in_cluster = ckb.cluster_of >= 0
-    w = np.ones_like(observed)
-    if in_cluster.any():
-        w[:, in_cluster] = damp[:, ckb.cluster_of[in_cluster]]
-    redundant = (present @ ckb.red_if_present + absent @ ckb.red_if_absent) > 0
-    w[redundant] = 0.0
-    return w * observed
+    ev = np.atleast_2d(ev)
+    observed = ev != 0
+    w = observed.astype(np.float32)
+    for k, cols in enumerate(ckb.cluster_cols):
+        m = observed[:, cols].sum(axis=1, dtype=np.float32)
+        damp = 1.0 / (1.0 + np.float32(ckb.rho[k]) * np.maximum(m - 1.0, 0.0))
+        w[:, cols] *= damp[:, None]
+    for b, a_present, a_absent in ckb.implications:
+        red = np.zeros(ev.shape[0], dtype=bool)
+        if a_present.size:
+            red |= (ev[:, a_present] > 0).any(axis=1)
+        if a_absent.size:
+            red |= (ev[:, a_absent] < 0).any(axis=1)
+        w[red, b] = 0.0
+    return w
 
 
 def log_likelihood(ckb: CompiledKB, ev: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
     """Weighted log P(evidence | condition), shape (N, C)."""
     if w is None:
         w = evidence_weights(ckb, ev)
-    wp = np.where(ev > 0, w, 0.0)
-    wa = np.where(ev < 0, w, 0.0)
-    return wp @ ckb.log_p + wa @ ckb.log_q
+    # w is zero where the answer is unknown, so w @ log_q counts every answered finding as absent;
+    # the present ones are then corrected by (log_p - log_q).
+    wp = w * (ev > 0)
+    return (w @ ckb.log_q32 + wp @ ckb.log_d32).astype(np.float64)
 
 
 def log_prior(ckb: CompiledKB, age: np.ndarray, female: np.ndarray, setting: str = "self") -> np.ndarray:
@@ -61,8 +65,11 @@ def posterior(
 ) -> np.ndarray:
     """P(condition | evidence) for each case, shape (N, C); rows sum to 1."""
     ev = np.atleast_2d(ev)
-    logits = log_likelihood(ckb, ev) / ckb.temperature + log_prior(ckb, age, female, setting)
+    logits = log_likelihood(ckb, ev)
+    if ckb.temperature != 1.0:
+        logits /= ckb.temperature
+    logits += log_prior(ckb, age, female, setting)
     logits -= logits.max(axis=1, keepdims=True)
-    p = np.exp(logits)
-    p /= p.sum(axis=1, keepdims=True)
-    return p
+    np.exp(logits, out=logits)
+    logits /= logits.sum(axis=1, keepdims=True)
+    return logits

@@ -1,0 +1,193 @@
+"""`painpath interview`: the adaptive interview in the terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from painpath.assessment import assess
+from painpath.cli._common import fail, render_assessment
+from painpath.engine import default_compiled
+from painpath.errors import PainPathError
+from painpath.interview import InterviewState, answer, next_step, withdraw
+from painpath.interview.presenting import REGIONS, location_answers
+
+YES, NO, DK = {"y", "yes"}, {"n", "no"}, {"d", "dk", "?", "don't know", "dont know", "not sure"}
+HINT = "Type y (yes), n (no) or d (don't know); w = why am I asked this?, b = back, q = save and quit."
+
+
+class _Quit(Exception):
+    pass
+
+
+class _Back(Exception):
+    pass
+
+
+def _read(console: Console, prompt: str) -> str:
+    console.print(prompt, end="")
+    line = sys.stdin.readline()
+    if line == "":
+        raise _Quit
+    return line.strip().lower()
+
+
+def _ask_int(console: Console, prompt: str, lo: int, hi: int) -> int:
+    while True:
+        raw = _read(console, prompt)
+        if raw.isdigit() and lo <= int(raw) <= hi:
+            return int(raw)
+        console.print(f"[yellow]Please type a whole number from {lo} to {hi}.[/]")
+
+
+def _ask_choice(console: Console, prompt: str, choices: dict[str, str]) -> str:
+    while True:
+        raw = _read(console, prompt)
+        if raw in choices:
+            return choices[raw]
+        console.print(f"[yellow]Please type one of: {', '.join(sorted(set(choices)))}.[/]")
+
+
+def _yes_no(console: Console, text: str, why: str, allow_back: bool) -> bool | None:
+    while True:
+        raw = _read(console, f"  {text} [y/n/d] ")
+        if raw in YES:
+            return True
+        if raw in NO:
+            return False
+        if raw in DK:
+            return None
+        if raw in {"w", "why"}:
+            console.print(f"  [cyan]Why:[/] {why}")
+            continue
+        if raw in {"b", "back"} and allow_back:
+            raise _Back
+        if raw in {"q", "quit"}:
+            raise _Quit
+        console.print(f"  [yellow]{HINT}[/]")
+
+
+def _ask_where(console: Console) -> dict:
+    keys = list(REGIONS)
+    console.print("[bold]Where do you feel the pain?[/] (numbers separated by commas, e.g. 1,3)")
+    for i, k in enumerate(keys, 1):
+        console.print(f"  {i}. {REGIONS[k]}")
+    while True:
+        raw = _read(console, "Places: ")
+        if raw in {"q", "quit"}:
+            raise _Quit
+        parts = [p.strip() for p in raw.replace(" ", ",").split(",") if p.strip()]
+        if parts and all(p.isdigit() and 1 <= int(p) <= len(keys) for p in parts):
+            chosen = [keys[int(p) - 1] for p in parts]
+            break
+        console.print(f"[yellow]Please type one or more numbers from 1 to {len(keys)}, separated by commas.[/]")
+    why = "Where the pain is tells us most about where it comes from."
+    both = _yes_no(console, "Are the symptoms in both legs?", why, False)
+    worse = below = None
+    if "low_back_pain" in chosen and len(chosen) > 1:
+        worse = _yes_no(console, "Is the leg pain worse than the back pain?", why, False)
+    if not set(chosen) & {"calf_pain", "shin_pain", "achilles_pain", "foot_pain"} and chosen != ["low_back_pain"]:
+        below = _yes_no(console, "Does the pain reach below the knee anywhere (e.g. the outer side of the lower leg)?", why, False)
+    return location_answers(chosen, both_legs=both, leg_worse_than_back=worse, below_knee_elsewhere=below)
+
+
+def _save(state: InterviewState, path: Path | None, console: Console) -> None:
+    if path is None:
+        return
+    try:
+        path.write_text(state.model_dump_json(indent=2), encoding="utf-8")
+    except OSError as exc:
+        fail(f"{path}: cannot save ({exc.strerror})")
+    console.print(f"[dim]Saved the interview to {path}.[/]")
+
+
+def interview(
+    mode: Annotated[str, typer.Option("--mode", help="self (you) or clinician (adds examination findings).")] = "self",
+    age: Annotated[int | None, typer.Option("--age", help="Age in whole years (asked if not given).")] = None,
+    sex: Annotated[str | None, typer.Option("--sex", help="female or male (asked if not given).")] = None,
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue an interview saved with --save.")] = None,
+    save: Annotated[Path | None, typer.Option("--save", help="Save the interview state to this file as you go.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the final assessment as JSON.")] = False,
+) -> None:
+    """Answer a short adaptive interview about your leg pain and get a result and plan."""
+    console = Console(stderr=as_json)
+    ckb = default_compiled()
+    if mode not in ("self", "clinician"):
+        fail(f"--mode must be 'self' or 'clinician', got '{mode}'")
+    try:
+        if resume is not None:
+            try:
+                state = InterviewState.model_validate_json(resume.read_text(encoding="utf-8"))
+            except OSError as exc:
+                fail(f"{resume}: cannot read ({exc.strerror})")
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                fail(f"{resume}: not a saved interview ({'.'.join(map(str, first['loc']))}: {first['msg']})")
+        else:
+            console.print("[bold]PainPath[/] - a short interview about leg pain. It gives information, not a diagnosis.")
+            if age is not None and not 0 <= age <= 120:
+                fail(f"--age must be from 0 to 120, got {age}")
+            if sex is not None and sex not in ("female", "male"):
+                fail(f"--sex must be 'female' or 'male', got '{sex}'")
+            a = age if age is not None else _ask_int(console, "Your age in years: ", 0, 120)
+            s = sex or _ask_choice(console, "Sex (f/m): ", {"f": "female", "female": "female", "m": "male", "male": "male"})
+            state = InterviewState(age=a, sex=s, mode=mode)  # type: ignore[arg-type]
+        while True:
+            step = next_step(state, ckb)
+            if step.should_stop:
+                break
+            q = step.question
+            assert q is not None
+            n = step.questions_asked + 1
+            if q.phase == "presenting":
+                state = answer(state, _ask_where(console), ckb, screen=q.screen)
+                _save(state, save, console)
+                continue
+            console.print(f"\n[bold]Question {n}[/] [dim](usually {5}-{10} in all)[/]  [bold]{q.title}[/]")
+            values = {}
+            try:
+                for item in q.items:
+                    v = _yes_no(console, item.text, q.why, allow_back=True)
+                    values[item.finding] = "unknown" if v is None else ("present" if v else "absent")
+            except _Back:
+                if state.screens_asked:
+                    state = withdraw(state, screen=state.screens_asked[-1])
+                continue
+            state = answer(state, values, ckb, screen=q.screen)
+            _save(state, save, console)
+    except _Quit:
+        _save(state, save, console) if "state" in locals() else None
+        console.print("Stopped. Resume later with --resume FILE if you used --save FILE.")
+        raise typer.Exit(0) from None
+    except PainPathError as exc:
+        fail(str(exc))
+    result = assess(state.as_case(), mode=mode if resume is None else state.mode, ckb=ckb)  # type: ignore[arg-type]
+    if step.stop_reason == "emergency":
+        console.print("\n[bold white on red] EMERGENCY [/] Stop the questions: please get help now.")
+    plan = None
+    try:
+        from painpath.cli.assess_cmd import _plan_for
+
+        plan = _plan_for(result, state.as_case())
+    except Exception:  # noqa: BLE001 - the plan is optional decoration of the result
+        plan = None
+    if as_json:
+        payload = result.model_dump(mode="json")
+        payload["questions_asked"] = step.questions_asked
+        payload["interview"] = json.loads(state.model_dump_json())
+        if plan is not None:
+            payload["care_plan"] = plan
+        print(json.dumps(payload, indent=2))
+        return
+    console.print(f"\n[dim]{step.questions_asked} questions asked.[/]")
+    render_assessment(result, console)
+    if plan is not None:
+        from painpath.cli._plan import render_plan
+
+        render_plan(plan, console)
