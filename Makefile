@@ -1,0 +1,47 @@
+# PainPath front door. `make run` and `make test` do all set-up on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+BENCH ?= ../shared/benchmark/dev
+
+.PHONY: run test install kb-check kb-stats evaluate bench robustness clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+## Run the main job: the adaptive interview in the terminal.
+run: install
+	$(BIN)/painpath interview
+
+## Run the whole test suite.
+test: install
+	$(BIN)/painpath kb check
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider
+
+kb-check: install
+	$(BIN)/painpath kb check
+
+kb-stats: install
+	$(BIN)/painpath kb stats
+
+evaluate: install
+	$(BIN)/painpath evaluate $(BENCH) --mode both
+	$(BIN)/painpath evaluate $(BENCH) --mode both --interview
+
+bench: install
+	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_interview.py
+
+robustness: install
+	$(BIN)/python benchmarks/robustness.py $(BENCH)
+	$(BIN)/python benchmarks/robustness.py $(BENCH) --interview --copies 10
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache
