@@ -14,7 +14,10 @@ from painpath.careplan.checks import required_levels
 CONTENT = load_care_content()
 ALL_CONDITIONS = sorted(CONTENT.condition_levels)
 ACUTE_CASES = [
-    (c, lvl) for c in ALL_CONDITIONS for lvl in required_levels(CONTENT.condition_levels[c]) if lvl in ("emergency", "urgent")
+    (c, lvl)
+    for c in ALL_CONDITIONS
+    for lvl in required_levels(CONTENT.condition_levels[c])
+    if lvl in ("emergency", "urgent")
 ]
 
 # dev-013-like: runner's calf strain after a quick rise in mileage
@@ -70,7 +73,9 @@ def _text(plan) -> str:
 
 @pytest.mark.parametrize(("condition", "level"), ACUTE_CASES)
 def test_emergency_and_urgent_plans_carry_no_exercises_self_care_or_treatments(condition, level):
-    plan = build_care_plan([(condition, 0.9)], level, {"calf_swelling_one_leg": True, "runner_or_jumping_sport": True})
+    plan = build_care_plan(
+        [(condition, 0.9)], level, {"calf_swelling_one_leg": True, "runner_or_jumping_sport": True}
+    )
     assert plan.level == level
     assert plan.exercises == [] and plan.self_care == [] and plan.treatments == [] and plan.tailoring == []
     assert plan.headline and plan.why.text and plan.safety_net
@@ -86,7 +91,9 @@ def test_every_condition_builds_a_json_serialisable_plan_at_every_level(conditio
 
 
 def test_runner_calf_strain_gets_rest_ice_less_mileage_stretch_strength_and_return_to_run():
-    plan = build_care_plan([("calf_muscle_strain", 0.7), ("deep_vein_thrombosis", 0.1)], "self_care", RUNNER_CALF)
+    plan = build_care_plan(
+        [("calf_muscle_strain", 0.7), ("deep_vein_thrombosis", 0.1)], "self_care", RUNNER_CALF
+    )
     self_care, exercises = _ids(plan.self_care), _ids(plan.exercises)
     assert "relative_rest" in self_care
     assert "ice_or_heat" in self_care
@@ -108,7 +115,11 @@ def test_flat_footed_standing_worker_gets_footwear_strength_and_standing_ergonom
     assert "footwear_orthotics" in self_care and "standing_ergonomics" in self_care
     assert {"foot_intrinsic_short_foot", "calf_raise_progressive"} <= set(exercises)
     assert {"foot_orthoses_leg", "supportive_footwear"} <= set(treatments)
-    for item in [self_care["footwear_orthotics"], self_care["standing_ergonomics"], exercises["foot_intrinsic_short_foot"]]:
+    for item in [
+        self_care["footwear_orthotics"],
+        self_care["standing_ergonomics"],
+        exercises["foot_intrinsic_short_foot"],
+    ]:
         assert item.grade in ("recommended", "may_help", "limited_evidence", "not_recommended")
         assert item.grade_note
     triggered = {n.rule: set(n.findings) for n in plan.tailoring}
@@ -149,7 +160,9 @@ def test_startback_is_ignored_for_leg_conditions():
 
 
 def test_close_second_condition_adds_shared_advice_and_its_safety_net():
-    plan = build_care_plan([("foot_mechanics_overload", 0.45), ("medial_tibial_stress_syndrome", 0.35)], "self_care", {})
+    plan = build_care_plan(
+        [("foot_mechanics_overload", 0.45), ("medial_tibial_stress_syndrome", 0.35)], "self_care", {}
+    )
     assert plan.shared_advice is not None
     assert plan.shared_advice.conditions == ["foot_mechanics_overload", "medial_tibial_stress_syndrome"]
     assert "calf_raise_progressive" in plan.shared_advice.exercises
@@ -158,12 +171,16 @@ def test_close_second_condition_adds_shared_advice_and_its_safety_net():
 
 
 def test_second_condition_beyond_margin_is_not_shared():
-    plan = build_care_plan([("foot_mechanics_overload", 0.60), ("medial_tibial_stress_syndrome", 0.44)], "self_care", {})
+    plan = build_care_plan(
+        [("foot_mechanics_overload", 0.60), ("medial_tibial_stress_syndrome", 0.44)], "self_care", {}
+    )
     assert plan.shared_advice is None and len(plan.conditions) == 1
 
 
 def test_close_dangerous_second_condition_brings_its_warning_signs():
-    plan = build_care_plan([("calf_muscle_strain", 0.5), ("deep_vein_thrombosis", 0.4)], "self_care", RUNNER_CALF)
+    plan = build_care_plan(
+        [("calf_muscle_strain", 0.5), ("deep_vein_thrombosis", 0.4)], "self_care", RUNNER_CALF
+    )
     assert plan.shared_advice is not None
     assert "urgent" in plan.shared_advice.note
     assert any("999" in item.text and item.condition == "deep_vein_thrombosis" for item in plan.safety_net)
@@ -177,7 +194,9 @@ def test_level_below_condition_base_is_raised_with_a_note():
 
 def test_warning_floor_plan_lists_triage_reasons_and_triggered_clinician_steps():
     findings = {**SCIATICA, "saddle_numbness": True}
-    plan = build_care_plan([("lumbar_radicular", 0.8)], "emergency", findings, triage_reasons=["saddle numbness"])
+    plan = build_care_plan(
+        [("lumbar_radicular", 0.8)], "emergency", findings, triage_reasons=["saddle numbness"]
+    )
     assert plan.triage_reasons == ["saddle numbness"]
     texts = [s.text for s in plan.clinician_next_steps]
     assert any("Emergency MRI" in t for t in texts)
@@ -203,7 +222,9 @@ FINDINGS = sorted(CONTENT.finding_keys)
     level=st.sampled_from(["self_care", "soon", "urgent", "emergency"]),
     findings=st.dictionaries(st.sampled_from(FINDINGS), st.one_of(st.none(), st.booleans()), max_size=15),
 )
-def test_any_plan_is_never_below_the_triage_level_and_acute_plans_have_no_exercise(condition, level, findings):
+def test_any_plan_is_never_below_the_triage_level_and_acute_plans_have_no_exercise(
+    condition, level, findings
+):
     plan = build_care_plan([(condition, 0.6)], level, findings)
     order = ["self_care", "soon", "urgent", "emergency"]
     assert order.index(plan.level) >= order.index(level)

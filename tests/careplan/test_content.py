@@ -79,7 +79,10 @@ def test_missing_source_raises_with_file_and_key(data_copy):
 
 
 def test_unknown_source_id_is_reported_with_file_and_key(data_copy):
-    _edit(data_copy / "treatments.yaml", lambda d: d["treatments"]["tens_back"].update(sources=["no_such_source"]))
+    _edit(
+        data_copy / "treatments.yaml",
+        lambda d: d["treatments"]["tens_back"].update(sources=["no_such_source"]),
+    )
     problems = check_care_content(data_copy)
     assert "treatments.yaml: tens_back.sources: unknown source id 'no_such_source'" in problems
 
@@ -98,8 +101,9 @@ def test_unknown_exercise_id_is_reported_with_file_and_key(data_copy):
 
 def test_missing_level_is_reported(data_copy):
     _edit(data_copy / "content.yaml", lambda d: d["conditions"]["bakers_cyst"]["levels"].pop("urgent"))
-    assert "content.yaml: bakers_cyst.levels.urgent: missing (condition can be triaged urgent)" in check_care_content(
-        data_copy
+    assert (
+        "content.yaml: bakers_cyst.levels.urgent: missing (condition can be triaged urgent)"
+        in check_care_content(data_copy)
     )
 
 

@@ -9,12 +9,17 @@ from painpath.careplan import OutcomeSnapshot, PsfsActivity, compare_followup
 
 def snap(pain: float, *scores: float) -> OutcomeSnapshot:
     names = ["walking", "stairs", "running", "sleeping", "work"]
-    return OutcomeSnapshot(pain=pain, psfs=[PsfsActivity(activity=n, score=s) for n, s in zip(names, scores)])
+    acts = [PsfsActivity(activity=names[i], score=s) for i, s in enumerate(scores)]
+    return OutcomeSnapshot(pain=pain, psfs=acts)
 
 
 def test_improvement_keeps_self_care_and_says_keep_going():
-    result = compare_followup(snap(6, 3, 4), snap(3, 6, 7), weeks_since_first=3, current_triage_level="self_care")
-    assert result.trend == "improving" and result.pain_trend == "improving" and result.psfs_trend == "improving"
+    result = compare_followup(
+        snap(6, 3, 4), snap(3, 6, 7), weeks_since_first=3, current_triage_level="self_care"
+    )
+    assert (
+        result.trend == "improving" and result.pain_trend == "improving" and result.psfs_trend == "improving"
+    )
     assert result.level == "self_care" and not result.escalated
     assert "getting better" in result.advice.text
     assert result.pain_change == -3 and result.psfs_change == pytest.approx(3)
@@ -44,7 +49,9 @@ def test_deterioration_escalates_to_soon():
 
 
 def test_psfs_drop_alone_counts_as_worse():
-    result = compare_followup(snap(4, 6, 6), snap(4, 4, 3), weeks_since_first=2, current_triage_level="self_care")
+    result = compare_followup(
+        snap(4, 6, 6), snap(4, 4, 3), weeks_since_first=2, current_triage_level="self_care"
+    )
     assert result.psfs_trend == "worse" and result.trend == "worse"
 
 
@@ -71,14 +78,20 @@ def test_escalation_never_lowers_the_current_level():
     ],
 )
 def test_pain_mcid_is_2_points_or_30_percent(before, after, trend):
-    result = compare_followup(snap(before), snap(after), weeks_since_first=1, current_triage_level="self_care")
+    result = compare_followup(
+        snap(before), snap(after), weeks_since_first=1, current_triage_level="self_care"
+    )
     assert result.pain_trend == trend
 
 
 def test_psfs_mcid_is_2_points_on_the_mean():
-    result = compare_followup(snap(5, 4, 4), snap(5, 5.9, 5.9), weeks_since_first=1, current_triage_level="self_care")
+    result = compare_followup(
+        snap(5, 4, 4), snap(5, 5.9, 5.9), weeks_since_first=1, current_triage_level="self_care"
+    )
     assert result.psfs_trend == "no_change"
-    result = compare_followup(snap(5, 4, 4), snap(5, 6, 6), weeks_since_first=1, current_triage_level="self_care")
+    result = compare_followup(
+        snap(5, 4, 4), snap(5, 6, 6), weeks_since_first=1, current_triage_level="self_care"
+    )
     assert result.psfs_trend == "improving"
 
 
@@ -99,4 +112,7 @@ def test_invalid_inputs_raise():
     with pytest.raises(ValueError):  # more than 5 activities
         OutcomeSnapshot(pain=5, psfs=[PsfsActivity(activity=f"task {i}", score=5) for i in range(6)])
     with pytest.raises(ValueError):  # the same activity twice
-        OutcomeSnapshot(pain=5, psfs=[PsfsActivity(activity="Walking", score=5), PsfsActivity(activity="walking", score=6)])
+        OutcomeSnapshot(
+            pain=5,
+            psfs=[PsfsActivity(activity="Walking", score=5), PsfsActivity(activity="walking", score=6)],
+        )

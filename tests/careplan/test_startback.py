@@ -36,8 +36,10 @@ def test_hand_scored_examples(agree, item9, total, psych, stratum):
     assert (result.total, result.psychosocial, result.stratum) == (total, psych, stratum)
 
 
-@pytest.mark.parametrize(("item9", "scores"), [(1, 0), (2, 0), (3, 0), (4, 1), (5, 1), ("very_much", 1),
-                                                ("Not at all", 0), (True, 1), (False, 0)])
+@pytest.mark.parametrize(
+    ("item9", "scores"),
+    [(1, 0), (2, 0), (3, 0), (4, 1), (5, 1), ("very_much", 1), ("Not at all", 0), (True, 1), (False, 0)],
+)
 def test_bothersomeness_is_positive_only_for_very_much_or_extremely(item9, scores):
     assert score_startback(answers(set(), item9)).total == scores
 

@@ -25,6 +25,7 @@ from .schema import (
     Level,
     LevelContent,
     LibraryItem,
+    NextStep,
     PlanItem,
     PlanTreatment,
     SharedAdvice,
@@ -42,7 +43,7 @@ CLOSE_MARGIN = 0.15
 _ACUTE = ("emergency", "urgent")
 
 
-def _item(ci: CareItem, condition: str | None) -> PlanItem:
+def _item(ci: CareItem | NextStep, condition: str | None) -> PlanItem:
     return PlanItem(text=ci.text, sources=list(ci.sources), condition=condition)
 
 
@@ -64,13 +65,17 @@ def _block_at_or_above(cond: ConditionContent, level: Level) -> tuple[Level, Lev
     """The condition's content at ``level``, or at the nearest more urgent level it has."""
     for lvl in ("self_care", "soon", "urgent", "emergency"):
         if level_rank(lvl) >= level_rank(level) and lvl in cond.levels:
-            return lvl, cond.levels[lvl]  # type: ignore[index]
+            return lvl, cond.levels[lvl]
     raise LookupError(f"no care content at or above {level!r}")  # pragma: no cover - guarded by checks
 
 
 def _summary(key: str, prob: float, cond: ConditionContent) -> ConditionSummary:
     return ConditionSummary(
-        key=key, name=cond.name, probability=prob, summary=cond.summary.text, sources=list(cond.summary.sources)
+        key=key,
+        name=cond.name,
+        probability=prob,
+        summary=cond.summary.text,
+        sources=list(cond.summary.sources),
     )
 
 
@@ -185,16 +190,23 @@ def build_care_plan(
     do_now = [_item(ci, lead_key) for ci in block.do_now]
     safety_net = [_item(ci, lead_key) for ci in block.safety_net]
     next_steps = _next_steps(content, lead_key, lead, level, findings)
-    tailoring = [] if acute else _apply_tailoring(content, lead_key, level, findings, exercises, self_care, treatments)
+    tailoring = (
+        []
+        if acute
+        else _apply_tailoring(content, lead_key, level, findings, exercises, self_care, treatments)
+    )
     summaries = [_summary(lead_key, lead_p, lead)]
 
     used_startback: StartBackResult | None = None
     if startback is not None:
         if lead.back_pain and not acute:
             used_startback = startback
-            do_now.append(PlanItem(text=startback.advice, sources=list(startback.sources), condition=lead_key))
+            do_now.append(
+                PlanItem(text=startback.advice, sources=list(startback.sources), condition=lead_key)
+            )
             next_steps.insert(
-                0, PlanItem(text=startback.clinician_step, sources=list(startback.sources), condition=lead_key)
+                0,
+                PlanItem(text=startback.clinician_step, sources=list(startback.sources), condition=lead_key),
             )
             extra = {"medium": ["manual_therapy_package"], "high": ["psychological_support_package"]}
             treatments += [t for t in extra.get(startback.stratum, []) if t not in treatments]
@@ -216,10 +228,18 @@ def build_care_plan(
         note = (
             f"{lead.name} and {sec.name} are about equally likely. "
             + ("The exercises and self-care listed here suit both." if shared_ex or shared_sc else "")
-            + ("" if sec_level == level else f" {sec.name} would need {sec_level.replace('_', ' ')} care: watch its warning signs.")
+            + (
+                ""
+                if sec_level == level
+                else f" {sec.name} would need {sec_level.replace('_', ' ')} care: watch its warning signs."
+            )
         ).strip()
         shared = SharedAdvice(
-            conditions=[lead_key, sec_key], note=note, exercises=shared_ex, self_care=shared_sc, safety_net=sec_net
+            conditions=[lead_key, sec_key],
+            note=note,
+            exercises=shared_ex,
+            self_care=shared_sc,
+            safety_net=sec_net,
         )
 
     if lead.back_pain and not acute and startback is None:

@@ -61,13 +61,17 @@ def _check_conditions(content: CareContent) -> list[str]:
             problems.append(f"{file}: {key}: not a known condition key (vocab.yaml)")
             continue
         if cond.base_level != expected[key]:
-            problems.append(f"{file}: {key}.base_level: {cond.base_level!r} but vocab.yaml says {expected[key]!r}")
+            problems.append(
+                f"{file}: {key}.base_level: {cond.base_level!r} but vocab.yaml says {expected[key]!r}"
+            )
         for level in required_levels(expected[key]):
             if level not in cond.levels:
                 problems.append(f"{file}: {key}.levels.{level}: missing (condition can be triaged {level})")
         for level in cond.levels:
             if level_rank(level) < level_rank(expected[key]):
-                problems.append(f"{file}: {key}.levels.{level}: below the condition's base level {expected[key]!r}")
+                problems.append(
+                    f"{file}: {key}.levels.{level}: below the condition's base level {expected[key]!r}"
+                )
         for i, step in enumerate(cond.next_steps):
             if step not in content.next_steps:
                 problems.append(f"{file}: {key}.next_steps[{i}]: unknown next-step id {step!r}")

@@ -23,11 +23,16 @@ __all__ = ["compare_followup"]
 _EPS = 1e-9
 
 
-def _pain_trend(before: float, after: float, mcid_points: float, mcid_percent: float | None) -> tuple[Trend, float | None]:
+def _pain_trend(
+    before: float, after: float, mcid_points: float, mcid_percent: float | None
+) -> tuple[Trend, float | None]:
     change = after - before
     percent = (change / before * 100.0) if before > 0 else None
     big = abs(change) >= mcid_points - _EPS or (
-        percent is not None and mcid_percent is not None and abs(percent) >= mcid_percent - _EPS and abs(change) >= 1
+        percent is not None
+        and mcid_percent is not None
+        and abs(percent) >= mcid_percent - _EPS
+        and abs(change) >= 1
     )
     if not big or change == 0:
         return "no_change", percent
@@ -49,7 +54,9 @@ def compare_followup(
     reasons: list[str] = []
 
     pain_change = current.pain - previous.pain
-    pain_trend, pain_pct = _pain_trend(previous.pain, current.pain, spec.pain.mcid_points, spec.pain.mcid_percent)
+    pain_trend, pain_pct = _pain_trend(
+        previous.pain, current.pain, spec.pain.mcid_points, spec.pain.mcid_percent
+    )
     reasons.append(f"pain {previous.pain:g} -> {current.pain:g} ({pain_trend.replace('_', ' ')})")
 
     psfs_change: float | None = None
@@ -62,7 +69,9 @@ def compare_followup(
         else:
             psfs_trend = "no_change"
         reasons.append(f"PSFS mean {before_mean:.1f} -> {after_mean:.1f} ({psfs_trend.replace('_', ' ')})")
-        same = {a.activity.strip().lower() for a in previous.psfs} == {a.activity.strip().lower() for a in current.psfs}
+        same = {a.activity.strip().lower() for a in previous.psfs} == {
+            a.activity.strip().lower() for a in current.psfs
+        }
         if not same:
             reasons.append("PSFS activities differ between the two measurements; compare with care")
 

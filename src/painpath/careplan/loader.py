@@ -82,7 +82,8 @@ def _read(root: Traversable, name: str) -> Any:
 def _section(data: Any, file: str, key: str) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get(key), dict):
         raise CareContentError(f"{file}: top-level key '{key}' must be a mapping")
-    return data[key]
+    section: dict[str, Any] = data[key]
+    return section
 
 
 def _format(file: str, key: str, exc: ValidationError) -> str:
@@ -102,7 +103,12 @@ def _validate(model: type[M], file: str, key: str, raw: Any) -> M:
 
 
 def _keyed(
-    model: type[M], file: str, section: dict[str, Any], *, with_id: bool, prepare: Callable[[str, Any], Any] | None = None
+    model: type[M],
+    file: str,
+    section: dict[str, Any],
+    *,
+    with_id: bool,
+    prepare: Callable[[str, Any], Any] | None = None,
 ) -> dict[str, M]:
     out: dict[str, M] = {}
     for key, raw in section.items():
@@ -127,7 +133,8 @@ def _resolve_inherit(key: str, raw: Any) -> Any:
             parent = levels.get(parent_name)
             if not isinstance(parent, dict) or "inherit" in parent:
                 raise CareContentError(
-                    f"content.yaml: {key}.levels.{level}.inherit: level {parent_name!r} missing or itself inherits"
+                    f"content.yaml: {key}.levels.{level}.inherit: "
+                    f"level {parent_name!r} is missing or itself inherits"
                 )
             levels[level] = {**parent, **{k: v for k, v in block.items() if k != "inherit"}}
     return {**raw, "levels": levels}
@@ -136,7 +143,9 @@ def _resolve_inherit(key: str, raw: Any) -> Any:
 def _load(root: Traversable, origin: str) -> CareContent:
     raw = {name: _read(root, name) for name in DATA_FILES}
 
-    sources = _keyed(Source, "sources.yaml", _section(raw["sources.yaml"], "sources.yaml", "sources"), with_id=False)
+    sources = _keyed(
+        Source, "sources.yaml", _section(raw["sources.yaml"], "sources.yaml", "sources"), with_id=False
+    )
     vocab = raw["vocab.yaml"]
     cond_levels = _section(vocab, "vocab.yaml", "conditions")
     findings = vocab.get("findings") if isinstance(vocab, dict) else None
@@ -150,15 +159,29 @@ def _load(root: Traversable, origin: str) -> CareContent:
         with_id=False,
         prepare=_resolve_inherit,
     )
-    library = _keyed(LibraryItem, "exercises.yaml", _section(raw["exercises.yaml"], "exercises.yaml", "items"), with_id=True)
+    library = _keyed(
+        LibraryItem,
+        "exercises.yaml",
+        _section(raw["exercises.yaml"], "exercises.yaml", "items"),
+        with_id=True,
+    )
     treatments = _keyed(
-        Treatment, "treatments.yaml", _section(raw["treatments.yaml"], "treatments.yaml", "treatments"), with_id=True
+        Treatment,
+        "treatments.yaml",
+        _section(raw["treatments.yaml"], "treatments.yaml", "treatments"),
+        with_id=True,
     )
     next_steps = _keyed(
-        NextStep, "next_steps.yaml", _section(raw["next_steps.yaml"], "next_steps.yaml", "next_steps"), with_id=True
+        NextStep,
+        "next_steps.yaml",
+        _section(raw["next_steps.yaml"], "next_steps.yaml", "next_steps"),
+        with_id=True,
     )
     rules = _keyed(
-        TailoringRule, "tailoring.yaml", _section(raw["tailoring.yaml"], "tailoring.yaml", "rules"), with_id=True
+        TailoringRule,
+        "tailoring.yaml",
+        _section(raw["tailoring.yaml"], "tailoring.yaml", "rules"),
+        with_id=True,
     )
     startback = _validate(StartBackSpec, "startback.yaml", "startback", raw["startback.yaml"])
     outcomes = _validate(OutcomeSpec, "outcomes.yaml", "outcomes", raw["outcomes.yaml"])

@@ -66,7 +66,7 @@ Trend = Literal["improving", "no_change", "worse"]
 def level_rank(level: str) -> int:
     """Rank of a triage level: 0 = self_care ... 3 = emergency. Raises ValueError if unknown."""
     try:
-        return LEVELS.index(level)  # type: ignore[arg-type]
+        return LEVELS.index(level)
     except ValueError:
         raise ValueError(f"unknown triage level {level!r}; expected one of {list(LEVELS)}") from None
 
@@ -182,11 +182,15 @@ class NextStep(_Cited):
     )
 
 
+def _non_acute_levels() -> list[Level]:
+    return ["soon", "self_care"]
+
+
 class TailoringRule(_Cited):
     id: str
     when_any: list[str] = Field(min_length=1, description="finding keys; any one True triggers the rule")
     conditions: list[str] = Field(default_factory=lambda: ["*"])
-    levels: list[Level] = Field(default_factory=lambda: ["soon", "self_care"])
+    levels: list[Level] = Field(default_factory=_non_acute_levels)
     add_exercises: list[str] = Field(default_factory=list)
     add_self_care: list[str] = Field(default_factory=list)
     add_treatments: list[str] = Field(default_factory=list)
@@ -216,7 +220,7 @@ class ConditionContent(_Strict):
     @model_validator(mode="after")
     def _acute_levels_have_no_exercise(self) -> ConditionContent:
         for level in ("emergency", "urgent"):
-            block = self.levels.get(level)  # type: ignore[call-overload]
+            block = self.levels.get(level)
             if block is not None and (block.exercises or block.self_care or block.treatments):
                 raise ValueError(f"level {level!r} must list no exercises, self_care or treatments")
         return self

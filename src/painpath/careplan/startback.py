@@ -8,6 +8,7 @@ Low risk: total <= 3. Otherwise high risk if subscale >= 4, else medium risk.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 from .loader import load_care_content
 from .schema import StartBackResult
@@ -24,7 +25,9 @@ def _agree(item: str, value: StartBackAnswer) -> int:
         return value
     if isinstance(value, str) and value.strip().lower() in ("agree", "disagree"):
         return int(value.strip().lower() == "agree")
-    raise ValueError(f"{item}: expected agree/disagree as True/False, 1/0 or 'agree'/'disagree', got {value!r}")
+    raise ValueError(
+        f"{item}: expected agree/disagree as True/False, 1/0 or 'agree'/'disagree', got {value!r}"
+    )
 
 
 def _bothersome(value: StartBackAnswer) -> int:
@@ -61,19 +64,22 @@ def score_startback(answers: Mapping[str, StartBackAnswer]) -> StartBackResult:
     if missing or extra:
         raise ValueError(f"STarT Back answers: missing {missing}, unexpected {extra}")
     scores = {
-        item.id: _bothersome(answers[item.id]) if item.response == "bothersomeness" else _agree(item.id, answers[item.id])
+        item.id: _bothersome(answers[item.id])
+        if item.response == "bothersomeness"
+        else _agree(item.id, answers[item.id])
         for item in spec.items
     }
     total = sum(scores.values())
     psychosocial = sum(scores[item.id] for item in spec.items if item.subscale == "psychosocial")
+    stratum: Literal["low", "medium", "high"]
     if total <= spec.low_max_total:
         stratum = "low"
     elif psychosocial >= spec.high_min_subscale:
         stratum = "high"
     else:
         stratum = "medium"
-    advice = spec.strata[stratum]  # type: ignore[index]
-    step = spec.clinician_steps[stratum]  # type: ignore[index]
+    advice = spec.strata[stratum]
+    step = spec.clinician_steps[stratum]
     return StartBackResult(
         total=total,
         psychosocial=psychosocial,
