@@ -45,7 +45,7 @@ def assess(
         render_plan(plan, console)
 
 
-def _plan_for(result, case):  # type: ignore[no-untyped-def]
+def _plan_for(result, case, startback=None):  # type: ignore[no-untyped-def]
     """The care plan as JSON-ready data, when the care-plan package is available."""
     try:
         from painpath.careplan import build_care_plan
@@ -53,5 +53,5 @@ def _plan_for(result, case):  # type: ignore[no-untyped-def]
         return None
     ranked = [(c.key, c.probability) for c in result.conditions]
     reasons = [r.text for r in result.triage.reasons]
-    plan = build_care_plan(ranked, result.triage.level, dict(case.findings), triage_reasons=reasons)
+    plan = build_care_plan(ranked, result.triage.level, dict(case.findings), triage_reasons=reasons, startback=startback)
     return plan.model_dump(mode="json")

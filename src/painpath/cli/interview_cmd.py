@@ -97,6 +97,29 @@ def _ask_where(console: Console) -> dict:
     return location_answers(chosen, both_legs=both, leg_worse_than_back=worse, below_knee_elsewhere=below)
 
 
+def _ask_startback(console: Console):  # type: ignore[no-untyped-def]
+    """The Keele STarT Back tool, word for word, for back-related presentations in clinician mode."""
+    from painpath.careplan import load_care_content, score_startback
+
+    spec = load_care_content().startback
+    console.print(f"\n[bold]{spec.name}[/] (prognosis; press q to skip)")
+    console.print(spec.instructions)
+    answers: dict[str, object] = {}
+    for item in spec.items:
+        if item.response == "bothersomeness":
+            opts = " ".join(f"{o.value}={o.label}" for o in spec.bothersome_options)
+            answers[item.id] = _ask_int(console, f"  {item.text} ({opts}): ", 1, len(spec.bothersome_options))
+        else:
+            answers[item.id] = _ask_choice(console, f"  {item.text} [a=agree/d=disagree] ",
+                                           {"a": True, "agree": True, "d": False, "disagree": False, "q": "quit"})
+            if answers[item.id] == "quit":
+                raise _Quit
+    result = score_startback(answers)  # type: ignore[arg-type]
+    console.print(f"  STarT Back: total {result.total}, psychosocial {result.psychosocial} -> [bold]{result.stratum} risk[/]")
+    console.print(f"  [dim]{spec.copyright}[/]")
+    return result
+
+
 def _save(state: InterviewState, path: Path | None, console: Console) -> None:
     if path is None:
         return
@@ -167,16 +190,18 @@ def interview(
         raise typer.Exit(0) from None
     except PainPathError as exc:
         fail(str(exc))
-    result = assess(state.as_case(), mode=mode if resume is None else state.mode, ckb=ckb)  # type: ignore[arg-type]
+    result = assess(state.as_case(), mode=state.mode, ckb=ckb)
     if step.stop_reason == "emergency":
         console.print("\n[bold white on red] EMERGENCY [/] Stop the questions: please get help now.")
-    plan = None
-    try:
-        from painpath.cli.assess_cmd import _plan_for
+    startback = None
+    if state.mode == "clinician" and result.origin["back"] >= 0.5 and result.triage.level in ("soon", "self_care"):
+        try:
+            startback = _ask_startback(console)
+        except _Quit:
+            startback = None
+    from painpath.cli.assess_cmd import _plan_for
 
-        plan = _plan_for(result, state.as_case())
-    except Exception:  # noqa: BLE001 - the plan is optional decoration of the result
-        plan = None
+    plan = _plan_for(result, state.as_case(), startback=startback)
     if as_json:
         payload = result.model_dump(mode="json")
         payload["questions_asked"] = step.questions_asked
