@@ -12,6 +12,7 @@ from painpath.cases import Case, Mode, encode, encode_many, parse_case
 from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled, evidence_weights, posterior, triage_arrays
 from painpath.engine.compiled import RANK_LEVEL
 from painpath.engine.explain import contributions
+from painpath.errors import CaseError
 
 __all__ = [
     "Assessment",
@@ -96,8 +97,12 @@ class BatchResult(BaseModel):
     origin: Any  # numpy (N, 4)
 
 
-def _setting_for(mode: Mode, setting: str | None) -> str:
-    return setting or ("self" if mode == "self" else "clinic")
+def _setting_for(mode: Mode, setting: str | None, ckb: CompiledKB | None = None) -> str:
+    st = setting or ("self" if mode == "self" else "clinic")
+    known = (ckb or default_compiled()).log_prior
+    if st not in known:
+        raise CaseError(f"setting: unknown setting '{st}' (known: {', '.join(known)})")
+    return st
 
 
 def _evidence(ckb: CompiledKB, contrib: np.ndarray, ev: np.ndarray, ci: int, top: int) -> tuple[list[Evidence], list[Evidence]]:
@@ -126,28 +131,34 @@ def assess(
     setting: str | None = None,
     ckb: CompiledKB | None = None,
     explain_top: int = 5,
+    explain_conditions: int | None = 6,
 ) -> Assessment:
     """Assess one case: ranked conditions, origin, triage with reasons, explanations.
 
-    ``case`` is a :class:`Case` or a mapping in the benchmark case format.
+    ``case`` is a :class:`Case` or a mapping in the benchmark case format. The
+    ``explain_top`` answers that weighed most for and against are listed for the
+    ``explain_conditions`` most probable conditions (``None``: every condition).
     """
     ckb = ckb or default_compiled()
+    if mode not in ("self", "clinician"):
+        raise CaseError(f"mode: must be 'self' or 'clinician', got {mode!r}")
     if not isinstance(case, Case):
         case = parse_case(case, ckb)
-    st = _setting_for(mode, setting)
+    st = _setting_for(mode, setting, ckb)
     ev = encode(case, ckb, mode)[None, :]
     age = np.array([case.age])
     female = np.array([case.sex == "female"])
     w = evidence_weights(ckb, ev)
-    post = posterior(ckb, ev, age, female, st)
+    post = posterior(ckb, ev, age, female, st, w)
     tri = triage_arrays(ckb, ev, post)
     p = post[0]
     contrib = contributions(ckb, ev[0], w[0], p)
     kbc = ckb.kb.conditions.conditions
     conds = []
-    for ci in np.argsort(-p, kind="stable"):
+    for rank, ci in enumerate(np.argsort(-p, kind="stable")):
         key = ckb.conditions[ci]
-        sup, opp = _evidence(ckb, contrib, ev[0], ci, explain_top)
+        explain = explain_conditions is None or rank < explain_conditions
+        sup, opp = _evidence(ckb, contrib, ev[0], ci, explain_top) if explain else ([], [])
         conds.append(
             ConditionResult(
                 key=key,
@@ -229,6 +240,8 @@ def assess_arrays(
     ``ckb.findings`` order; ranks are 3 emergency, 2 urgent, 1 soon, 0 self_care.
     """
     ckb = ckb or default_compiled()
+    if setting not in ckb.log_prior:
+        raise CaseError(f"setting: unknown setting '{setting}' (known: {', '.join(ckb.log_prior)})")
     post = posterior(ckb, ev, age, female, setting)
     tri = triage_arrays(ckb, ev, post)
     return post, tri.level_rank
@@ -245,7 +258,7 @@ def assess_many(
     ckb = ckb or default_compiled()
     parsed: Sequence[Case] = [c if isinstance(c, Case) else parse_case(c, ckb) for c in cases]
     ev, age, female = encode_many(list(parsed), ckb, mode)
-    post, ranks = assess_arrays(ev, age, female, setting=_setting_for(mode, setting), ckb=ckb)
+    post, ranks = assess_arrays(ev, age, female, setting=_setting_for(mode, setting, ckb), ckb=ckb)
     return BatchResult(
         conditions=list(ckb.conditions),
         probabilities=post,

@@ -28,9 +28,9 @@ class CompiledKB:
     theta: np.ndarray  # (C, F) P(present | condition), clipped
     log_p: np.ndarray  # (F, C) log P(present | c)
     log_q: np.ndarray  # (F, C) log P(absent | c)
-    log_p32: np.ndarray  # float32 copies for the batch path
-    log_q32: np.ndarray
-    log_d32: np.ndarray  # log_p - log_q
+    log_p_t: np.ndarray  # (F, C) copies used by log_likelihood
+    log_q_t: np.ndarray
+    log_d_t: np.ndarray  # log_p - log_q
     is_sign: np.ndarray  # (F,) bool
     log_prior: dict[str, np.ndarray]  # setting -> (C,)
     age_bounds: np.ndarray  # (B,) upper bound of each band
@@ -121,9 +121,9 @@ def compile_kb(kb: KnowledgeBase) -> CompiledKB:
         theta=theta,
         log_p=np.log(theta).T.copy(),
         log_q=np.log1p(-theta).T.copy(),
-        log_p32=np.log(theta).T.astype(np.float32),
-        log_q32=np.log1p(-theta).T.astype(np.float32),
-        log_d32=(np.log(theta) - np.log1p(-theta)).T.astype(np.float32),
+        log_p_t=np.log(theta).T.copy(),
+        log_q_t=np.log1p(-theta).T.copy(),
+        log_d_t=(np.log(theta) - np.log1p(-theta)).T.copy(),
         is_sign=is_sign,
         log_prior=log_prior,
         age_bounds=np.array([hi for _lo, hi in bands]),

@@ -23,10 +23,12 @@ def evidence_weights(ckb: CompiledKB, ev: np.ndarray) -> np.ndarray:
     """Weight of each answered finding, shape (N, F); 0 where unknown or redundant."""
     ev = np.atleast_2d(ev)
     observed = ev != 0
-    w = observed.astype(np.float32)
+    if ev.shape[0] <= 64:  # few cases: two small matrix products beat Python loops over clusters
+        return _weights_dense(ckb, ev, observed)
+    w = observed.astype(np.float64)
     for k, cols in enumerate(ckb.cluster_cols):
-        m = observed[:, cols].sum(axis=1, dtype=np.float32)
-        damp = 1.0 / (1.0 + np.float32(ckb.rho[k]) * np.maximum(m - 1.0, 0.0))
+        m = observed[:, cols].sum(axis=1, dtype=np.float64)
+        damp = 1.0 / (1.0 + ckb.rho[k] * np.maximum(m - 1.0, 0.0))
         w[:, cols] *= damp[:, None]
     for b, a_present, a_absent in ckb.implications:
         red = np.zeros(ev.shape[0], dtype=bool)
@@ -38,6 +40,18 @@ def evidence_weights(ckb: CompiledKB, ev: np.ndarray) -> np.ndarray:
     return w
 
 
+def _weights_dense(ckb: CompiledKB, ev: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    obs = observed.astype(np.float64)
+    m = obs @ ckb.cluster_member
+    damp = 1.0 / (1.0 + ckb.rho * np.maximum(m - 1.0, 0.0))
+    w = obs.copy()
+    in_cluster = ckb.cluster_of >= 0
+    w[:, in_cluster] *= damp[:, ckb.cluster_of[in_cluster]]
+    redundant = ((ev > 0) @ ckb.red_if_present + (ev < 0) @ ckb.red_if_absent) > 0
+    w[redundant] = 0.0
+    return w
+
+
 def log_likelihood(ckb: CompiledKB, ev: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
     """Weighted log P(evidence | condition), shape (N, C)."""
     if w is None:
@@ -45,7 +59,7 @@ def log_likelihood(ckb: CompiledKB, ev: np.ndarray, w: np.ndarray | None = None)
     # w is zero where the answer is unknown, so w @ log_q counts every answered finding as absent;
     # the present ones are then corrected by (log_p - log_q).
     wp = w * (ev > 0)
-    return (w @ ckb.log_q32 + wp @ ckb.log_d32).astype(np.float64)
+    return w @ ckb.log_q_t + wp @ ckb.log_d_t
 
 
 def log_prior(ckb: CompiledKB, age: np.ndarray, female: np.ndarray, setting: str = "self") -> np.ndarray:
@@ -62,10 +76,11 @@ def posterior(
     age: np.ndarray,
     female: np.ndarray,
     setting: str = "self",
+    w: np.ndarray | None = None,
 ) -> np.ndarray:
     """P(condition | evidence) for each case, shape (N, C); rows sum to 1."""
     ev = np.atleast_2d(ev)
-    logits = log_likelihood(ckb, ev)
+    logits = log_likelihood(ckb, ev, w)
     if ckb.temperature != 1.0:
         logits /= ckb.temperature
     logits += log_prior(ckb, age, female, setting)
