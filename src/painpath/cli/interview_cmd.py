@@ -16,6 +16,7 @@ from painpath.cli._common import fail, render_assessment
 from painpath.engine import default_compiled
 from painpath.errors import PainPathError
 from painpath.interview import InterviewState, answer, next_step, withdraw
+from painpath.interview.policy import validate_state
 from painpath.interview.presenting import REGIONS, location_answers
 
 YES, NO, DK = {"y", "yes"}, {"n", "no"}, {"d", "dk", "?", "don't know", "dont know", "not sure"}
@@ -84,7 +85,7 @@ def _ask_where(console: Console) -> dict:
             raise _Quit
         parts = [p.strip() for p in raw.replace(" ", ",").split(",") if p.strip()]
         if parts and all(p.isdigit() and 1 <= int(p) <= len(keys) for p in parts):
-            chosen = [keys[int(p) - 1] for p in parts]
+            chosen = list(dict.fromkeys(keys[int(p) - 1] for p in parts))
             break
         console.print(f"[yellow]Please type one or more numbers from 1 to {len(keys)}, separated by commas.[/]")
     why = "Where the pain is tells us most about where it comes from."
@@ -152,6 +153,10 @@ def interview(
             except ValidationError as exc:
                 first = exc.errors()[0]
                 fail(f"{resume}: not a saved interview ({'.'.join(map(str, first['loc']))}: {first['msg']})")
+            try:
+                validate_state(state, ckb)
+            except PainPathError as exc:
+                fail(f"{resume}: {exc}")
         else:
             console.print("[bold]PainPath[/] - a short interview about leg pain. It gives information, not a diagnosis.")
             if age is not None and not 0 <= age <= 120:
@@ -172,7 +177,7 @@ def interview(
                 state = answer(state, _ask_where(console), ckb, screen=q.screen)
                 _save(state, save, console)
                 continue
-            console.print(f"\n[bold]Question {n}[/] [dim](usually {5}-{10} in all)[/]  [bold]{q.title}[/]")
+            console.print(f"\n[bold]Question {n}[/] [dim](most interviews take 5 to 10)[/]  [bold]{q.title}[/]")
             values = {}
             try:
                 for item in q.items:

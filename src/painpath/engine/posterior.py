@@ -20,35 +20,28 @@ __all__ = ["evidence_weights", "log_likelihood", "log_prior", "posterior"]
 
 
 def evidence_weights(ckb: CompiledKB, ev: np.ndarray) -> np.ndarray:
-    """Weight of each answered finding, shape (N, F); 0 where unknown or redundant."""
+    """Weight of each answered finding, shape (N, F); 0 where unknown or redundant.
+
+    Implied (redundant) findings count neither as evidence nor towards their cluster's m.
+    """
     ev = np.atleast_2d(ev)
+    if ev.shape[0] <= 64:  # few cases: small matrix products beat Python loops
+        redundant = ((ev > 0) @ ckb.red_if_present + (ev < 0) @ ckb.red_if_absent) > 0
+        obs = ((ev != 0) & ~redundant).astype(np.float64)
+        damp = 1.0 / (1.0 + ckb.rho * np.maximum(obs @ ckb.cluster_member - 1.0, 0.0))
+        in_cluster = ckb.cluster_of >= 0
+        obs[:, in_cluster] *= damp[:, ckb.cluster_of[in_cluster]]
+        return obs
     observed = ev != 0
-    if ev.shape[0] <= 64:  # few cases: two small matrix products beat Python loops over clusters
-        return _weights_dense(ckb, ev, observed)
+    for b, a_present, a_absent in ckb.implications:
+        if a_present.size:
+            observed[:, b] &= ~(ev[:, a_present] > 0).any(axis=1)
+        if a_absent.size:
+            observed[:, b] &= ~(ev[:, a_absent] < 0).any(axis=1)
     w = observed.astype(np.float64)
     for k, cols in enumerate(ckb.cluster_cols):
         m = observed[:, cols].sum(axis=1, dtype=np.float64)
-        damp = 1.0 / (1.0 + ckb.rho[k] * np.maximum(m - 1.0, 0.0))
-        w[:, cols] *= damp[:, None]
-    for b, a_present, a_absent in ckb.implications:
-        red = np.zeros(ev.shape[0], dtype=bool)
-        if a_present.size:
-            red |= (ev[:, a_present] > 0).any(axis=1)
-        if a_absent.size:
-            red |= (ev[:, a_absent] < 0).any(axis=1)
-        w[red, b] = 0.0
-    return w
-
-
-def _weights_dense(ckb: CompiledKB, ev: np.ndarray, observed: np.ndarray) -> np.ndarray:
-    obs = observed.astype(np.float64)
-    m = obs @ ckb.cluster_member
-    damp = 1.0 / (1.0 + ckb.rho * np.maximum(m - 1.0, 0.0))
-    w = obs.copy()
-    in_cluster = ckb.cluster_of >= 0
-    w[:, in_cluster] *= damp[:, ckb.cluster_of[in_cluster]]
-    redundant = ((ev > 0) @ ckb.red_if_present + (ev < 0) @ ckb.red_if_absent) > 0
-    w[redundant] = 0.0
+        w[:, cols] *= (1.0 / (1.0 + ckb.rho[k] * np.maximum(m - 1.0, 0.0)))[:, None]
     return w
 
 

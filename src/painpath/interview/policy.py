@@ -32,9 +32,10 @@ import numpy as np
 
 from painpath.engine import CompiledKB, default_compiled, posterior, triage_arrays
 from painpath.engine.compiled import RANK_LEVEL
+from painpath.errors import CaseError
 from painpath.interview.state import InterviewState
 
-__all__ = ["Question", "QuestionItem", "Step", "next_step", "screen_value", "why_text"]
+__all__ = ["Question", "QuestionItem", "Step", "next_step", "screen_value", "validate_state", "why_text"]
 
 LEVEL_WEIGHT, TOP_WEIGHT, INFO_WEIGHT = 2.0, 1.0, 0.5
 
@@ -166,9 +167,25 @@ def why_text(ckb: CompiledKB, screen: str, keys: list[str], p: np.ndarray) -> st
     return f"Your answers so far fit more than one cause. These are common with {a} but not with {b}, so your answer helps tell them apart."
 
 
+def validate_state(state: InterviewState, ckb: CompiledKB) -> None:
+    """Raise CaseError when a (possibly resumed) state names anything the knowledge base does not know."""
+    for a in state.answers:
+        if a.finding not in ckb.fidx:
+            raise CaseError(f"answers.{a.finding}: unknown finding key")
+        if a.screen is not None and a.screen not in ckb.kb.interview.screens:
+            raise CaseError(f"answers.{a.finding}.screen: unknown screen '{a.screen}'")
+    for name in state.screens_asked:
+        if name not in ckb.kb.interview.screens:
+            raise CaseError(f"screens_asked: unknown screen '{name}'")
+    setting = _setting(state)
+    if setting not in ckb.log_prior:
+        raise CaseError(f"setting: unknown setting '{setting}' (known: {', '.join(ckb.log_prior)})")
+
+
 def next_step(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
     """The next question to ask, or the decision to stop, for an interview state."""
     ckb = ckb or default_compiled()
+    validate_state(state, ckb)
     iv = ckb.kb.interview
     ev = state.evidence(ckb)
     p = posterior(ckb, ev[None, :], np.array([state.age]), np.array([state.sex == "female"]), _setting(state))[0]
@@ -205,7 +222,8 @@ def next_step(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
         return step(None, True, "cap")
     n_history = sum(1 for s in asked if iv.screens[s].phase == "history")
     threshold = iv.stop.change_probability
-    phases = ["history"] + (["exam"] if state.mode == "clinician" else [])
+    exam_started = any(iv.screens[s].phase == "exam" for s in asked)
+    phases = ([] if exam_started else ["history"]) + (["exam"] if state.mode == "clinician" else [])
     last: list = []
     for phase in phases:
         cands = [(n, _pending(state, ckb, n)) for n, s in iv.screens.items() if s.phase == phase]

@@ -169,6 +169,11 @@ def benchmark_problems(kb: KnowledgeBase, benchmark_dir: str | Path) -> list[str
     """Check that the KB covers the benchmark vocabulary and agrees on origins and codes."""
     base = Path(benchmark_dir)
     problems: list[str] = []
+    for name in ("conditions.yaml", "findings.yaml"):
+        if not (base / name).is_file():
+            problems.append(f"benchmark: {base / name}: file is missing")
+    if problems:
+        return problems
     bconds = yaml.safe_load((base / "conditions.yaml").read_text(encoding="utf-8"))["conditions"]
     bfinds = yaml.safe_load((base / "findings.yaml").read_text(encoding="utf-8"))["findings"]
     for key, spec in bconds.items():

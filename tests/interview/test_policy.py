@@ -1,0 +1,276 @@
+"""Question order, stopping and the simulated person (benchmark README, "Interview simulation")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from painpath.cases import Case, load_cases, parse_case
+from painpath.engine import default_compiled
+from painpath.interview import answer, next_step, start
+from painpath.interview.policy import screen_value
+from painpath.interview.simulate import simulate
+
+CKB = default_compiled()
+IV = CKB.kb.interview
+PHASE = {name: s.phase for name, s in IV.screens.items()}
+WARNING = [n for n, s in IV.screens.items() if s.phase == "warning"]
+LOCATION = [k for k, f in CKB.kb.findings.findings.items() if f.group == "location"]
+CALF = {k: "absent" for k in LOCATION} | {"calf_pain": "present", "pain_below_knee": "present", "leg_pain_worse_than_back": "present"}
+
+
+def located(**kw: Any):  # type: ignore[no-untyped-def]
+    return answer(start(45, "male", **kw), CALF, CKB, screen="where")
+
+
+def applicable_warnings(answers: dict[str, str]) -> list[str]:
+    out = []
+    for n in WARNING:
+        w = IV.screens[n].when_any
+        if not w or any(answers.get(k) == "present" for k in w):
+            out.append(n)
+    return out
+
+
+def check_order(case: Case, mode: str) -> None:
+    sim = simulate(case, mode)  # type: ignore[arg-type]
+    asked = list(sim.state.screens_asked)
+    phases = [PHASE[s] for s in asked]
+    assert phases[0] == "presenting", asked
+    assert phases.count("presenting") == 1
+    # warning screens come right after the presenting complaint, before any history or exam screen
+    n_warn = 0
+    while 1 + n_warn < len(phases) and phases[1 + n_warn] == "warning":
+        n_warn += 1
+    assert "warning" not in phases[1 + n_warn :], asked
+    # exam screens only from a clinician (history and exam screens may interleave: after an
+    # examination finding a history screen can become worth asking again)
+    if mode == "self":
+        assert "exam" not in phases
+    # it never stops before every applicable warning screen was asked, unless for an emergency
+    if sim.stop_reason != "emergency":
+        missing = set(applicable_warnings(sim.state.answer_map)) - set(asked)
+        assert not missing, (case.id, missing)
+    else:
+        assert sim.level == "emergency"
+    # counting: every screen but the presenting one is a question
+    assert sim.questions == len(asked) - 1
+    cap = IV.caps.self_ if mode == "self" else IV.caps.clinician
+    assert sim.questions <= cap
+    assert sim.stop_reason in ("emergency", "confident", "cap")
+
+
+# --- the opening ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["self", "clinician"])
+def test_first_question_is_the_presenting_screen(mode: str) -> None:
+    step = next_step(start(30, "female", mode=mode))
+    assert not step.should_stop
+    assert step.question is not None
+    assert step.question.phase == "presenting"
+    assert set(step.question.findings) == set(LOCATION)
+    assert step.questions_asked == 0
+
+
+def test_warning_screens_follow_in_file_order() -> None:
+    s = located()
+    seen = []
+    for _ in range(len(WARNING)):
+        step = next_step(s)
+        assert step.question is not None
+        if step.question.phase != "warning":
+            break
+        seen.append(step.question.screen)
+        s = answer(s, {k: "absent" for k in step.question.findings}, CKB, screen=step.question.screen)
+    # with leg pain only and every warning answer "no", exactly the unconditional warning screens
+    assert seen == [n for n in WARNING if not IV.screens[n].when_any]
+    step = next_step(s)
+    assert step.question is not None and step.question.phase == "history"
+    assert step.questions_asked == len(seen)
+
+
+def test_conditional_warning_screens() -> None:
+    # back pain opens the back red-flag screen; a swollen calf opens the clot-risk screen
+    s = answer(start(45, "male"), {**CALF, "low_back_pain": "present"}, CKB, screen="where")
+    asked = []
+    for _ in range(10):
+        step = next_step(s)
+        if step.should_stop or step.question is None or step.question.phase != "warning":
+            break
+        asked.append(step.question.screen)
+        vals = {k: ("present" if k == "calf_swelling_one_leg" else "absent") for k in step.question.findings}
+        s = answer(s, vals, CKB, screen=step.question.screen)
+    assert "warning_back_serious" in asked
+    assert "clot_risk" in asked
+
+
+@pytest.mark.parametrize(
+    "emergency",
+    ["leg_cold_pale", "leg_tense_swollen_after_injury", "chest_pain_breathless", "weakness_getting_worse"],
+)
+def test_emergency_answer_stops_at_once(emergency: str) -> None:
+    s = located()
+    step = next_step(s)
+    assert step.question is not None and step.question.screen == "warning_spinal"
+    # answered out of order, before the other warning screens: still stops at once
+    s = answer(s, {emergency: "present"}, CKB, screen="warning_limb")
+    step = next_step(s)
+    assert step.should_stop
+    assert step.stop_reason == "emergency"
+    assert step.question is None
+    assert step.level == "emergency"
+
+
+def test_ces_answer_stops() -> None:
+    s = answer(located(), {"saddle_numbness": "present"}, CKB, screen="warning_spinal")
+    step = next_step(s)
+    assert step.should_stop and step.stop_reason == "emergency"
+
+
+def test_urgent_floor_does_not_stop_early() -> None:
+    s = answer(located(), {"fever_unwell": "present"}, CKB, screen="warning_infection_clot")
+    step = next_step(s)
+    assert not step.should_stop
+    assert step.level == "urgent"
+
+
+def test_self_mode_never_asks_signs() -> None:
+    s = located()
+    for _ in range(40):
+        step = next_step(s)
+        if step.should_stop:
+            break
+        q = step.question
+        assert q is not None
+        assert q.phase != "exam"
+        assert not any(CKB.is_sign[CKB.fidx[k]] for k in q.findings)
+        s = answer(s, {k: "unknown" for k in q.findings}, CKB, screen=q.screen)
+    assert step.should_stop
+
+
+def test_clinician_questions_use_clinician_wording() -> None:
+    s = located(mode="clinician")
+    for _ in range(60):
+        step = next_step(s)
+        if step.should_stop:
+            break
+        q = step.question
+        assert q is not None
+        for item in q.items:
+            f = CKB.kb.findings.findings[item.finding]
+            assert item.text == (f.clinician_question or f.question)
+        s = answer(s, {k: "unknown" for k in q.findings}, CKB, screen=q.screen)
+
+
+def test_question_value_and_why() -> None:
+    s = located()
+    while True:
+        step = next_step(s)
+        assert step.question is not None
+        if step.question.phase == "history":
+            break
+        s = answer(s, {k: "absent" for k in step.question.findings}, CKB, screen=step.question.screen)
+    q = step.question
+    assert q.why
+    v, pc, ig = screen_value(s, q.screen)
+    assert v == pytest.approx(q.value, rel=1e-9)  # the same value, computed in a different batch
+    assert 0.0 <= pc <= 1.0 and ig >= -1e-9
+    assert screen_value(s, "where") == (0.0, 0.0, 0.0)  # nothing left to ask there
+
+
+# --- the simulated person --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dev_cases(request: pytest.FixtureRequest) -> list[Case]:
+    from tests.conftest import DEV, SKIP_NO_BENCH
+
+    if not DEV.is_dir():
+        pytest.skip(SKIP_NO_BENCH)
+    return load_cases(DEV, CKB, require_gold=True)
+
+
+@pytest.mark.parametrize("mode", ["self", "clinician"])
+def test_order_and_stopping_on_dev_cases(dev_cases: list[Case], mode: str) -> None:
+    for c in dev_cases:
+        check_order(c, mode)
+
+
+def test_question_choice_is_deterministic(dev_cases: list[Case]) -> None:
+    for c in dev_cases[::5]:
+        for mode in ("self", "clinician"):
+            a = simulate(c, mode)  # type: ignore[arg-type]
+            b = simulate(c, mode)  # type: ignore[arg-type]
+            assert a.state == b.state
+            assert (a.questions, a.stop_reason, a.level) == (b.questions, b.stop_reason, b.level)
+
+
+def test_simulated_person_answers_by_the_rules() -> None:
+    case = parse_case(
+        {
+            "id": "sim",
+            "age": 30,
+            "sex": "male",
+            "findings": {"calf_pain": True, "pain_below_knee": True, "leg_pain_worse_than_back": True, "smoker": None,
+                         "calf_muscle_focal_tenderness": True, "pain_resisted_plantarflexion": True,
+                         "onset_sudden_during_activity": True, "pain_on_stretching_muscle": True},
+        },
+        CKB,
+    )
+    self_sim = simulate(case, "self")
+    amap = self_sim.state.answer_map
+    # signs: never answered from the case in self mode
+    assert all(v == "unknown" for k, v in amap.items() if CKB.is_sign[CKB.fidx[k]])
+    assert not any(CKB.is_sign[CKB.fidx[k]] for k in amap)
+    # stated findings as stated, unlisted symptoms absent, null unknown
+    assert amap["calf_pain"] == "present"
+    for k, v in amap.items():
+        if CKB.is_sign[CKB.fidx[k]]:
+            continue
+        stated = case.findings.get(k, False)
+        assert v == {True: "present", False: "absent", None: "unknown"}[stated], k
+    clin = simulate(case, "clinician")
+    cmap = clin.state.answer_map
+    for k, v in cmap.items():
+        if CKB.is_sign[CKB.fidx[k]]:
+            stated = case.findings.get(k)  # unlisted sign = not examined = unknown
+            assert v == {True: "present", False: "absent", None: "unknown"}[stated], k
+
+
+def test_location_given_up_front() -> None:
+    case = parse_case({"age": 30, "sex": "female", "findings": {"shin_pain": True, "pain_below_knee": True}}, CKB)
+    sim = simulate(case, "self")
+    where = [a for a in sim.state.answers if a.screen == "where"]
+    assert {a.finding for a in where} == set(LOCATION)
+    assert sim.state.answer_map["shin_pain"] == "present"
+    assert sim.state.answer_map["low_back_pain"] == "absent"
+
+
+LOC_ANSWER = st.sampled_from([True, False, None])
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(st.sampled_from(sorted(k for k in CKB.findings if not CKB.is_sign[CKB.fidx[k]])), LOC_ANSWER, max_size=25),
+    st.integers(0, 120),
+    st.sampled_from(["female", "male"]),
+    st.sampled_from(["self", "clinician"]),
+)
+def test_order_and_stopping_on_random_cases(findings: dict[str, bool | None], age: int, sex: str, mode: str) -> None:
+    case = parse_case({"age": age, "sex": sex, "findings": findings}, CKB)
+    check_order(case, mode)
+
+
+def test_simulation_ids_are_counted(dev_cases: list[Case]) -> None:
+    from painpath.interview.simulate import score_interviews
+
+    few = dev_cases[:4]
+    out = score_interviews(few, "self")
+    assert out["n"] == 4
+    assert set(out["questions"]) == {c.id for c in few}
+    assert out["questions_max"] == max(out["questions"].values())
+    assert sum(out["stop_reasons"].values()) == 4

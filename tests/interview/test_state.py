@@ -1,0 +1,130 @@
+"""Interview state: immutable, JSON round-trips, answers replace, withdraw by screen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from painpath.engine import default_compiled
+from painpath.errors import CaseError
+from painpath.interview import InterviewState, answer, next_step, start, withdraw
+
+CKB = default_compiled()
+
+
+def test_start_validates() -> None:
+    s = start(40, "female")
+    assert (s.age, s.sex, s.mode, s.answers, s.screens_asked) == (40, "female", "self", (), ())
+    for bad in ((121, "female"), (-1, "male"), (40, "other")):
+        with pytest.raises(CaseError):
+            start(*bad)
+    with pytest.raises(CaseError):
+        start(40.5, "male")  # type: ignore[arg-type]
+    with pytest.raises(CaseError):
+        start(40, "male", mode="vet")
+
+
+def test_state_is_immutable() -> None:
+    s = start(40, "male")
+    with pytest.raises(ValidationError):
+        s.age = 41  # type: ignore[misc]
+    s2 = answer(s, {"calf_pain": "present"}, CKB, screen="where")
+    assert s.answers == () and s.screens_asked == ()  # the original is untouched
+    assert s2 is not s
+    assert s2.answer_map == {"calf_pain": "present"}
+    with pytest.raises((ValidationError, TypeError, AttributeError)):
+        s2.answers[0].value = "absent"  # type: ignore[misc]
+
+
+def test_json_round_trip() -> None:
+    s = start(67, "female", mode="clinician", setting="clinic")
+    s = answer(s, {"calf_pain": "present", "pain_below_knee": "present", "low_back_pain": "absent"}, CKB, screen="where")
+    s = answer(s, {"slr_positive": "unknown"}, CKB, screen="exam_neural_tension")
+    again = InterviewState.model_validate_json(s.model_dump_json())
+    assert again == s
+    assert again.answer_map == s.answer_map
+    assert np.array_equal(again.evidence(CKB), s.evidence(CKB))
+
+
+def test_json_rejects_unknown_fields() -> None:
+    with pytest.raises(ValidationError):
+        InterviewState.model_validate_json('{"age": 40, "sex": "male", "hacked": true}')
+    with pytest.raises(ValidationError):
+        InterviewState.model_validate_json('{"age": 40.5, "sex": "male"}')
+
+
+def test_changing_an_answer_replaces_it_and_recomputes() -> None:
+    s = start(40, "male")
+    s = answer(s, {"calf_pain": "present", "pain_below_knee": "present", "low_back_pain": "absent"}, CKB, screen="where")
+    s = answer(s, {"fever_unwell": "present", "redness_warmth": "present"}, CKB, screen="warning_infection_clot")
+    changed = answer(s, {"fever_unwell": "absent"}, CKB, screen="warning_infection_clot")
+    assert [a.finding for a in changed.answers].count("fever_unwell") == 1
+    assert changed.answer_map["fever_unwell"] == "absent"
+    assert changed.answer_map["redness_warmth"] == "present"
+    assert changed.screens_asked == s.screens_asked  # a screen is recorded once
+    # everything follows from the state: same as a fresh state given the final answers directly
+    fresh = answer(
+        answer(start(40, "male"), {"calf_pain": "present", "pain_below_knee": "present", "low_back_pain": "absent"}, CKB, screen="where"),
+        {"fever_unwell": "absent", "redness_warmth": "present"},
+        CKB,
+        screen="warning_infection_clot",
+    )
+    a, b = next_step(changed, CKB), next_step(fresh, CKB)
+    assert (a.level, a.top, a.top_probability) == (b.level, b.top, b.top_probability)
+    before = next_step(s, CKB)
+    assert before.top_probability != a.top_probability or before.top != a.top
+
+
+def test_evidence_coding() -> None:
+    s = answer(start(40, "male", mode="clinician"), {"calf_pain": "present", "smoker": "absent", "diabetes": "unknown",
+                                                     "slr_positive": "present"}, CKB)
+    ev = s.evidence(CKB)
+    f = CKB.fidx
+    assert ev[f["calf_pain"]] == 1 and ev[f["smoker"]] == -1 and ev[f["diabetes"]] == 0 and ev[f["slr_positive"]] == 1
+    assert ev[f["fever_unwell"]] == 0  # not asked = unknown in an interview (nothing is assumed)
+    case = s.as_case()
+    assert dict(case.findings) == {"calf_pain": True, "smoker": False, "diabetes": None, "slr_positive": True}
+
+
+def test_withdraw_by_screen() -> None:
+    s = start(40, "male")
+    s = answer(s, {"calf_pain": "present", "pain_below_knee": "present"}, CKB, screen="where")
+    s = answer(s, {"bladder_problem_new": "absent", "saddle_numbness": "absent"}, CKB, screen="warning_spinal")
+    s = answer(s, {"fever_unwell": "absent"}, CKB, screen="warning_infection_clot")
+    w = withdraw(s, screen="warning_spinal")
+    assert "bladder_problem_new" not in w.answer_map and "saddle_numbness" not in w.answer_map
+    assert w.answer_map == {"calf_pain": "present", "pain_below_knee": "present", "fever_unwell": "absent"}
+    assert w.screens_asked == ("where", "warning_infection_clot")
+    # the withdrawn screen (the first warning screen in interview.yaml) is asked again
+    step = next_step(w, CKB)
+    assert step.question is not None and step.question.screen == "warning_spinal"
+
+
+def test_withdraw_by_finding() -> None:
+    s = answer(start(40, "male"), {"calf_pain": "present", "smoker": "present"}, CKB, screen="where")
+    w = withdraw(s, ["smoker"])
+    assert w.answer_map == {"calf_pain": "present"}
+    assert w.screens_asked == ("where",)
+
+
+def test_answer_rejects_unknown_finding_and_values() -> None:
+    s = start(40, "male")
+    with pytest.raises(CaseError, match="calf_pian"):
+        answer(s, {"calf_pian": "present"}, CKB)
+    with pytest.raises(CaseError, match="calf_pain"):
+        answer(s, {"calf_pain": "yes"}, CKB)  # type: ignore[dict-item]
+
+
+def test_sign_in_self_mode_is_rejected() -> None:
+    with pytest.raises(CaseError, match="slr_positive"):
+        answer(start(40, "male"), {"slr_positive": "present"}, CKB)
+    # but accepted from a clinician
+    s = answer(start(40, "male", mode="clinician"), {"slr_positive": "present"}, CKB)
+    assert s.answer_map["slr_positive"] == "present"
+
+
+def test_self_mode_evidence_hides_signs_even_if_smuggled_in() -> None:
+    clin = answer(start(40, "male", mode="clinician"), {"slr_positive": "present"}, CKB)
+    smuggled = InterviewState.model_validate({**clin.model_dump(), "mode": "self"})
+    assert smuggled.evidence(CKB)[CKB.fidx["slr_positive"]] == 0
