@@ -263,3 +263,22 @@ def test_evaluate_interview_json() -> None:
     d = json.loads(r.stdout)["self"]
     assert METRIC_KEYS | {"questions_median", "questions_p90", "questions_max", "agreement_top1", "agreement_triage"} <= set(d)
     assert d["questions_max"] >= d["questions_p90"] >= d["questions_median"] >= 0
+
+
+def test_assess_json_carries_the_care_plan_for_the_seed_calf_strain() -> None:
+    if not DEV.is_dir():
+        pytest.skip(SKIP_NO_BENCH)
+    r = run_cli("assess", str(DEV / "dev-013.yaml"), "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    plan = out["care_plan"]
+    assert plan["level"] == out["triage"]["level"] == "self_care"
+    assert plan["exercises"], "a self-care calf strain plan carries exercises"
+
+
+def test_assess_prints_the_plan_section() -> None:
+    if not DEV.is_dir():
+        pytest.skip(SKIP_NO_BENCH)
+    r = run_cli("assess", str(DEV / "dev-020.yaml"))
+    assert r.returncode == 0, r.stderr
+    assert "What to do" in r.stdout
