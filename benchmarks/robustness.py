@@ -38,7 +38,7 @@ def perturb(case, ckb, rng: random.Random, p_forget: float, p_null: float, p_fal
             f[k] = False
         elif r < p_forget + p_null:
             f[k] = None
-    absent = [k for k in sym if f.get(k) in (False, None) and k not in f or f.get(k) is False]
+    absent = [k for k in sym if k not in f or f[k] is False]  # unlisted symptoms count as absent
     for k in absent:
         if ckb.kb.findings.findings[k].group in ("location", "warning_back", "swelling_skin_general"):
             continue  # do not invent red flags or locations

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from painpath.engine.compiled import LEVEL_RANK, RANK_LEVEL, CompiledKB
+from painpath.engine.compiled import LEVEL_RANK, CompiledKB
 
 __all__ = ["TriageArrays", "condition_ranks", "floor_matrix", "triage_arrays"]
 
@@ -82,7 +82,3 @@ def triage_arrays(ckb: CompiledKB, ev: np.ndarray, post: np.ndarray) -> TriageAr
         cond_rank = np.where(mass >= thresholds[level], r, cond_rank)  # type: ignore[index]
     final = np.maximum(floor_rank, cond_rank)
     return TriageArrays(final, floor_rank, floors, cond_rank, eff, esc_fired)
-
-
-def level_name(rank: int) -> str:
-    return RANK_LEVEL[int(rank)]
