@@ -9,7 +9,10 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from typing import Any
+
 from painpath.assessment import Assessment
+from painpath.cases import Case
 
 STYLE = {"emergency": "bold white on red", "urgent": "bold black on dark_orange", "soon": "bold black on yellow", "self_care": "bold white on green"}
 LABEL = {"emergency": "EMERGENCY", "urgent": "URGENT - TODAY", "soon": "SEE A CLINICIAN SOON", "self_care": "SELF-CARE"}
@@ -47,3 +50,13 @@ def render_assessment(a: Assessment, console: Console, *, top: int = 5) -> None:
     for e in t.opposing:
         console.print(f"  [red]-[/] {e.text} ({e.answer}, weight {e.weight:+.2f})")
     console.print(f"\n[dim]{a.disclaimer} Knowledge base {a.kb_version}, engine {a.engine_version}.[/]")
+
+
+def care_plan_json(result: Assessment, case: Case, startback: Any = None) -> dict[str, Any]:
+    """The care plan for an assessment, as JSON-ready data."""
+    from painpath.careplan import build_care_plan
+
+    ranked = [(c.key, c.probability) for c in result.conditions]
+    reasons = [r.text for r in result.triage.reasons]
+    plan = build_care_plan(ranked, result.triage.level, dict(case.findings), triage_reasons=reasons, startback=startback)
+    return plan.model_dump(mode="json")

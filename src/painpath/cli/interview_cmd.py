@@ -12,7 +12,8 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from painpath.assessment import assess
-from painpath.cli._common import fail, render_assessment
+from painpath.cli._common import care_plan_json, fail, render_assessment
+from painpath.cli._plan import render_plan
 from painpath.engine import default_compiled
 from painpath.errors import PainPathError
 from painpath.interview import InterviewState, answer, next_step, withdraw
@@ -144,6 +145,7 @@ def interview(
     ckb = default_compiled()
     if mode not in ("self", "clinician"):
         fail(f"--mode must be 'self' or 'clinician', got '{mode}'")
+    state: InterviewState | None = None
     try:
         if resume is not None:
             try:
@@ -190,7 +192,8 @@ def interview(
             state = answer(state, values, ckb, screen=q.screen)
             _save(state, save, console)
     except _Quit:
-        _save(state, save, console) if "state" in locals() else None
+        if state is not None:
+            _save(state, save, console)
         console.print("Stopped. Resume later with --resume FILE if you used --save FILE.")
         raise typer.Exit(0) from None
     except PainPathError as exc:
@@ -204,20 +207,14 @@ def interview(
             startback = _ask_startback(console)
         except _Quit:
             startback = None
-    from painpath.cli.assess_cmd import _plan_for
-
-    plan = _plan_for(result, state.as_case(), startback=startback)
+    plan = care_plan_json(result, state.as_case(), startback=startback)
     if as_json:
         payload = result.model_dump(mode="json")
         payload["questions_asked"] = step.questions_asked
         payload["interview"] = json.loads(state.model_dump_json())
-        if plan is not None:
-            payload["care_plan"] = plan
+        payload["care_plan"] = plan
         print(json.dumps(payload, indent=2))
         return
     console.print(f"\n[dim]{step.questions_asked} questions asked.[/]")
     render_assessment(result, console)
-    if plan is not None:
-        from painpath.cli._plan import render_plan
-
-        render_plan(plan, console)
+    render_plan(plan, console)
