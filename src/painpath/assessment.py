@@ -24,6 +24,7 @@ __all__ = [
     "assess",
     "assess_arrays",
     "assess_many",
+    "care_plan_for",
 ]
 
 Level = Literal["emergency", "urgent", "soon", "self_care"]
@@ -265,3 +266,12 @@ def assess_many(
         triage_levels=[RANK_LEVEL[int(r)] for r in ranks],
         origin=post @ ckb.origin_matrix,
     )
+
+
+def care_plan_for(result: Assessment, case: Case, startback: Any = None) -> Any:
+    """The tailored care plan (:class:`painpath.careplan.CarePlan`) for an assessment of ``case``."""
+    from painpath.careplan import build_care_plan
+
+    ranked = [(c.key, c.probability) for c in result.conditions]
+    reasons = [r.text for r in result.triage.reasons]
+    return build_care_plan(ranked, result.triage.level, dict(case.findings), triage_reasons=reasons, startback=startback)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from painpath.cli import assess_cmd, evaluate_cmd, followup_cmd, kb_cmd
+from painpath.cli import assess_cmd, evaluate_cmd, followup_cmd, kb_cmd, serve_cmd
 from painpath.errors import PainPathError
 
 __all__ = ["app", "main"]
@@ -22,6 +22,9 @@ app.command("assess")(assess_cmd.assess)
 app.command("evaluate")(evaluate_cmd.evaluate)
 app.command("followup")(followup_cmd.followup)
 app.add_typer(kb_cmd.app, name="kb")
+app.command("serve")(serve_cmd.serve)
+app.add_typer(serve_cmd.db_app, name="db")
+app.add_typer(serve_cmd.admin_app, name="admin")
 
 
 def _register_optional() -> None:

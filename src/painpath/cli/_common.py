@@ -54,9 +54,6 @@ def render_assessment(a: Assessment, console: Console, *, top: int = 5) -> None:
 
 def care_plan_json(result: Assessment, case: Case, startback: Any = None) -> dict[str, Any]:
     """The care plan for an assessment, as JSON-ready data."""
-    from painpath.careplan import build_care_plan
+    from painpath.assessment import care_plan_for
 
-    ranked = [(c.key, c.probability) for c in result.conditions]
-    reasons = [r.text for r in result.triage.reasons]
-    plan = build_care_plan(ranked, result.triage.level, dict(case.findings), triage_reasons=reasons, startback=startback)
-    return plan.model_dump(mode="json")
+    return care_plan_for(result, case, startback).model_dump(mode="json")

@@ -1,0 +1,69 @@
+"""The FastAPI application: ``create_app()`` (and ``app_factory`` for uvicorn's --factory)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from painpath import __version__
+from painpath.api import problems, routes_engine, routes_stored
+from painpath.api.middleware import AccessLog, BodyLimit
+from painpath.config import Settings, get_settings
+from painpath.engine import default_compiled
+from painpath.storage.db import Database, upgrade
+
+DESCRIPTION = """
+PainPath answers three questions about leg pain: where it comes from, how urgent it is, and what to do.
+
+* **Engine** endpoints are stateless: send findings or an interview state, get a result or the next question.
+* **Assessments** are stored interviews. A patient needs no account: creating one returns a private token
+  (for that assessment only) and a share code to give to a clinic.
+* **Clinic** endpoints need a clinician's login token or an API key; a clinic sees only its own assessments,
+  and every read is audited.
+
+Every error is `application/problem+json` naming the field. PainPath gives information, not a diagnosis,
+and does not replace a clinician.
+"""
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    database = db or Database(settings.url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            upgrade(database.url)
+        default_compiled()  # load and check the knowledge base before taking requests
+        yield
+        if db is None:
+            database.dispose()
+
+    app = FastAPI(title="PainPath API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url="/docs", redoc_url="/redoc", openapi_url="/openapi.json")
+    app.state.settings = settings
+    app.state.db = database
+    problems.install(app)
+    app.include_router(routes_engine.router)
+    app.include_router(routes_stored.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(AccessLog)  # type: ignore[arg-type]
+    _configure_logging()
+    return app
+
+
+def _configure_logging() -> None:
+    log = logging.getLogger("painpath")
+    log.setLevel(logging.INFO)
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+
+
+def app_factory() -> FastAPI:
+    return create_app()

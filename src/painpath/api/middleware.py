@@ -1,0 +1,112 @@
+"""Pure ASGI middleware: request size limit, access log without personal data, security headers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+log = logging.getLogger("painpath.access")
+Scope = dict[str, Any]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _send_problem(send: Any, status: int, detail: str, path: str) -> None:
+    body = json.dumps({"type": "about:blank", "title": "Request too large" if status == 413 else "Bad request",
+                       "status": status, "detail": detail, "instance": path, "errors": []}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    """Refuse bodies over ``max_bytes`` with 413, whether or not Content-Length is sent."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    size = int(value)
+                except ValueError:
+                    await _send_problem(send, 400, "Content-Length: not a number", path)
+                    return
+                if size > self.max_bytes:
+                    await _send_problem(send, 413, f"body: larger than the limit of {self.max_bytes} bytes", path)
+                    return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Any:
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return msg
+
+        async def tracking_send(msg: Any) -> None:
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+            await send(msg)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _send_problem(send, 413, f"body: larger than the limit of {self.max_bytes} bytes", path)
+
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class AccessLog:
+    """One line per request: method, route template (never ids or query strings), status, milliseconds.
+
+    Bodies, query strings, headers and client addresses are never logged, so no personal data reaches the log.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+        status = 500
+
+        async def wrapped(msg: Any) -> None:
+            nonlocal status
+            if msg["type"] == "http.response.start":
+                status = msg["status"]
+                headers = list(msg.get("headers", []))
+                names = {h[0].lower() for h in headers}
+                headers += [h for h in SECURITY_HEADERS if h[0] not in names]
+                if scope.get("path", "").startswith("/v1/") and b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                msg = {**msg, "headers": headers}
+            await send(msg)
+
+        try:
+            await self.app(scope, receive, wrapped)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "(unmatched)"
+            log.info("%s %s %s %.1fms", scope.get("method", "-"), template, status, (time.perf_counter() - t0) * 1000)

@@ -1,0 +1,288 @@
+"""Request and response bodies of the REST API (they are the OpenAPI schema)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from painpath.assessment import Assessment
+from painpath.careplan import CarePlan, FollowUpResult, OutcomeSnapshot
+from painpath.interview import InterviewState, Step
+
+Sex = Literal["female", "male"]
+ModeT = Literal["self", "clinician"]
+AnswerT = Literal["present", "absent", "unknown"]
+LevelT = Literal["emergency", "urgent", "soon", "self_care"]
+FindingKey = str
+Strict = ConfigDict(extra="forbid")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, Any]] = Field(default_factory=list, description="one entry per invalid field")
+
+
+class AssessRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "age": 45, "sex": "male", "findings": {"pain_below_knee": True, "back_pain": True, "dermatomal_distribution": True}}]})
+    id: str = Field(default="request", max_length=100)
+    age: int = Field(ge=0, le=120)
+    sex: Sex
+    findings: dict[FindingKey, bool | None] = Field(
+        default_factory=dict, max_length=200,
+        description="finding key -> true (present), false (absent) or null (unknown); keys from GET /v1/findings")
+    unlisted: Literal["absent", "unknown"] = Field(
+        default="absent",
+        description="what a finding you did not list means: 'absent' (the case-file rule: symptoms not mentioned are "
+                    "absent, signs unknown) or 'unknown' (only what you list counts)")
+    mode: ModeT = "self"
+    setting: str | None = Field(default=None, max_length=32, description="prior setting: self or clinic")
+    include_plan: bool = True
+    explain_conditions: int = Field(default=6, ge=0, le=50, description="how many top conditions get for/against evidence")
+
+
+class AssessResponse(BaseModel):
+    assessment: Assessment
+    plan: CarePlan | None = None
+
+
+class QuestionItemOut(BaseModel):
+    finding: str
+    text: str
+    help: str | None = None
+
+
+class QuestionOut(BaseModel):
+    screen: str
+    phase: str
+    title: str
+    items: list[QuestionItemOut]
+    why: str = Field(description="why this is asked, in plain words")
+    value: float
+    change_probability: float
+
+
+class StepOut(BaseModel):
+    question: QuestionOut | None
+    should_stop: bool
+    stop_reason: str = Field(description="'' while asking; emergency | confident | cap when stopping")
+    questions_asked: int
+    level: LevelT = Field(description="triage level on the answers so far")
+    top: str
+    top_probability: float
+
+    @classmethod
+    def of(cls, step: Step) -> StepOut:
+        q = step.question
+        return cls(
+            question=None if q is None else QuestionOut(
+                screen=q.screen, phase=q.phase, title=q.title, why=q.why, value=q.value,
+                change_probability=q.change_probability,
+                items=[QuestionItemOut(finding=i.finding, text=i.text, help=i.help) for i in q.items]),
+            should_stop=step.should_stop, stop_reason=step.stop_reason, questions_asked=step.questions_asked,
+            level=step.level, top=step.top, top_probability=step.top_probability)  # type: ignore[arg-type]
+
+
+class StartRequest(BaseModel):
+    model_config = Strict
+    age: int = Field(ge=0, le=120)
+    sex: Sex
+    mode: ModeT = "self"
+    setting: str | None = Field(default=None, max_length=32)
+
+
+class StateRequest(BaseModel):
+    model_config = Strict
+    state: InterviewState
+
+
+class AnswerRequest(BaseModel):
+    model_config = Strict
+    state: InterviewState
+    answers: dict[FindingKey, AnswerT] = Field(max_length=200)
+    screen: str | None = Field(default=None, max_length=64)
+
+
+class WhyRequest(BaseModel):
+    model_config = Strict
+    state: InterviewState
+    screen: str = Field(max_length=64)
+
+
+class StateStep(BaseModel):
+    state: InterviewState
+    next: StepOut
+
+
+class WhyOut(BaseModel):
+    screen: str
+    why: str
+    value: float
+    change_probability: float
+    information_gain: float
+
+
+# --- stored assessments ----------------------------------------------------------------------
+
+class CreateAssessment(BaseModel):
+    model_config = Strict
+    age: int = Field(ge=0, le=120)
+    sex: Sex
+    mode: ModeT = "self"
+    setting: str | None = Field(default=None, max_length=32)
+    intake_code: str | None = Field(default=None, max_length=32, description="a clinic's intake code: the result goes to that clinic")
+    patient_ref: str | None = Field(default=None, max_length=64, description="the clinic's own reference (clinic tokens only)")
+
+
+class AnswersUpdate(BaseModel):
+    model_config = Strict
+    answers: dict[FindingKey, AnswerT] = Field(min_length=1, max_length=200)
+    screen: str | None = Field(default=None, max_length=64)
+    revision: int | None = Field(default=None, ge=0, description="if given, the update fails with 409 unless it matches")
+
+
+class WithdrawRequest(BaseModel):
+    model_config = Strict
+    findings: list[FindingKey] = Field(default_factory=list, max_length=200)
+    screen: str | None = Field(default=None, max_length=64)
+    revision: int | None = Field(default=None, ge=0)
+
+
+class FinishRequest(BaseModel):
+    model_config = Strict
+    startback: dict[str, bool | int | str] | None = Field(
+        default=None, description="Keele STarT Back answers item1..item9 (clinician use; see the care plan docs)")
+
+
+class AssessmentOut(BaseModel):
+    id: str
+    status: Literal["in_progress", "finished"]
+    mode: ModeT
+    setting: str
+    followup_of: str | None
+    patient_ref: str | None
+    shared_with_clinic: bool
+    revision: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    finished_at: dt.datetime | None
+    kb_version: str
+    engine_version: str
+    triage_level: LevelT | None
+    state: InterviewState
+    next: StepOut | None = Field(description="the next question while in progress")
+    result: Assessment | None
+    plan: CarePlan | None
+    outcome: OutcomeSnapshot | None
+    followup: FollowUpResult | None
+
+
+class CreatedAssessment(BaseModel):
+    assessment: AssessmentOut
+    patient_token: str = Field(description="private bearer token for this assessment only; shown once")
+    share_code: str = Field(description="give this code to a clinic so it can see the assessment")
+    share_url: str
+
+
+class AssessmentSummary(BaseModel):
+    id: str
+    status: str
+    mode: str
+    patient_ref: str | None
+    age: int
+    sex: str
+    triage_level: LevelT | None
+    top_condition: str | None
+    top_probability: float | None
+    followup_of: str | None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    kb_version: str
+    engine_version: str
+
+
+class AssessmentPage(BaseModel):
+    items: list[AssessmentSummary]
+    limit: int
+    offset: int
+
+
+class ClaimRequest(BaseModel):
+    model_config = Strict
+    share_code: str = Field(min_length=4, max_length=32)
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+class LoginRequest(BaseModel):
+    model_config = Strict
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class LoginOut(BaseModel):
+    token: str
+    expires_at: dt.datetime | None
+    clinic: str
+    role: str
+
+
+class MeOut(BaseModel):
+    kind: str
+    clinic: str | None
+    clinic_name: str | None
+    role: str
+    email: str | None
+
+
+class ClinicOut(BaseModel):
+    slug: str
+    name: str
+    intake_code: str
+
+
+class TokenCreate(BaseModel):
+    model_config = Strict
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="shown once; store it safely")
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: dt.datetime
+    action: str
+    assessment_id: str | None
+    user_id: int | None
+    token_id: int | None
+    detail: str
+
+
+class VersionOut(BaseModel):
+    app_version: str
+    kb_version: str
+    engine_version: str
+    database: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"]

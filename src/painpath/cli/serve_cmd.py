@@ -1,0 +1,170 @@
+"""`painpath serve`, `painpath db ...` and `painpath admin ...`: run and administer the service."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from painpath.cli._common import fail
+
+db_app = typer.Typer(help="Database: apply migrations, show the revision.", no_args_is_help=True)
+admin_app = typer.Typer(help="Clinics, clinician users and API keys.", no_args_is_help=True)
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes.")] = 1,
+    reload: Annotated[bool, typer.Option("--reload", help="Restart on code changes (development).")] = False,
+) -> None:
+    """Start the web app and REST API (SQLite in PAINPATH_DATA_DIR unless DATABASE_URL is set)."""
+    import uvicorn
+
+    from painpath.config import get_settings
+    from painpath.storage.db import upgrade
+
+    settings = get_settings()
+    try:
+        upgrade(settings.url)  # once, before workers start
+    except Exception as exc:  # noqa: BLE001 - show the cause, not a traceback
+        fail(f"database {_safe_url(settings.url)}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+    os.environ.setdefault("PAINPATH_AUTO_MIGRATE", "false")
+    where = _safe_url(settings.url)
+    print(f"PainPath on http://{host}:{port}  (database: {where}; API docs at /docs)", file=sys.stderr)
+    uvicorn.run("painpath.api.app:app_factory", factory=True, host=host, port=port, workers=workers, reload=reload,
+                access_log=False, proxy_headers=True, log_level="info")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Apply database migrations (also done automatically when the server starts)."""
+    from painpath.config import get_settings
+    from painpath.storage.db import current_revision, upgrade
+
+    url = get_settings().url
+    try:
+        upgrade(url, revision)
+    except Exception as exc:  # noqa: BLE001
+        fail(f"database {_safe_url(url)}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+    print(f"database {_safe_url(url)} at revision {current_revision(url)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's migration revision and the newest one this version has."""
+    from painpath.config import get_settings
+    from painpath.storage.db import current_revision, head_revision
+
+    url = get_settings().url
+    print(f"database {_safe_url(url)}: revision {current_revision(url) or '(none)'}; newest {head_revision()}")
+
+
+def _db():  # type: ignore[no-untyped-def]
+    from painpath.config import get_settings
+    from painpath.storage.db import Database, upgrade
+
+    settings = get_settings()
+    upgrade(settings.url)
+    return Database(settings.url)
+
+
+def _password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password (10+ characters): ")
+    if getpass.getpass("Again: ") != first:
+        fail("passwords do not match")
+    return first
+
+
+@admin_app.command("create-clinic")
+def create_clinic(
+    slug: Annotated[str, typer.Argument(help="Short name used in URLs, e.g. 'riverside-physio'.")],
+    name: Annotated[str, typer.Argument(help="The clinic's display name.")],
+) -> None:
+    """Create a clinic; prints its intake code (patients who start with it go straight to the clinic)."""
+    from painpath.storage import accounts
+
+    with _db().write() as s:
+        clinic = accounts.create_clinic(s, slug, name)
+        print(f"clinic {clinic.slug} created; intake code {accounts.format_code(clinic.intake_code)}")
+
+
+@admin_app.command("create-user")
+def create_user(
+    clinic: Annotated[str, typer.Argument(help="Clinic slug.")],
+    email: Annotated[str, typer.Argument(help="The clinician's email (their login).")],
+    name: Annotated[str, typer.Option("--name")] = "",
+    role: Annotated[str, typer.Option("--role", help="clinician or admin (admins manage API keys, see the audit log).")] = "clinician",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+) -> None:
+    """Create a clinician user (the password is hashed with argon2id)."""
+    from painpath.storage import accounts
+
+    password = _password(password_stdin)
+    with _db().write() as s:
+        user = accounts.create_user(s, accounts.get_clinic(s, clinic), email, password, name=name, role=role)
+        print(f"user {user.email} ({user.role}) created in {clinic}")
+
+
+@admin_app.command("create-token")
+def create_token(
+    clinic: Annotated[str, typer.Argument(help="Clinic slug.")],
+    name: Annotated[str, typer.Argument(help="What the key is for, e.g. 'EHR integration'.")],
+) -> None:
+    """Create an API key for an integration; it is printed once and stored only as a hash."""
+    from painpath.storage import accounts
+
+    with _db().write() as s:
+        tok, raw = accounts.issue_token(s, accounts.get_clinic(s, clinic).id, kind="api", name=name)
+        print(f"API key {tok.id} for {clinic} (shown once, keep it safe):\n{raw}")
+
+
+@admin_app.command("revoke-token")
+def revoke_token(
+    clinic: Annotated[str, typer.Argument(help="Clinic slug.")],
+    token_id: Annotated[int, typer.Argument(help="The key's id (see list-tokens).")],
+) -> None:
+    """Revoke an API key; it stops working at once."""
+    from painpath.storage import accounts
+
+    with _db().write() as s:
+        accounts.revoke_token(s, accounts.get_clinic(s, clinic).id, token_id)
+        print(f"API key {token_id} revoked")
+
+
+@admin_app.command("list")
+def list_all(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List clinics with their users and API keys (never the keys themselves)."""
+    from sqlalchemy import select
+
+    from painpath.storage.models import Clinic, Token, User
+
+    out = []
+    with _db().read() as s:
+        for c in s.scalars(select(Clinic).order_by(Clinic.slug)):
+            users = [{"email": u.email, "role": u.role, "active": u.active}
+                     for u in s.scalars(select(User).where(User.clinic_id == c.id).order_by(User.email))]
+            keys = [{"id": t.id, "name": t.name, "prefix": t.prefix, "revoked": t.revoked_at is not None}
+                    for t in s.scalars(select(Token).where(Token.clinic_id == c.id, Token.kind == "api"))]
+            out.append({"slug": c.slug, "name": c.name, "intake_code": c.intake_code, "users": users, "api_keys": keys})
+    if as_json:
+        print(json.dumps(out, indent=2))
+        return
+    for c in out:
+        print(f"{c['slug']}: {c['name']} (intake {c['intake_code']})")
+        for u in c["users"]:
+            print(f"  user {u['email']} {u['role']}{'' if u['active'] else ' (inactive)'}")
+        for k in c["api_keys"]:
+            print(f"  key {k['id']} {k['prefix']}… {k['name']}{' (revoked)' if k['revoked'] else ''}")

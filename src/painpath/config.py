@@ -1,0 +1,50 @@
+"""One settings object for the service adapters (API, web, storage), read from the environment.
+
+Every setting has a working default so ``painpath serve`` needs no configuration:
+SQLite in ``PAINPATH_DATA_DIR`` (default ``./data``). ``DATABASE_URL`` switches to
+PostgreSQL, e.g. ``postgresql+psycopg://user@127.0.0.1:5432/painpath``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAINPATH_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="where the SQLite database lives")
+    database_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_URL",
+        description="SQLAlchemy URL; unset means SQLite in data_dir",
+    )
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="largest request body accepted")
+    max_answers_per_request: int = Field(default=120, ge=1)
+    login_attempts: int = Field(default=5, ge=1, description="failed logins per email and client in the window")
+    login_window_seconds: int = Field(default=900, ge=1)
+    token_failures: int = Field(default=20, ge=1, description="bad bearer tokens per client in the window")
+    token_window_seconds: int = Field(default=300, ge=1)
+    session_hours: int = Field(default=12, ge=1, description="lifetime of a clinician login session")
+    public_base_url: str = Field(default="", description="used to build share links, e.g. https://painpath.example")
+    auto_migrate: bool = Field(default=True, description="apply database migrations at start-up")
+
+    @property
+    def url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgres://"):
+                url = "postgresql://" + url[len("postgres://"):]
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            return url
+        return f"sqlite:///{(self.data_dir / 'painpath.sqlite3').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

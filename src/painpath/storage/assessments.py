@@ -1,0 +1,297 @@
+"""Stored assessments: interviews that are created, answered, finished, shared and followed up.
+
+Tenancy lives here, in the query layer: a clinic principal's every query is
+filtered by its ``clinic_id`` (:func:`_visible`), a patient token reaches only
+its own assessment, and a record that exists but is not visible is reported as
+not found, so its existence does not leak. Every read of an assessment by a
+clinician or API key adds a row to the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from painpath.assessment import assess, care_plan_for
+from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled
+from painpath.errors import CaseError, ConflictError, NotFoundError, PermissionDeniedError, ServiceError
+from painpath.interview import InterviewState, Step, answer, next_step, start, withdraw
+from painpath.interview.policy import validate_state
+from painpath.storage.accounts import (
+    Principal,
+    format_code,
+    hash_secret,
+    new_code,
+    new_token,
+    normalise_code,
+)
+from painpath.storage.models import AssessmentRecord, AuditEntry, Clinic, utcnow
+
+LEVEL_ORDER = {"self_care": 0, "soon": 1, "urgent": 2, "emergency": 3}
+
+
+@dataclass(frozen=True)
+class Created:
+    record: AssessmentRecord
+    patient_token: str
+    share_code: str
+
+
+def audit(s: Session, who: Principal, action: str, assessment_ids: Sequence[str | None] = (None,), detail: str = "") -> None:
+    """Record what a clinician or API key did (patients are not audited: they see only their own)."""
+    if not who.is_clinic or who.clinic_id is None:
+        return
+    for aid in assessment_ids:
+        s.add(AuditEntry(clinic_id=who.clinic_id, user_id=who.user_id, token_id=who.token_id, action=action,
+                         assessment_id=aid, detail=detail[:500]))
+
+
+def _visible(who: Principal) -> Select[tuple[AssessmentRecord]]:
+    q = select(AssessmentRecord)
+    if who.is_clinic:
+        return q.where(AssessmentRecord.clinic_id == who.clinic_id)
+    if who.kind == "patient" and who.assessment_id:
+        return q.where(AssessmentRecord.id == who.assessment_id)
+    return q.where(AssessmentRecord.id.is_(None))  # nothing
+
+
+def load(s: Session, who: Principal, assessment_id: str, *, for_update: bool = False) -> AssessmentRecord:
+    q = _visible(who).where(AssessmentRecord.id == assessment_id)
+    if for_update:
+        q = q.with_for_update()
+    rec = s.scalar(q)
+    if rec is None:
+        raise NotFoundError(f"assessment: no assessment '{assessment_id}' visible to you")
+    return rec
+
+
+def state_of(rec: AssessmentRecord) -> InterviewState:
+    return InterviewState.model_validate(rec.state)
+
+
+def step_of(rec: AssessmentRecord, ckb: CompiledKB | None = None) -> Step | None:
+    if rec.status != "in_progress":
+        return None
+    return next_step(state_of(rec), ckb or default_compiled())
+
+
+def create(s: Session, who: Principal | None, *, age: int, sex: str, mode: str = "self", setting: str | None = None,
+           intake_code: str | None = None, patient_ref: str | None = None, followup_of: str | None = None,
+           ckb: CompiledKB | None = None) -> Created:
+    ckb = ckb or default_compiled()
+    clinic_id: int | None = None
+    if who is not None and who.is_clinic:
+        clinic_id = who.clinic_id
+    elif intake_code:
+        clinic_id = s.scalar(select(Clinic.id).where(Clinic.intake_code == normalise_code(intake_code)))
+        if clinic_id is None:
+            raise NotFoundError("intake_code: no clinic has this intake code")
+    if mode == "clinician" and (who is None or not who.is_clinic):
+        raise PermissionDeniedError("mode: clinician mode needs a clinician's or API key's token")
+    if patient_ref is not None and (who is None or not who.is_clinic):
+        raise PermissionDeniedError("patient_ref: only a clinic can set its own patient reference")
+    state = start(age, sex, mode, setting)
+    validate_state(state, ckb)
+    token, code = new_token("ppp"), new_code(12)
+    now = utcnow()
+    rec = AssessmentRecord(
+        id=str(uuid.uuid4()), clinic_id=clinic_id, followup_of=followup_of, status="in_progress", mode=state.mode,
+        setting=state.setting or ("self" if state.mode == "self" else "clinic"), patient_ref=patient_ref,
+        state=state.model_dump(mode="json"), kb_version=ckb.kb.version, engine_version=ENGINE_VERSION,
+        patient_token_hash=hash_secret(token), share_code_hash=hash_secret(code), revision=0,
+        created_by_user_id=who.user_id if who else None, created_at=now, updated_at=now,
+    )
+    s.add(rec)
+    s.flush()
+    if who is not None:
+        audit(s, who, "create", [rec.id])
+    return Created(rec, token, format_code(code))
+
+
+def _writable(rec: AssessmentRecord) -> None:
+    if rec.status != "in_progress":
+        raise ConflictError("status: this assessment is finished and read-only; start a follow-up to record changes")
+
+
+def _save_state(rec: AssessmentRecord, state: InterviewState) -> None:
+    rec.state = state.model_dump(mode="json")
+    rec.revision += 1
+    rec.updated_at = utcnow()
+
+
+def _check_revision(rec: AssessmentRecord, expected: int | None) -> None:
+    if expected is not None and expected != rec.revision:
+        raise ConflictError(f"revision: the assessment changed (now at revision {rec.revision}, you sent {expected}); "
+                            "reload it and try again")
+
+
+def record_answers(s: Session, who: Principal, assessment_id: str, values: Mapping[str, str], *,
+                   screen: str | None = None, revision: int | None = None, ckb: CompiledKB | None = None) -> AssessmentRecord:
+    ckb = ckb or default_compiled()
+    rec = load(s, who, assessment_id, for_update=True)
+    _writable(rec)
+    _check_revision(rec, revision)
+    if screen is not None and screen not in ckb.kb.interview.screens:
+        raise CaseError(f"screen: unknown screen '{screen}'")
+    state = answer(state_of(rec), values, ckb, screen=screen)  # type: ignore[arg-type]
+    _save_state(rec, state)
+    audit(s, who, "answer", [rec.id], detail=f"{len(values)} answers")
+    return rec
+
+
+def withdraw_answers(s: Session, who: Principal, assessment_id: str, *, findings: list[str] | None = None,
+                     screen: str | None = None, revision: int | None = None, ckb: CompiledKB | None = None) -> AssessmentRecord:
+    ckb = ckb or default_compiled()
+    rec = load(s, who, assessment_id, for_update=True)
+    _writable(rec)
+    _check_revision(rec, revision)
+    for k in findings or []:
+        if k not in ckb.fidx:
+            raise CaseError(f"findings.{k}: unknown finding key")
+    if screen is not None and screen not in ckb.kb.interview.screens:
+        raise CaseError(f"screen: unknown screen '{screen}'")
+    _save_state(rec, withdraw(state_of(rec), findings, screen=screen))
+    audit(s, who, "withdraw", [rec.id])
+    return rec
+
+
+def set_outcome(s: Session, who: Principal, assessment_id: str, outcome: Any) -> AssessmentRecord:
+    """Store pain and PSFS (a :class:`painpath.careplan.OutcomeSnapshot`) for an unfinished assessment."""
+    rec = load(s, who, assessment_id, for_update=True)
+    _writable(rec)
+    rec.outcome = outcome.model_dump(mode="json")
+    rec.revision += 1
+    rec.updated_at = utcnow()
+    audit(s, who, "outcome", [rec.id])
+    return rec
+
+
+def _aware(t: dt.datetime) -> dt.datetime:
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def _chain(s: Session, rec: AssessmentRecord) -> list[AssessmentRecord]:
+    """The first assessment and its earlier follow-ups, oldest first (not including ``rec``)."""
+    if rec.followup_of is None:
+        return []
+    root = s.get(AssessmentRecord, rec.followup_of)
+    if root is None:
+        return []
+    later = s.scalars(select(AssessmentRecord).where(AssessmentRecord.followup_of == root.id,
+                                                      AssessmentRecord.id != rec.id,
+                                                      AssessmentRecord.status == "finished")
+                      .order_by(AssessmentRecord.finished_at)).all()
+    return [root, *later]
+
+
+def finish(s: Session, who: Principal, assessment_id: str, *, startback: Mapping[str, Any] | None = None,
+           ckb: CompiledKB | None = None) -> AssessmentRecord:
+    """Compute and store the result and care plan. Finishing again returns the stored result unchanged."""
+    from painpath.careplan import OutcomeSnapshot, compare_followup, score_startback
+
+    ckb = ckb or default_compiled()
+    rec = load(s, who, assessment_id, for_update=True)
+    if rec.status == "finished":
+        return rec
+    state = state_of(rec)
+    validate_state(state, ckb)
+    case = state.as_case()
+    result = assess(case, mode=state.mode, setting=state.setting, ckb=ckb)
+    sb = None
+    if startback is not None:
+        try:
+            sb = score_startback(startback)  # type: ignore[arg-type]
+        except (ValueError, TypeError) as exc:
+            raise ServiceError(f"startback: {exc}") from exc
+    plan = care_plan_for(result, case, sb)
+    level = result.triage.level
+    if rec.outcome is not None:
+        prior = [r for r in _chain(s, rec) if r.outcome is not None]
+        if prior:
+            root = _chain(s, rec)[0]
+            weeks = (utcnow() - _aware(root.created_at)).total_seconds() / (7 * 86400)
+            fu = compare_followup(OutcomeSnapshot.model_validate(prior[-1].outcome),
+                                  OutcomeSnapshot.model_validate(rec.outcome),
+                                  weeks_since_first=weeks, current_triage_level=level)
+            rec.followup = fu.model_dump(mode="json")
+            if LEVEL_ORDER[fu.level] > LEVEL_ORDER[level]:
+                level = fu.level
+    rec.result = result.model_dump(mode="json")
+    rec.plan = plan.model_dump(mode="json")
+    rec.triage_level = level
+    rec.top_condition = result.top.key
+    rec.kb_version = ckb.kb.version
+    rec.engine_version = ENGINE_VERSION
+    rec.status = "finished"
+    rec.revision += 1
+    rec.finished_at = rec.updated_at = utcnow()
+    audit(s, who, "finish", [rec.id])
+    return rec
+
+
+def read(s: Session, who: Principal, assessment_id: str) -> AssessmentRecord:
+    rec = load(s, who, assessment_id)
+    audit(s, who, "read", [rec.id])
+    return rec
+
+
+def list_for_clinic(s: Session, who: Principal, *, status: str | None = None, level: str | None = None,
+                    limit: int = 50, offset: int = 0, audit_action: str = "list") -> list[AssessmentRecord]:
+    if not who.is_clinic:
+        raise PermissionDeniedError("only a clinician or API key can list a clinic's assessments")
+    q = _visible(who)
+    if status:
+        q = q.where(AssessmentRecord.status == status)
+    if level:
+        q = q.where(AssessmentRecord.triage_level == level)
+    q = q.order_by(AssessmentRecord.created_at.desc(), AssessmentRecord.id).limit(limit).offset(offset)
+    rows = list(s.scalars(q))
+    audit(s, who, audit_action, [r.id for r in rows])
+    return rows
+
+
+def claim(s: Session, who: Principal, share_code: str) -> AssessmentRecord:
+    """A clinic takes an assessment a patient shared by its code."""
+    if not who.is_clinic:
+        raise PermissionDeniedError("only a clinician or API key can receive a shared assessment")
+    code = normalise_code(share_code)
+    rec = s.scalar(select(AssessmentRecord).where(AssessmentRecord.share_code_hash == hash_secret(code)).with_for_update())
+    if rec is None:
+        raise NotFoundError("share_code: no assessment has this code")
+    if rec.clinic_id is not None and rec.clinic_id != who.clinic_id:
+        raise ConflictError("share_code: this assessment is already shared with another clinic")
+    if rec.clinic_id is None:
+        rec.clinic_id = who.clinic_id
+        for fu in s.scalars(select(AssessmentRecord).where(AssessmentRecord.followup_of == rec.id,
+                                                            AssessmentRecord.clinic_id.is_(None))):
+            fu.clinic_id = who.clinic_id
+    audit(s, who, "claim", [rec.id])
+    return rec
+
+
+def start_followup(s: Session, who: Principal, assessment_id: str, ckb: CompiledKB | None = None) -> Created:
+    """A new interview linked to the first assessment of the chain, with the same person and clinic."""
+    rec = load(s, who, assessment_id)
+    if rec.status != "finished":
+        raise ConflictError("status: finish the assessment before starting a follow-up")
+    root_id = rec.followup_of or rec.id
+    st = state_of(rec)
+    created = create(s, who if who.is_clinic else None, age=st.age, sex=st.sex, mode=st.mode, setting=st.setting,
+                     patient_ref=rec.patient_ref if who.is_clinic else None, followup_of=root_id, ckb=ckb)
+    created.record.clinic_id = rec.clinic_id
+    return created
+
+
+def followups(s: Session, who: Principal, assessment_id: str) -> list[AssessmentRecord]:
+    rec = load(s, who, assessment_id)
+    root_id = rec.followup_of or rec.id
+    q = select(AssessmentRecord).where(AssessmentRecord.followup_of == root_id).order_by(AssessmentRecord.created_at)
+    if who.is_clinic:
+        q = q.where(AssessmentRecord.clinic_id == who.clinic_id)
+    return list(s.scalars(q))
