@@ -75,3 +75,122 @@ def dev_dir() -> Path:
     if not DEV.is_dir() or not any(DEV.glob("*.yaml")):
         pytest.skip(SKIP_NO_BENCH)
     return DEV
+
+
+# --- service tests: every storage and API test runs on SQLite and on the real local PostgreSQL --------------
+
+PG_ADMIN_URL = os.environ.get("PAINPATH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_MISSING = (
+    "PostgreSQL is not reachable at {url} ({err}). The storage and API tests run on both SQLite and PostgreSQL; "
+    "start it (.ci/run does: pg_ctlcluster <version> main start) or set PAINPATH_TEST_POSTGRES=skip to skip "
+    "the PostgreSQL half on purpose."
+)
+
+
+def _pg_available() -> str | None:
+    import sqlalchemy as sa
+
+    eng = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+    try:
+        with eng.connect() as c:
+            c.execute(sa.text("SELECT 1"))
+        return None
+    except Exception as exc:  # noqa: BLE001
+        return str(exc).splitlines()[0]
+    finally:
+        eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> object:
+    """A fresh, migrated PostgreSQL database for this test session (dropped at the end)."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from painpath.storage.db import upgrade
+
+    if os.environ.get("PAINPATH_TEST_POSTGRES") == "skip":
+        pytest.skip("PAINPATH_TEST_POSTGRES=skip: PostgreSQL half skipped on purpose")
+    err = _pg_available()
+    if err is not None:
+        pytest.fail(PG_MISSING.format(url=PG_ADMIN_URL, err=err), pytrace=False)
+    name = f"painpath_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    yield url
+    with admin.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from painpath.storage.db import upgrade
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'painpath.sqlite3'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs twice: on SQLite and on PostgreSQL (databases shared within the session)."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture
+def database(db_url: str):  # type: ignore[no-untyped-def]
+    from painpath.storage.db import Database
+
+    db = Database(db_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def client(database, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A TestClient on the real app and database (no mocks)."""
+    from fastapi.testclient import TestClient
+
+    from painpath.api.app import create_app
+    from painpath.config import Settings
+
+    settings = Settings(data_dir=tmp_path, database_url=database.url, auto_migrate=False)
+    with TestClient(create_app(settings, db=database)) as c:
+        yield c
+
+
+def unique(prefix: str = "t") -> str:
+    import uuid
+
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def make_clinic(database):  # type: ignore[no-untyped-def]
+    """make_clinic() -> dict(slug, id, intake_code, admin_email, clinician_email, password) in a fresh clinic."""
+    from painpath.storage import accounts
+
+    def _make(role_users: tuple[str, ...] = ("admin", "clinician")) -> dict[str, object]:
+        slug = unique("clinic")
+        out: dict[str, object] = {"slug": slug, "password": "correct horse battery staple"}
+        with database.write() as s:
+            clinic = accounts.create_clinic(s, slug, f"Clinic {slug}")
+            out.update(id=clinic.id, intake_code=clinic.intake_code)
+            for role in role_users:
+                email = f"{role}-{slug}@example.org"
+                accounts.create_user(s, clinic, email, str(out["password"]), role=role)
+                out[f"{role}_email"] = email
+        return out
+
+    return _make
+
+
+def login(client, email: str, password: str = "correct horse battery staple") -> dict[str, str]:  # type: ignore[no-untyped-def]
+    r = client.post("/v1/auth/login", json={"email": email, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
