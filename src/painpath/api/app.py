@@ -29,7 +29,7 @@ and does not replace a clinician.
 """
 
 
-def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, db: Database | None = None, web: bool = True) -> FastAPI:
     settings = settings or get_settings()
     database = db or Database(settings.url)
 
@@ -49,6 +49,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     problems.install(app)
     app.include_router(routes_engine.router)
     app.include_router(routes_stored.router)
+    if web:
+        from painpath import web as web_pages
+
+        web_pages.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # type: ignore[arg-type]
     app.add_middleware(AccessLog)  # type: ignore[arg-type]
     _configure_logging()

@@ -17,7 +17,8 @@ class _TooLarge(Exception):
 
 async def _send_problem(send: Any, status: int, detail: str, path: str) -> None:
     body = json.dumps({"type": "about:blank", "title": "Request too large" if status == 413 else "Bad request",
-                       "status": status, "detail": detail, "instance": path, "errors": []}).encode()
+                       "status": status, "detail": detail, "instance": path,
+                       "errors": [{"field": detail.split(":", 1)[0], "message": detail}]}).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
@@ -45,19 +46,25 @@ class BodyLimit:
                     await _send_problem(send, 413, f"body: larger than the limit of {self.max_bytes} bytes", path)
                     return
         seen = 0
-        started = False
+        started = refused = False
 
         async def limited_receive() -> Any:
-            nonlocal seen
+            nonlocal seen, refused
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.max_bytes:
+                    if not started and not refused:
+                        # answer here: FastAPI turns any error raised while it reads the body into its own 400
+                        refused = True
+                        await _send_problem(send, 413, f"body: larger than the limit of {self.max_bytes} bytes", path)
                     raise _TooLarge
             return msg
 
         async def tracking_send(msg: Any) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 is already sent; drop the error response the app makes of _TooLarge
             if msg["type"] == "http.response.start":
                 started = True
             await send(msg)
@@ -65,7 +72,7 @@ class BodyLimit:
         try:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
-            if not started:
+            if not started and not refused:
                 await _send_problem(send, 413, f"body: larger than the limit of {self.max_bytes} bytes", path)
 
 

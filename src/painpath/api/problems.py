@@ -19,8 +19,21 @@ TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "
           422: "Invalid request", 429: "Too many requests", 500: "Internal error"}
 
 
+def _wants_html(request: Request | None) -> bool:
+    if request is None:
+        return False
+    path = request.url.path
+    return not path.startswith(("/v1/", "/openapi", "/docs", "/redoc", "/static/")) and \
+        getattr(request.app.state, "html_error", None) is not None
+
+
 def problem(status: int, detail: str, request: Request | None = None, *, errors: list[dict[str, Any]] | None = None,
-            headers: dict[str, str] | None = None, title: str | None = None) -> JSONResponse:
+            headers: dict[str, str] | None = None, title: str | None = None) -> Any:
+    if request is not None and _wants_html(request):
+        resp = request.app.state.html_error(request, status, detail)
+        for k, v in (headers or {}).items():
+            resp.headers[k] = v
+        return resp
     body = {"type": "about:blank", "title": title or TITLES.get(status, "Error"), "status": status, "detail": detail,
             "instance": request.url.path if request is not None else None, "errors": errors or []}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
@@ -30,9 +43,71 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+ERROR_DESCRIPTIONS = {
+    400: "Bad request: the body or a header could not be read, or a value was refused",
+    401: "Not authenticated: a bearer token is missing, unknown, expired or revoked",
+    403: "Forbidden: the token may not do this",
+    404: "Not found (or not visible to this caller)",
+    413: "Request too large",
+    422: "Invalid request: `errors` names each invalid field",
+    429: "Too many failed attempts; see Retry-After",
+}
+
+
+def document(spec: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI document say what the app sends on errors (in place; idempotent).
+
+    Every error response is ``application/problem+json`` with the Problem schema (FastAPI would document its own
+    ``HTTPValidationError`` as ``application/json``), and every operation lists the errors the app can give it:
+    400/413/422 with a body, 422 with parameters, 404 with path parameters, 401/403/429 with a bearer token.
+    """
+    from painpath.api.schemas import Problem
+
+    ref = {"$ref": "#/components/schemas/Problem"}
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
+    for path_item in spec.get("paths", {}).values():
+        for op in path_item.values():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            params = op.get("parameters", [])
+            codes: set[int] = set()
+            if "requestBody" in op:
+                codes |= {400, 413, 422}
+            if params:
+                codes.add(422)
+            if any(p.get("in") == "path" for p in params):
+                codes.add(404)
+            if op.get("security"):
+                codes |= {401, 403, 429}
+            responses = op["responses"]
+            for code in codes:
+                responses.setdefault(str(code), {"description": ERROR_DESCRIPTIONS[code]})
+            for code, resp in responses.items():
+                if code.isdigit() and int(code) >= 400:
+                    resp["content"] = {PROBLEM: {"schema": ref}}
+                    if int(code) in ERROR_DESCRIPTIONS:
+                        resp["description"] = ERROR_DESCRIPTIONS[int(code)]
+            op["responses"] = dict(sorted(responses.items()))
+    text = repr(spec.get("paths", {}))
+    for name in ("HTTPValidationError", "ValidationError"):
+        if f"#/components/schemas/{name}'" not in text:
+            schemas.pop(name, None)
+    return spec
+
+
 def install(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Any:
         errors = [{"field": _loc(e.get("loc", ())), "message": e.get("msg", "invalid")} for e in exc.errors()]
         first = errors[0] if errors else {"field": "", "message": "invalid request"}
         return problem(422, f"{first['field']}: {first['message']}", request, errors=errors)

@@ -7,11 +7,12 @@ import io
 import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import select
 
 from painpath.api.deps import DB, AdminWho, ClinicWho, MaybeWho, SettingsDep, Who, client_key
 from painpath.api.schemas import (
+    AmendRequest,
     AnswersUpdate,
     AssessmentOut,
     AssessmentPage,
@@ -51,7 +52,7 @@ def out(rec: AssessmentRecord) -> AssessmentOut:
         created_at=rec.created_at, updated_at=rec.updated_at, finished_at=rec.finished_at, kb_version=rec.kb_version,
         engine_version=rec.engine_version, triage_level=rec.triage_level, state=rec.state,  # type: ignore[arg-type]
         next=StepOut.of(step) if step else None, result=rec.result, plan=rec.plan,  # type: ignore[arg-type]
-        outcome=rec.outcome, followup=rec.followup)  # type: ignore[arg-type]
+        outcome=rec.outcome, followup=rec.followup, history=rec.history or [])  # type: ignore[arg-type]
 
 
 def summary(rec: AssessmentRecord) -> AssessmentSummary:
@@ -122,6 +123,14 @@ def put_outcome(assessment_id: str, body: OutcomeSnapshot, db: DB, who: Who) -> 
 def finish_assessment(assessment_id: str, db: DB, who: Who, body: FinishRequest | None = None) -> AssessmentOut:
     with db.write() as s:
         rec = store.finish(s, who, assessment_id, startback=body.startback if body else None)
+    return out(rec)
+
+
+@router.post("/assessments/{assessment_id}/amend", response_model=AssessmentOut, tags=["assessments"],
+             responses=ERRORS, summary="Change answers of a finished assessment and recompute (earlier result kept)")
+def amend_assessment(assessment_id: str, body: AmendRequest, db: DB, who: Who) -> AssessmentOut:
+    with db.write() as s:
+        rec = store.amend(s, who, assessment_id, body.answers, mode=body.mode)
     return out(rec)
 
 
@@ -281,7 +290,7 @@ def create_token(body: TokenCreate, db: DB, who: AdminWho) -> TokenCreated:
 
 @router.delete("/clinic/tokens/{token_id}", status_code=204, tags=["clinic"], responses=ERRORS,
                summary="Revoke an API key; it stops working at once")
-def revoke_token(token_id: int, db: DB, who: AdminWho) -> Response:
+def revoke_token(token_id: Annotated[int, Path(ge=1, le=2**63 - 1)], db: DB, who: AdminWho) -> Response:
     with db.write() as s:
         tok = acc.revoke_token(s, who.clinic_id, token_id)  # type: ignore[arg-type]
         if tok.kind != "api":

@@ -156,6 +156,12 @@ class WithdrawRequest(BaseModel):
     revision: int | None = Field(default=None, ge=0)
 
 
+class AmendRequest(BaseModel):
+    model_config = Strict
+    answers: dict[FindingKey, AnswerT] = Field(min_length=1, max_length=200)
+    mode: ModeT | None = Field(default=None, description="'clinician' switches to clinician mode (clinic tokens only)")
+
+
 class FinishRequest(BaseModel):
     model_config = Strict
     startback: dict[str, bool | int | str] | None = Field(
@@ -183,6 +189,8 @@ class AssessmentOut(BaseModel):
     plan: CarePlan | None
     outcome: OutcomeSnapshot | None
     followup: FollowUpResult | None
+    history: list[dict[str, Any]] = Field(default_factory=list,
+                                          description="earlier results, oldest first, kept when the assessment was amended")
 
 
 class CreatedAssessment(BaseModel):

@@ -35,7 +35,7 @@ from painpath.engine.compiled import RANK_LEVEL
 from painpath.errors import CaseError
 from painpath.interview.state import InterviewState
 
-__all__ = ["Question", "QuestionItem", "Step", "next_step", "screen_value", "validate_state", "why_text"]
+__all__ = ["Question", "QuestionItem", "Step", "next_item", "next_step", "screen_value", "validate_state", "why_text"]
 
 LEVEL_WEIGHT, TOP_WEIGHT, INFO_WEIGHT = 2.0, 1.0, 0.5
 
@@ -238,3 +238,33 @@ def next_step(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
             keys = dict(cands)[best[0]]
             return ask(best[0], keys, best[1], best[2])
     return step(None, True, "confident", last)
+
+
+def next_item(state: InterviewState, ckb: CompiledKB | None = None) -> tuple[Step, QuestionItem | None]:
+    """One question at a time (for front ends that show a single yes / no / don't know per page).
+
+    Stops at once on an emergency; otherwise finishes the screen in progress
+    (the last screen asked that still has unanswered items) before choosing the
+    next screen with :func:`next_step`. Returns the step and the item to ask
+    (``None`` when stopping, or when the step is the presenting body map).
+    """
+    ckb = ckb or default_compiled()
+    step = next_step(state, ckb)
+    if step.should_stop and step.stop_reason == "emergency":
+        return step, None
+    iv = ckb.kb.interview
+    if state.screens_asked:
+        current = state.screens_asked[-1]
+        sc = iv.screens[current]
+        keys = _pending(state, ckb, current)
+        if sc.phase != "presenting" and keys and any(a.screen == current for a in state.answers):
+            ev = state.evidence(ckb)
+            p = posterior(ckb, ev[None, :], np.array([state.age]), np.array([state.sex == "female"]),
+                          _setting(state))[0]
+            q = Question(current, sc.phase, sc.title, tuple(_item(ckb, k, state.mode) for k in keys),
+                         why_text(ckb, current, keys, p))
+            step = Step(q, False, "", step.questions_asked, step.level, step.top, step.top_probability)
+    q = step.question
+    if q is None or q.phase == "presenting":
+        return step, None
+    return step, q.items[0]

@@ -65,6 +65,17 @@ def new_code(length: int = 12) -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
 
 
+def share_code_for(patient_token: str) -> str:
+    """The share code that belongs to a patient token (derived, so whoever holds the token can show it again)."""
+    digest = hashlib.sha256(("share-code|" + patient_token).encode("utf-8")).digest()
+    n = int.from_bytes(digest[:16], "big")
+    out = []
+    for _ in range(12):
+        n, r = divmod(n, len(CODE_ALPHABET))
+        out.append(CODE_ALPHABET[r])
+    return "".join(out)
+
+
 def format_code(code: str) -> str:
     return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 

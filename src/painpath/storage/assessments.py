@@ -27,9 +27,9 @@ from painpath.storage.accounts import (
     Principal,
     format_code,
     hash_secret,
-    new_code,
     new_token,
     normalise_code,
+    share_code_for,
 )
 from painpath.storage.models import AssessmentRecord, AuditEntry, Clinic, utcnow
 
@@ -98,7 +98,8 @@ def create(s: Session, who: Principal | None, *, age: int, sex: str, mode: str =
         raise PermissionDeniedError("patient_ref: only a clinic can set its own patient reference")
     state = start(age, sex, mode, setting)
     validate_state(state, ckb)
-    token, code = new_token("ppp"), new_code(12)
+    token = new_token("ppp")
+    code = share_code_for(token)
     now = utcnow()
     rec = AssessmentRecord(
         id=str(uuid.uuid4()), clinic_id=clinic_id, followup_of=followup_of, status="in_progress", mode=state.mode,
@@ -235,6 +236,36 @@ def finish(s: Session, who: Principal, assessment_id: str, *, startback: Mapping
     return rec
 
 
+def amend(s: Session, who: Principal, assessment_id: str, values: Mapping[str, str], *, mode: str | None = None,
+          ckb: CompiledKB | None = None) -> AssessmentRecord:
+    """Change answers of a finished assessment (e.g. a clinician adds examination findings) and recompute.
+
+    The earlier result is kept in ``history``; only a clinic may switch the mode to ``clinician``.
+    """
+    ckb = ckb or default_compiled()
+    rec = load(s, who, assessment_id, for_update=True)
+    if rec.status != "finished":
+        raise ConflictError("status: the assessment is still in progress; answer it instead")
+    state = state_of(rec)
+    if mode is not None and mode != state.mode:
+        if mode != "clinician" or not who.is_clinic:
+            raise PermissionDeniedError("mode: only a clinician or API key can switch an assessment to clinician mode")
+        state = state.model_copy(update={"mode": "clinician"})
+        rec.mode = "clinician"
+        rec.setting = state.setting or "clinic"
+    state = answer(state, values, ckb, screen=None)  # type: ignore[arg-type]
+    earlier = {"at": (rec.finished_at or utcnow()).isoformat(), "triage_level": rec.triage_level,
+               "top_condition": rec.top_condition, "mode": (rec.result or {}).get("mode"), "result": rec.result,
+               "kb_version": rec.kb_version, "engine_version": rec.engine_version}
+    rec.history = [*(rec.history or []), earlier]
+    _save_state(rec, state)
+    rec.status = "in_progress"
+    s.flush()
+    rec = finish(s, who, assessment_id, ckb=ckb)
+    audit(s, who, "amend", [rec.id], detail=f"{len(values)} answers")
+    return rec
+
+
 def read(s: Session, who: Principal, assessment_id: str) -> AssessmentRecord:
     rec = load(s, who, assessment_id)
     audit(s, who, "read", [rec.id])
@@ -242,6 +273,7 @@ def read(s: Session, who: Principal, assessment_id: str) -> AssessmentRecord:
 
 
 def list_for_clinic(s: Session, who: Principal, *, status: str | None = None, level: str | None = None,
+                    condition: str | None = None, since: dt.datetime | None = None, until: dt.datetime | None = None,
                     limit: int = 50, offset: int = 0, audit_action: str = "list") -> list[AssessmentRecord]:
     if not who.is_clinic:
         raise PermissionDeniedError("only a clinician or API key can list a clinic's assessments")
@@ -250,6 +282,12 @@ def list_for_clinic(s: Session, who: Principal, *, status: str | None = None, le
         q = q.where(AssessmentRecord.status == status)
     if level:
         q = q.where(AssessmentRecord.triage_level == level)
+    if condition:
+        q = q.where(AssessmentRecord.top_condition == condition)
+    if since is not None:
+        q = q.where(AssessmentRecord.created_at >= since)
+    if until is not None:
+        q = q.where(AssessmentRecord.created_at < until)
     q = q.order_by(AssessmentRecord.created_at.desc(), AssessmentRecord.id).limit(limit).offset(offset)
     rows = list(s.scalars(q))
     audit(s, who, audit_action, [r.id for r in rows])

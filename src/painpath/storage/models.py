@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -13,8 +13,23 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """``DateTime(timezone=True)`` that always reads back an aware UTC datetime (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return value.astimezone(dt.UTC) if value is not None and value.tzinfo else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 class Base(DeclarativeBase):
-    type_annotation_map = {dt.datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON}
 
 
 class Clinic(Base):
@@ -72,6 +87,8 @@ class AssessmentRecord(Base):
     plan: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None, comment="pain and PSFS snapshot")
     followup: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None, comment="comparison with the previous")
+    history: Mapped[list[Any] | None] = mapped_column(JSON, default=None,
+                                                      comment="earlier results, kept when a finished assessment is amended")
     triage_level: Mapped[str | None] = mapped_column(String(16), default=None)
     top_condition: Mapped[str | None] = mapped_column(String(64), default=None)
     kb_version: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,270 @@
+"""Clinician pages: login, the clinic's assessments, detail with examination findings, trend, export."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from painpath.engine import default_compiled
+from painpath.errors import AuthenticationError, NotFoundError, ServiceError
+from painpath.storage import accounts as acc
+from painpath.storage import assessments as store
+from painpath.storage.accounts import Principal, resolve_token
+from painpath.storage.models import AssessmentRecord, Clinic
+from painpath.web.i18n import gettext as _
+from painpath.web.patient import _answer_rows, db_of
+from painpath.web.render import render
+from painpath.web.reports import html_report, pdf_report
+from painpath.web.security import SESSION_COOKIE, check_csrf, set_cookie
+
+router = APIRouter(include_in_schema=False)
+LEVELS = ("emergency", "urgent", "soon", "self_care")
+
+
+class LoginRequired(Exception):
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+
+
+def clinician(request: Request) -> Principal:
+    raw = request.cookies.get(SESSION_COOKIE)
+    if raw:
+        with db_of(request).read() as s:
+            who = resolve_token(s, raw)
+            if who is not None and who.kind == "clinician":
+                clinic = s.get(Clinic, who.clinic_id)
+                request.state.clinician = {"clinic": clinic.name if clinic else "", "role": who.role}
+                return who
+    nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    raise LoginRequired(nxt)
+
+
+def _safe_next(url: str | None) -> str:
+    return url if url and url.startswith("/") and not url.startswith("//") else "/clinic"
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/clinic/login")
+def login_page(request: Request, next: str = "/clinic") -> Response:
+    return render(request, "clinic/login.html", next=_safe_next(next), error=None, email="")
+
+
+@router.post("/clinic/login")
+def login(request: Request, email: Annotated[str, Form(max_length=254)] = "",
+          password: Annotated[str, Form(max_length=1024)] = "", next: Annotated[str, Form(max_length=500)] = "/clinic",
+          csrf: Annotated[str | None, Form()] = None) -> Response:
+    check_csrf(request, csrf)
+    settings = request.app.state.settings
+    client = request.client.host if request.client else "unknown"
+    key = acc.login_key(email, client)
+    db = db_of(request)
+    try:
+        with db.read() as s:
+            acc.check_rate(s, key, settings.login_attempts, settings.login_window_seconds)
+        with db.write() as s:
+            user = acc.verify_login(s, email, password)
+            _tok, raw = acc.issue_token(s, user.clinic_id, kind="session", user_id=user.id,
+                                        hours=settings.session_hours, name="web login")
+    except AuthenticationError:
+        with db.write() as s:
+            acc.record_failure(s, key, settings.login_window_seconds)
+        return render(request, "clinic/login.html", status=401, next=_safe_next(next), email=email,
+                      error=_("The email or password is wrong."))
+    except acc.RateLimitedError as exc:
+        return render(request, "clinic/login.html", status=429, next=_safe_next(next), email=email,
+                      error=_("Too many attempts. Please wait {n} seconds and try again.").format(n=exc.retry_after))
+    resp = _redirect(_safe_next(next))
+    set_cookie(request, resp, SESSION_COOKIE, raw, max_age=settings.session_hours * 3600)
+    return resp
+
+
+@router.post("/clinic/logout")
+def logout(request: Request, csrf: Annotated[str | None, Form()] = None) -> Response:
+    check_csrf(request, csrf)
+    try:
+        who = clinician(request)
+        with db_of(request).write() as s:
+            acc.revoke_token(s, who.clinic_id, who.token_id)  # type: ignore[arg-type]
+    except LoginRequired:
+        pass
+    resp = _redirect("/clinic/login")
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+def _date(value: str | None, field: str) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        d = dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ServiceError(f"{field}: use a date like 2026-11-21") from exc
+    return dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC)
+
+
+@router.get("/clinic")
+def clinic_home(request: Request, level: str = "", status: str = "", condition: str = "", date_from: str = "",
+                date_to: str = "", page: int = 1) -> Response:
+    who = clinician(request)
+    ckb = default_compiled()
+    if level and level not in LEVELS:
+        raise ServiceError(f"level: must be one of {', '.join(LEVELS)}")
+    if status and status not in ("in_progress", "finished"):
+        raise ServiceError("status: must be in_progress or finished")
+    if condition and condition not in ckb.cidx:
+        raise ServiceError(f"condition: unknown condition '{condition}'")
+    page = max(1, min(page, 10_000))
+    until = _date(date_to, "date_to")
+    with db_of(request).write() as s:
+        rows = store.list_for_clinic(s, who, status=status or None, level=level or None, condition=condition or None,
+                                     since=_date(date_from, "date_from"),
+                                     until=until + dt.timedelta(days=1) if until else None,
+                                     limit=51, offset=(page - 1) * 50)
+        clinic = s.get(Clinic, who.clinic_id)
+    conditions = {k: c.short_name for k, c in ckb.kb.conditions.conditions.items()}
+    filters = {"level": level, "status": status, "condition": condition, "date_from": date_from, "date_to": date_to}
+    return render(request, "clinic/list.html", rows=rows[:50], more=len(rows) > 50, page=page, filters=filters,
+                  conditions=conditions, levels=LEVELS, clinic=clinic)
+
+
+@router.post("/clinic/claim")
+def claim(request: Request, share_code: Annotated[str, Form(max_length=32)] = "",
+          csrf: Annotated[str | None, Form()] = None) -> Response:
+    check_csrf(request, csrf)
+    who = clinician(request)
+    with db_of(request).write() as s:
+        rec = store.claim(s, who, share_code)
+    return _redirect(f"/clinic/a/{rec.id}")
+
+
+@router.get("/share/{code}")
+def share_link(request: Request, code: str) -> Response:
+    """A share link or QR code: a logged-in clinician receives the assessment; anyone else is asked to log in."""
+    who = clinician(request)
+    with db_of(request).write() as s:
+        rec = store.claim(s, who, code[:32])
+    return _redirect(f"/clinic/a/{rec.id}")
+
+
+def _trend(s: Any, who: Principal, rec: AssessmentRecord) -> list[dict[str, Any]]:
+    root_id = rec.followup_of or rec.id
+    chain = [store.load(s, who, root_id)] if root_id != rec.id else [rec]
+    chain += list(s.scalars(select(AssessmentRecord).where(AssessmentRecord.followup_of == root_id,
+                                                          AssessmentRecord.clinic_id == who.clinic_id)
+                            .order_by(AssessmentRecord.created_at)))
+    points = []
+    for r in chain:
+        if r.outcome:
+            psfs = r.outcome.get("psfs") or []
+            points.append({"id": r.id, "date": r.created_at.date().isoformat(), "pain": r.outcome["pain"],
+                           "psfs": round(sum(a["score"] for a in psfs) / len(psfs), 1) if psfs else None})
+    return points
+
+
+def chart(points: list[dict[str, Any]]) -> dict[str, Any]:
+    """Coordinates for a small SVG line chart, 0-10 scale (pain: lower is better; function: higher is better)."""
+    w, h, pad = 480, 200, 36
+    n = len(points)
+    xs = [pad + (w - 2 * pad) * (i / (n - 1) if n > 1 else 0.5) for i in range(n)]
+
+    def y(v: float) -> float:
+        return round(h - pad - (h - 2 * pad) * v / 10, 1)
+
+    pain = [(round(x, 1), y(p["pain"])) for x, p in zip(xs, points, strict=True)]
+    func = [(round(x, 1), y(p["psfs"])) for x, p in zip(xs, points, strict=True) if p["psfs"] is not None]
+    return {"w": w, "h": h, "pad": pad, "pain": pain, "psfs": func, "labels": list(zip(xs, points, strict=True)),
+            "grid": [(v, y(v)) for v in (0, 5, 10)]}
+
+
+EXAM_PHASE = "exam"
+
+
+def _exam_screens() -> list[dict[str, Any]]:
+    kb = default_compiled().kb
+    out = []
+    for name, sc in kb.interview.screens.items():
+        if sc.phase != EXAM_PHASE:
+            continue
+        items = []
+        for k in sc.findings:
+            f = kb.findings.findings[k]
+            items.append({"finding": k, "text": f.clinician_question or f.question, "help": f.help})
+        out.append({"name": name, "title": sc.title, "items": items})
+    return out
+
+
+@router.get("/clinic/a/{assessment_id}")
+def detail(request: Request, assessment_id: str) -> Response:
+    who = clinician(request)
+    with db_of(request).write() as s:
+        rec = store.read(s, who, assessment_id)
+        points = _trend(s, who, rec)
+        followups = store.followups(s, who, assessment_id)
+    answered = store.state_of(rec).answer_map
+    return render(request, "clinic/detail.html", rec=rec, result=rec.result, plan=rec.plan, rows=_answer_rows(rec),
+                  exam=_exam_screens(), answered=answered, points=points, chart=chart(points) if points else None,
+                  followups=followups)
+
+
+@router.post("/clinic/a/{assessment_id}/exam")
+async def exam(request: Request, assessment_id: str) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf"))  # type: ignore[arg-type]
+    who = clinician(request)
+    ckb = default_compiled()
+    values: dict[str, str] = {}
+    for key, value in form.items():
+        if not key.startswith("f_"):
+            continue
+        finding = key[2:]
+        if finding not in ckb.fidx:
+            raise ServiceError(f"{key}: unknown finding")
+        if value not in ("present", "absent", "unknown", ""):
+            raise ServiceError(f"{key}: must be present, absent or unknown")
+        if value:
+            values[finding] = str(value)
+    if not values:
+        return _redirect(f"/clinic/a/{assessment_id}")
+    with db_of(request).write() as s:
+        rec = store.load(s, who, assessment_id)
+        if rec.status != "finished":
+            raise ServiceError("status: the patient has not finished the interview yet; add findings after it ends")
+        store.amend(s, who, assessment_id, values, mode="clinician")
+    return _redirect(f"/clinic/a/{assessment_id}#result")
+
+
+@router.get("/clinic/a/{assessment_id}/report")
+def clinic_report(request: Request, assessment_id: str) -> Response:
+    who = clinician(request)
+    with db_of(request).write() as s:
+        rec = store.read(s, who, assessment_id)
+    if rec.status != "finished":
+        raise NotFoundError("result: this assessment is not finished yet")
+    return html_report(request, rec, _answer_rows(rec))
+
+
+@router.get("/clinic/a/{assessment_id}/report.pdf")
+def clinic_report_pdf(request: Request, assessment_id: str) -> Response:
+    who = clinician(request)
+    with db_of(request).write() as s:
+        rec = store.read(s, who, assessment_id)
+    if rec.status != "finished":
+        raise NotFoundError("result: this assessment is not finished yet")
+    return pdf_report(request, rec, _answer_rows(rec))
+
+
+@router.get("/clinic/export.{fmt}")
+def export(request: Request, fmt: str) -> Response:
+    from painpath.api.routes_stored import clinic_export
+
+    if fmt not in ("csv", "json"):
+        raise NotFoundError("format: csv or json")
+    who = clinician(request)
+    return clinic_export(db=db_of(request), who=who, format=fmt)  # type: ignore[arg-type]

@@ -1,0 +1,49 @@
+"""Jinja2 environment and page rendering (with translations, CSRF token and the language switch)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from painpath import __version__
+from painpath.web import i18n
+from painpath.web.security import csrf_token, finish_response
+
+TEMPLATES = Path(__file__).with_name("templates")
+LEVEL_LABEL = {
+    "emergency": "Emergency: get help now",
+    "urgent": "Urgent: get seen today",
+    "soon": "See a clinician soon",
+    "self_care": "Look after it yourself",
+}
+ORIGIN_LABEL = {"back": "Your lower back", "leg": "Your leg itself", "vascular": "Your blood vessels",
+                "systemic": "Your whole body (for example an infection)"}
+
+
+def _pct(p: float) -> str:
+    return f"{round(p * 100)}%"
+
+
+@lru_cache(maxsize=1)
+def env() -> Environment:
+    e = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "svg"]),
+                    extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    e.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=False)  # type: ignore[attr-defined]
+    e.filters["pct"] = _pct
+    e.globals.update(LEVEL_LABEL=LEVEL_LABEL, ORIGIN_LABEL=ORIGIN_LABEL, LANGUAGES=i18n.LANGUAGES,
+                     app_version=__version__)
+    return e
+
+
+def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    lang = i18n.current.get()
+    query = request.url.query
+    html = env().get_template(template).render(
+        request=request, lang=lang, csrf=csrf_token(request), path=request.url.path,
+        query=query, clinician=getattr(request.state, "clinician", None), **ctx)
+    return finish_response(request, HTMLResponse(html, status_code=status))  # type: ignore[return-value]
