@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 BENCH ?= ../shared/benchmark/dev
 
-.PHONY: run test install kb-check kb-stats evaluate bench robustness clean
+.PHONY: run interview serve test install kb-check kb-stats evaluate bench bench-api robustness clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-## Run the main job: the adaptive interview in the terminal.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+## Run the main job: the web app and REST API on SQLite (data in ./data), at http://$(HOST):$(PORT)/
 run: install
+	$(BIN)/painpath serve --host $(HOST) --port $(PORT)
+
+## The adaptive interview in the terminal.
+interview: install
 	$(BIN)/painpath interview
 
 ## Run the whole test suite.
@@ -38,6 +45,9 @@ evaluate: install
 bench: install
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_interview.py
+
+bench-api: install
+	$(BIN)/python benchmarks/bench_api.py
 
 robustness: install
 	$(BIN)/python benchmarks/robustness.py $(BENCH)
