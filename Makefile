@@ -53,5 +53,18 @@ robustness: install
 	$(BIN)/python benchmarks/robustness.py $(BENCH)
 	$(BIN)/python benchmarks/robustness.py $(BENCH) --interview --copies 10
 
+## Extract every translatable string (templates, web code, knowledge base, care plans) into
+## messages.pot and update each language's messages.po (new strings get an empty translation).
+LOCALE := src/painpath/web/locale
+LANGS ?= es
+messages: install
+	mkdir -p build/i18n
+	$(BIN)/pybabel extract -F babel.cfg -w 100 --project PainPath -o build/i18n/web.pot .
+	$(BIN)/python scripts/extract_content_messages.py --merge build/i18n/web.pot -o $(LOCALE)/messages.pot
+	for lang in $(LANGS); do \
+	  $(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) -l $$lang -w 100 \
+	    --init-missing --no-fuzzy-matching --ignore-obsolete || exit 1; \
+	done
+
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

@@ -122,6 +122,8 @@ def clinic_home(request: Request, level: str = "", status: str = "", condition: 
         raise ServiceError(f"condition: unknown condition '{condition}'")
     page = max(1, min(page, 10_000))
     until = _date(date_to, "date_to")
+    if until is not None and until.date() == dt.date.max:
+        until = None  # the last representable day: no upper bound (adding a day would overflow)
     with db_of(request).write() as s:
         rows = store.list_for_clinic(s, who, status=status or None, level=level or None, condition=condition or None,
                                      since=_date(date_from, "date_from"),

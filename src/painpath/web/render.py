@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from painpath.web import i18n
 from painpath.web.security import csrf_token, finish_response
 
 TEMPLATES = Path(__file__).with_name("templates")
+DIAGRAMS = TEMPLATES.parent / "static" / "exercises"
 LEVEL_LABEL = {
     "emergency": "Emergency: get help now",
     "urgent": "Urgent: get seen today",
@@ -30,11 +32,29 @@ def _pct(p: float) -> str:
 
 
 @lru_cache(maxsize=1)
+def _diagram_names() -> frozenset[str]:
+    return frozenset(p.stem for p in DIAGRAMS.glob("*.svg"))
+
+
+def diagram(item: Any) -> str | None:
+    """URL of an exercise's picture: ``/static/exercises/<id>.svg`` when one is drawn for the exercise,
+    else ``<category>.svg``, else None (the page then shows no picture). ``item`` is a plan's exercise
+    (a dict) or a ``LibraryItem``."""
+    names = _diagram_names()
+    for key in ("id", "category"):
+        name = item.get(key) if isinstance(item, Mapping) else getattr(item, key, None)
+        if isinstance(name, str) and name in names:
+            return f"/static/exercises/{name}.svg"
+    return None
+
+
+@lru_cache(maxsize=1)
 def env() -> Environment:
     e = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "svg"]),
                     extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
     e.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=False)  # type: ignore[attr-defined]
     e.filters["pct"] = _pct
+    e.globals["diagram"] = diagram
     e.globals.update(LEVEL_LABEL=LEVEL_LABEL, ORIGIN_LABEL=ORIGIN_LABEL, LANGUAGES=i18n.LANGUAGES,
                      app_version=__version__)
     return e
