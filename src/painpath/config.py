@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     session_hours: int = Field(default=12, ge=1, description="lifetime of a clinician login session")
     public_base_url: str = Field(default="", description="used to build share links, e.g. https://painpath.example")
     auto_migrate: bool = Field(default=True, description="apply database migrations at start-up")
+    cds_issuers: dict[str, dict[str, object]] = Field(
+        default_factory=dict,
+        description="CDS Hooks: allowed JWT issuers, each mapped to its JWKS as inline JSON, e.g. "
+        '{"https://ehr.example.org": {"keys": [...]}}; empty refuses every CDS service call',
+    )
+    cds_clock_skew_seconds: int = Field(default=60, ge=0, le=600, description="leeway for CDS JWT exp and iat")
 
     @property
     def url(self) -> str:

@@ -13,6 +13,7 @@ from painpath.api import problems, routes_engine, routes_stored
 from painpath.api.middleware import AccessLog, BodyLimit
 from painpath.config import Settings, get_settings
 from painpath.engine import default_compiled
+from painpath.fhir import routes as fhir_routes
 from painpath.storage.db import Database, upgrade
 
 DESCRIPTION = """
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     problems.install(app)
     app.include_router(routes_engine.router)
     app.include_router(routes_stored.router)
+    app.include_router(fhir_routes.fhir_router)
+    app.include_router(fhir_routes.cds_router)
     if web:
         from painpath import web as web_pages
 

@@ -1,0 +1,77 @@
+"""Every system, extension and canonical URL the FHIR and CDS Hooks adapters use (one place; see docs/fhir.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BASE = "https://painpath.dev/fhir"
+
+# --- PainPath's own code systems ----------------------------------------------------------------
+FINDING_SYSTEM = f"{BASE}/CodeSystem/finding"  # code = finding key (findings.yaml)
+CONDITION_SYSTEM = f"{BASE}/CodeSystem/condition"  # code = condition key (conditions.yaml)
+SCREEN_SYSTEM = f"{BASE}/CodeSystem/screen"  # code = interview screen key (interview.yaml)
+TRIAGE_SYSTEM = f"{BASE}/CodeSystem/triage-level"  # emergency | urgent | soon | self_care
+PAINPATH_SYSTEM = f"{BASE}/CodeSystem/painpath"  # misc. concepts: age, sex, triage-disposition, ...
+
+# --- PainPath extensions -------------------------------------------------------------------------
+EXT_CLINICIAN_ONLY = f"{BASE}/StructureDefinition/clinician-only"  # valueBoolean, on exam groups
+EXT_PHASE = f"{BASE}/StructureDefinition/screen-phase"  # valueCode presenting|warning|history|exam
+EXT_WHY = f"{BASE}/StructureDefinition/why-asked"  # valueString, on adaptive groups
+EXT_MODE = f"{BASE}/StructureDefinition/interview-mode"  # valueCode self|clinician, on the QR
+EXT_STOP = f"{BASE}/StructureDefinition/stop-reason"  # valueCode emergency|confident|cap, on the QR
+EXT_LEVEL = f"{BASE}/StructureDefinition/triage-level"  # valueCoding (TRIAGE_SYSTEM), on a stopped QR
+
+# --- canonical URLs and identifiers -----------------------------------------------------------
+QUESTIONNAIRE_URL = f"{BASE}/Questionnaire/painpath"
+ASSESS_OPERATION_URL = f"{BASE}/OperationDefinition/QuestionnaireResponse-assess"
+ASSESSMENT_ID_SYSTEM = f"{BASE}/sid/assessment-id"
+PATIENT_REF_SYSTEM = f"{BASE}/sid/patient-ref"  # + "/clinic-<id>": a clinic's own patient reference
+ADAPTIVE_ID = "painpath-adaptive"
+
+# --- external systems ------------------------------------------------------------------------------
+V2_0136 = "http://terminology.hl7.org/CodeSystem/v2-0136"
+DATA_ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+GENDER = "http://hl7.org/fhir/administrative-gender"
+OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+ICD10_WHO = "http://hl7.org/fhir/sid/icd-10"
+SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+CPT = "http://www.ama-assn.org/go/cpt"
+ITEM_CONTROL_EXT = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"
+ITEM_CONTROL = "http://hl7.org/fhir/questionnaire-item-control"
+MIN_VALUE_EXT = "http://hl7.org/fhir/StructureDefinition/minValue"
+MAX_VALUE_EXT = "http://hl7.org/fhir/StructureDefinition/maxValue"
+SDC_ADAPTIVE_EXT = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-questionnaireAdaptive"
+SDC_NEXT_QUESTION = "http://hl7.org/fhir/uv/sdc/OperationDefinition/Questionnaire-next-question"
+
+# --- answers ----------------------------------------------------------------------------------------
+YES = {"system": V2_0136, "code": "Y", "display": "Yes"}
+NO = {"system": V2_0136, "code": "N", "display": "No"}
+DONT_KNOW = {"system": DATA_ABSENT, "code": "asked-unknown", "display": "Asked But Unknown"}
+ANSWER_CODINGS = (YES, NO, DONT_KNOW)
+VALUE_OF = {(YES["system"], "Y"): "present", (NO["system"], "N"): "absent",
+            (DONT_KNOW["system"], "asked-unknown"): "unknown"}
+CODING_OF = {"present": YES, "absent": NO, "unknown": DONT_KNOW}
+FEMALE = {"system": GENDER, "code": "female", "display": "Female"}
+MALE = {"system": GENDER, "code": "male", "display": "Male"}
+
+LEVEL_DISPLAY = {"emergency": "Emergency", "urgent": "Urgent (within 24 hours)",
+                 "soon": "Soon (within days to two weeks)", "self_care": "Self-care"}
+LEVEL_SHORT = {"emergency": "Emergency", "urgent": "Urgent", "soon": "Soon", "self_care": "Self-care"}
+
+ABOUT_YOU = "about-you"
+
+
+def coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"system": system, "code": code}
+    if display:
+        out["display"] = display
+    return out
+
+
+def painpath_code(code: str) -> dict[str, Any]:
+    displays = {"age": "Age in years", "sex": "Sex (female or male, as the engine's priors use it)",
+                "triage-disposition": "PainPath triage disposition",
+                "leg-pain-assessment": "PainPath leg-pain assessment", "painpath-response": "PainPath response"}
+    return coding(PAINPATH_SYSTEM, code, displays[code])

@@ -1,0 +1,262 @@
+"""The PainPath interview as a FHIR R4 Questionnaire, and reading answers back from a QuestionnaireResponse.
+
+* :func:`questionnaire` - the whole interview, exported from the knowledge base: an "about you" group
+  (age, sex), then one group per interview screen (linkId = screen key) with one yes / no / don't know
+  item per finding (linkId = finding key). Warning screens with ``when_any`` are enabled by the answer
+  Yes to one of those findings; examination groups carry the ``clinician-only`` extension.
+* :func:`read_response` - the answers of a QuestionnaireResponse, checked, with every refusal naming the
+  element (``QuestionnaireResponse.item[2].item[0].answer[0]``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from painpath.engine import CompiledKB
+from painpath.fhir import codes as C
+from painpath.fhir.outcome import FhirError
+
+__all__ = ["Response", "about_you_group", "finding_item", "questionnaire", "read_response", "screen_group",
+           "screen_of"]
+
+AGE_HELP = "In whole years, for example 45."
+SEX_HELP = "Some causes of leg pain are more common in one sex."
+
+
+def _help(link_id: str, text: str) -> dict[str, Any]:
+    return {"linkId": link_id, "text": text, "type": "display",
+            "extension": [{"url": C.ITEM_CONTROL_EXT, "valueCodeableConcept": {
+                "coding": [{"system": C.ITEM_CONTROL, "code": "help", "display": "Help-Button"}]}}]}
+
+
+def finding_item(ckb: CompiledKB, key: str, mode: str = "self") -> dict[str, Any]:
+    """One finding as a choice item answered Yes / No / Don't know (help text as an SDC help display item)."""
+    f = ckb.kb.findings.findings[key]
+    text = f.clinician_question if (mode == "clinician" or f.kind == "sign") and f.clinician_question else f.question
+    item: dict[str, Any] = {
+        "linkId": key,
+        "code": [C.coding(C.FINDING_SYSTEM, key, f.text)],
+        "text": text,
+        "type": "choice",
+        "required": False,
+        "answerOption": [{"valueCoding": dict(c)} for c in C.ANSWER_CODINGS],
+    }
+    if f.help:
+        item["item"] = [_help(f"{key}-help", f.help)]
+    return item
+
+
+def about_you_group() -> dict[str, Any]:
+    return {
+        "linkId": C.ABOUT_YOU,
+        "text": "About you",
+        "type": "group",
+        "required": True,
+        "item": [
+            {"linkId": "age", "code": [C.painpath_code("age")], "text": "How old are you?", "type": "integer",
+             "required": True,
+             "extension": [{"url": C.MIN_VALUE_EXT, "valueInteger": 0}, {"url": C.MAX_VALUE_EXT, "valueInteger": 120}],
+             "item": [_help("age-help", AGE_HELP)]},
+            {"linkId": "sex", "code": [C.painpath_code("sex")], "text": "What sex were you born with?",
+             "type": "choice", "required": True,
+             "answerOption": [{"valueCoding": dict(C.FEMALE)}, {"valueCoding": dict(C.MALE)}],
+             "item": [_help("sex-help", SEX_HELP)]},
+        ],
+    }
+
+
+def screen_group(ckb: CompiledKB, name: str, keys: list[str] | None = None, *, mode: str = "self",
+                 why: str | None = None, required: bool = False) -> dict[str, Any]:
+    """One interview screen as a group (``keys``: the findings to ask, default all of the screen's)."""
+    sc = ckb.kb.interview.screens[name]
+    ext: list[dict[str, Any]] = [{"url": C.EXT_PHASE, "valueCode": sc.phase}]
+    if sc.phase == "exam":
+        ext.append({"url": C.EXT_CLINICIAN_ONLY, "valueBoolean": True})
+    if why:
+        ext.append({"url": C.EXT_WHY, "valueString": why})
+    return {"linkId": name, "text": sc.title, "type": "group", "required": required, "extension": ext,
+            "item": [finding_item(ckb, k, mode) for k in (keys if keys is not None else sc.findings)]}
+
+
+def screen_of(ckb: CompiledKB) -> dict[str, str]:
+    """finding key -> the one screen that asks it."""
+    return {k: name for name, sc in ckb.kb.interview.screens.items() for k in sc.findings}
+
+
+def questionnaire(ckb: CompiledKB, *, date: str | None = None) -> dict[str, Any]:
+    """The whole PainPath interview as a static Questionnaire (``GET /fhir/Questionnaire/painpath``)."""
+    kb = ckb.kb
+    items: list[dict[str, Any]] = [about_you_group()]
+    for name, sc in kb.interview.screens.items():
+        g = screen_group(ckb, name)
+        if sc.when_any:
+            g["enableWhen"] = [{"question": k, "operator": "=", "answerCoding": dict(C.YES)} for k in sc.when_any]
+            if len(sc.when_any) > 1:
+                g["enableBehavior"] = "any"
+        items.append(g)
+    q: dict[str, Any] = {
+        "resourceType": "Questionnaire",
+        "id": "painpath",
+        "url": C.QUESTIONNAIRE_URL,
+        "version": kb.version,
+        "name": "PainPathLegPain",
+        "title": "PainPath leg-pain questions",
+        "status": "active",
+        "experimental": False,
+        "subjectType": ["Patient"],
+        "publisher": "PainPath",
+        "description": (
+            "Every question PainPath can ask about leg pain, exported from its knowledge base (version "
+            f"{kb.version}). Groups are interview screens (linkId = screen key); items are findings "
+            "(linkId = finding key) answered Yes (v2-0136#Y), No (v2-0136#N) or Don't know "
+            "(data-absent-reason#asked-unknown). Groups with the clinician-only extension are examination "
+            "findings, asked only in clinician mode. PainPath asks a short adaptive subset of these: use "
+            "Questionnaire/$next-question. PainPath gives information, not a diagnosis."),
+        "purpose": "Assess where leg pain comes from, how urgent it is, and what to do.",
+        "item": items,
+    }
+    if date:
+        q["date"] = date
+    return q
+
+
+# --- reading a QuestionnaireResponse -----------------------------------------------------------------
+
+
+@dataclass
+class Response:
+    """What a QuestionnaireResponse says, checked against the knowledge base."""
+
+    age: int | None = None
+    sex: str | None = None
+    mode: str | None = None
+    answers: dict[str, str] = field(default_factory=dict)  # finding -> present | absent | unknown
+    unanswered: set[str] = field(default_factory=set)  # finding items present without an answer
+    groups: dict[str, dict[str, str | None]] = field(default_factory=dict)  # top-level group -> finding -> value
+    paths: dict[str, str] = field(default_factory=dict)  # finding / group linkId -> element path
+
+
+def _walk(items: Any, path: str) -> Iterator[tuple[dict[str, Any], str, str | None]]:
+    """(item, element path, top-level group linkId) for every item, depth first."""
+
+    def rec(nodes: Any, at: str, top: str | None) -> Iterator[tuple[dict[str, Any], str, str | None]]:
+        if nodes is None:
+            return
+        if not isinstance(nodes, list):
+            raise FhirError(f"{at}: must be an array of items", expression=at)
+        for i, node in enumerate(nodes):
+            here = f"{at}[{i}]"
+            if not isinstance(node, dict):
+                raise FhirError(f"{here}: must be an object", expression=here)
+            link = node.get("linkId")
+            if not isinstance(link, str) or not link:
+                raise FhirError(f"{here}.linkId: required (a string)", expression=f"{here}.linkId")
+            owner = top if top is not None else link
+            yield node, here, owner
+            yield from rec(node.get("item"), f"{here}.item", owner)
+
+    yield from rec(items, path, None)
+
+
+def _one_answer(node: dict[str, Any], here: str) -> tuple[dict[str, Any] | None, str]:
+    ans = node.get("answer")
+    if ans is None or ans == []:
+        return None, here
+    if not isinstance(ans, list) or not all(isinstance(a, dict) for a in ans):
+        raise FhirError(f"{here}.answer: must be an array of answer objects", expression=f"{here}.answer")
+    if len(ans) > 1:
+        raise FhirError(f"{here}.answer: give one answer, not {len(ans)}", expression=f"{here}.answer")
+    return ans[0], f"{here}.answer[0]"
+
+
+def _finding_value(a: dict[str, Any], at: str) -> str:
+    if "valueCoding" in a:
+        c = a["valueCoding"]
+        if isinstance(c, dict):
+            got = C.VALUE_OF.get((c.get("system"), c.get("code")))
+            if got:
+                return got
+        raise FhirError(f"{at}.valueCoding: must be {C.V2_0136}#Y, #N or {C.DATA_ABSENT}#asked-unknown",
+                        expression=f"{at}.valueCoding", code="code-invalid")
+    if "valueBoolean" in a:
+        if not isinstance(a["valueBoolean"], bool):
+            raise FhirError(f"{at}.valueBoolean: must be true or false", expression=f"{at}.valueBoolean")
+        return "present" if a["valueBoolean"] else "absent"
+    raise FhirError(f"{at}: a finding is answered with valueCoding (Yes / No / Don't know)",
+                    expression=at, code="value")
+
+
+DISPLAY_LINKS = {"age-help", "sex-help", "painpath-emergency"}
+
+
+def read_response(qr: Any, ckb: CompiledKB, *, where: str = "QuestionnaireResponse") -> Response:
+    """Read the answers (and the interview-mode extension); raise :class:`FhirError` naming the element."""
+    if not isinstance(qr, dict) or qr.get("resourceType") != "QuestionnaireResponse":
+        raise FhirError(f"{where}: expected a QuestionnaireResponse resource", expression=where, status=400,
+                        code="structure")
+    out = Response()
+    exts = qr.get("extension") or []
+    if not isinstance(exts, list):
+        raise FhirError(f"{where}.extension: must be an array", expression=f"{where}.extension")
+    for i, e in enumerate(exts):
+        if isinstance(e, dict) and e.get("url") == C.EXT_MODE:
+            v = e.get("valueCode")
+            if v not in ("self", "clinician"):
+                at = f"{where}.extension[{i}].valueCode"
+                raise FhirError(f"{at}: interview mode must be 'self' or 'clinician', got {v!r}", expression=at,
+                                code="code-invalid")
+            out.mode = v
+    screens = ckb.kb.interview.screens
+    findings = ckb.kb.findings.findings
+    help_links = {f"{k}-help" for k, f in findings.items() if f.help}
+    for node, here, top in _walk(qr.get("item"), f"{where}.item"):
+        link = node["linkId"]
+        if link == C.ABOUT_YOU or link in screens:
+            if node.get("answer"):
+                raise FhirError(f"{here}: group '{link}' cannot have an answer", expression=f"{here}.answer")
+            if link in out.paths:
+                raise FhirError(f"{here}: group '{link}' appears twice", expression=here, code="duplicate")
+            out.paths[link] = here
+            if link != C.ABOUT_YOU:
+                out.groups.setdefault(link, {})
+            continue
+        a, at = _one_answer(node, here)
+        if link == "age":
+            if a is not None:
+                v = a.get("valueInteger")
+                if isinstance(v, bool) or not isinstance(v, int):
+                    raise FhirError(f"{at}.valueInteger: age must be a whole number of years",
+                                    expression=f"{at}.valueInteger", code="value")
+                if not 0 <= v <= 120:
+                    raise FhirError(f"{at}.valueInteger: age {v} is out of range (0 to 120)",
+                                    expression=f"{at}.valueInteger", code="value")
+                out.age = v
+            out.paths["age"] = here
+        elif link == "sex":
+            if a is not None:
+                c = a.get("valueCoding")
+                if not isinstance(c, dict) or c.get("system") != C.GENDER or c.get("code") not in ("female", "male"):
+                    raise FhirError(f"{at}.valueCoding: sex must be {C.GENDER}#female or #male (the engine's priors "
+                                    "are by sex at birth)", expression=f"{at}.valueCoding", code="code-invalid")
+                out.sex = c["code"]
+            out.paths["sex"] = here
+        elif link in ckb.fidx:
+            if link in out.answers or link in out.paths:
+                raise FhirError(f"{here}: finding '{link}' is answered twice", expression=here, code="duplicate")
+            out.paths[link] = here
+            value = _finding_value(a, at) if a is not None else None
+            if value is not None:
+                out.answers[link] = value
+            else:
+                out.unanswered.add(link)
+            if top is not None and top in out.groups:
+                out.groups[top][link] = value
+        elif link in help_links or link in DISPLAY_LINKS:
+            if node.get("answer"):
+                raise FhirError(f"{here}: display item '{link}' cannot have an answer", expression=f"{here}.answer")
+        else:
+            raise FhirError(f"{here}.linkId: '{link}' is not a PainPath item (finding key, screen key, "
+                            "about-you, age or sex)", expression=f"{here}.linkId", code="value")
+    return out

@@ -1,0 +1,103 @@
+"""GET /fhir/Bundle/{id} and /fhir/RiskAssessment/{id}: stored finished assessments, with the same
+authorisation and tenancy as GET /v1/assessments/{id}."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from painpath.fhir import codes as C
+from painpath.storage import accounts
+from painpath.storage.models import AuditEntry
+from tests.fhir.r4 import validate
+
+ANSWERS = {"low_back_pain": "present", "buttock_pain": "present", "posterior_thigh_pain": "present",
+           "calf_pain": "present", "pain_below_knee": "present", "leg_pain_worse_than_back": "present",
+           "pain_shooting_electric": "present", "worse_cough_sneeze_strain": "present", "saddle_numbness": "absent",
+           "bladder_problem_new": "absent", "fever_unwell": "unknown"}
+
+
+def _clinic_key(app_env: dict[str, Any]) -> tuple[int, dict[str, str]]:
+    db = app_env["app"].state.db
+    slug = f"fhir-{uuid.uuid4().hex[:8]}"
+    with db.write() as s:
+        clinic = accounts.create_clinic(s, slug, f"Clinic {slug}")
+        _, raw = accounts.issue_token(s, clinic.id, kind="api", name="ehr")
+        return clinic.id, {"Authorization": f"Bearer {raw}"}
+
+
+@pytest.fixture(scope="module")
+def stored(app_env: dict[str, Any]) -> dict[str, Any]:
+    c: TestClient = app_env["client"]
+    clinic_a, key_a = _clinic_key(app_env)
+    clinic_b, key_b = _clinic_key(app_env)
+    r = c.post("/v1/assessments", json={"age": 41, "sex": "female", "patient_ref": "MRN-0042"}, headers=key_a)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    aid = created["assessment"]["id"]
+    r = c.put(f"/v1/assessments/{aid}/answers", json={"answers": ANSWERS, "screen": "where"}, headers=key_a)
+    assert r.status_code == 200, r.text
+    r = c.post(f"/v1/assessments/{aid}/finish", headers=key_a)
+    assert r.status_code == 200, r.text
+    unfinished = c.post("/v1/assessments", json={"age": 30, "sex": "male"}, headers=key_a).json()["assessment"]["id"]
+    return {"id": aid, "record": r.json(), "key_a": key_a, "key_b": key_b, "clinic_a": clinic_a,
+            "patient": {"Authorization": f"Bearer {created['patient_token']}"}, "unfinished": unfinished}
+
+
+def _get(fc: TestClient, path: str, headers: dict[str, str] | None, status: int) -> dict[str, Any]:
+    r = fc.get(path, headers=headers or {})
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/fhir+json")
+    body = r.json()
+    validate(body)
+    return body  # type: ignore[no-any-return]
+
+
+def test_bundle_of_a_stored_assessment(fc: TestClient, stored: dict[str, Any], app_env: dict[str, Any]) -> None:
+    aid = stored["id"]
+    b = _get(fc, f"/fhir/Bundle/{aid}", stored["key_a"], 200)
+    assert b["id"] == aid and b["identifier"] == {"system": C.ASSESSMENT_ID_SYSTEM, "value": aid}
+    for e in b["entry"]:
+        validate(e["resource"])
+    qr = b["entry"][0]["resource"]
+    assert qr["status"] == "completed" and qr["identifier"]["value"] == aid
+    assert qr["questionnaire"] == f"{C.QUESTIONNAIRE_URL}|{stored['record']['kb_version']}"
+    assert qr["subject"]["identifier"] == {"system": f"{C.PATIENT_REF_SYSTEM}/clinic-{stored['clinic_a']}",
+                                           "value": "MRN-0042"}
+    ra = next(e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == "RiskAssessment")
+    result = stored["record"]["result"]
+    assert ra["id"] == aid
+    assert ra["prediction"][0]["outcome"]["text"] == result["conditions"][0]["name"]
+    assert all(any(c["system"] == C.ICD10CM for c in p["outcome"]["coding"]) for p in ra["prediction"])
+    tri = next(e["resource"] for e in b["entry"] if e["resource"].get("code", {}).get("coding", [{}])[0].get("code")
+               == "triage-disposition")
+    assert tri["valueCodeableConcept"]["coding"][0]["code"] == stored["record"]["triage_level"]
+    again = _get(fc, f"/fhir/Bundle/{aid}", stored["key_a"], 200)
+    assert [e["fullUrl"] for e in again["entry"]] == [e["fullUrl"] for e in b["entry"]]  # stable ids
+    with app_env["app"].state.db.read() as s:
+        reads = s.query(AuditEntry).filter_by(assessment_id=aid, action="read").count()
+    assert reads >= 2  # every read by a clinic is audited, as for /v1
+
+
+def test_risk_assessment_of_a_stored_assessment(fc: TestClient, stored: dict[str, Any]) -> None:
+    ra = _get(fc, f"/fhir/RiskAssessment/{stored['id']}", stored["key_a"], 200)
+    assert ra["resourceType"] == "RiskAssessment" and ra["id"] == stored["id"]
+    assert [p["probabilityDecimal"] for p in ra["prediction"]] == pytest.approx(
+        [c["probability"] for c in stored["record"]["result"]["conditions"]], abs=1e-6)
+    _get(fc, f"/fhir/RiskAssessment/{stored['id']}", stored["patient"], 200)  # the patient's own token
+
+
+@pytest.mark.parametrize("kind", ["Bundle", "RiskAssessment"])
+def test_tenancy_and_authentication(fc: TestClient, stored: dict[str, Any], kind: str) -> None:
+    aid = stored["id"]
+    oo = _get(fc, f"/fhir/{kind}/{aid}", stored["key_b"], 404)  # another clinic: not found
+    assert oo["issue"][0]["code"] == "not-found"
+    r = fc.get(f"/fhir/{kind}/{aid}")
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    validate(r.json())
+    _get(fc, f"/fhir/{kind}/{aid}", {"Authorization": "Bearer ppk_not-a-real-token"}, 401)
+    _get(fc, f"/fhir/{kind}/{uuid.uuid4()}", stored["key_a"], 404)
+    _get(fc, f"/fhir/{kind}/{stored['unfinished']}", stored["key_a"], 404)  # no result yet
