@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 BENCH ?= ../shared/benchmark/dev
 
-.PHONY: run interview serve test install kb-check kb-stats evaluate bench bench-api robustness clean
+.PHONY: system-run system-test run interview serve test install kb-check kb-stats evaluate bench bench-api robustness clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +16,18 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+## System packages (Pango for PDFs; for tests also Chromium, npm + axe-core, PostgreSQL started).
+system-run:
+	@bash scripts/setup-system.sh run
+
+system-test:
+	@bash scripts/setup-system.sh test
+
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
 ## Run the main job: the web app and REST API on SQLite (data in ./data), at http://$(HOST):$(PORT)/
-run: install
+run: system-run install
 	$(BIN)/painpath serve --host $(HOST) --port $(PORT)
 
 ## The adaptive interview in the terminal.
@@ -28,7 +35,7 @@ interview: install
 	$(BIN)/painpath interview
 
 ## Run the whole test suite.
-test: install
+test: system-test install
 	$(BIN)/painpath kb check
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider
 

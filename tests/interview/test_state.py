@@ -128,3 +128,20 @@ def test_self_mode_evidence_hides_signs_even_if_smuggled_in() -> None:
     clin = answer(start(40, "male", mode="clinician"), {"slr_positive": "present"}, CKB)
     smuggled = InterviewState.model_validate({**clin.model_dump(), "mode": "self"})
     assert smuggled.evidence(CKB)[CKB.fidx["slr_positive"]] == 0
+
+
+def test_withdrawing_a_screens_only_answer_unasks_the_screen() -> None:
+    from painpath.engine import default_compiled
+    from painpath.interview import answer, next_step, start, withdraw
+
+    ckb = default_compiled()
+    s = answer(start(40, "male"), {"low_back_pain": "present"}, ckb, screen="where")
+    s = answer(s, {"bladder_problem_new": "absent"}, ckb, screen="warning_spinal")
+    s = answer(s, {"bowel_incontinence_new": "absent"}, ckb, screen="warning_spinal")
+    one = withdraw(s, ["bowel_incontinence_new"])
+    assert "warning_spinal" in one.screens_asked  # one answer of the screen remains
+    none = withdraw(one, ["bladder_problem_new"])
+    assert "warning_spinal" not in none.screens_asked
+    step = next_step(none, ckb)
+    assert step.question is not None and step.question.screen == "warning_spinal"
+    assert "bladder_problem_new" in step.question.findings

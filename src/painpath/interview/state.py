@@ -95,5 +95,8 @@ def withdraw(state: InterviewState, findings: list[str] | None = None, *, screen
     """Withdraw answers (by finding, or every answer of a screen, e.g. to go back)."""
     drop = set(findings or [])
     answers = tuple(a for a in state.answers if a.finding not in drop and (screen is None or a.screen != screen))
-    asked = tuple(s for s in state.screens_asked if s != screen) if screen else state.screens_asked
+    # a screen none of whose answers remain counts as not asked, so its questions come back
+    remaining = {a.screen for a in answers}
+    before = {a.screen for a in state.answers}
+    asked = tuple(s for s in state.screens_asked if s != screen and (s not in before or s in remaining))
     return state.model_copy(update={"answers": answers, "screens_asked": asked})

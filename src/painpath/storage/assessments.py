@@ -320,7 +320,10 @@ def start_followup(s: Session, who: Principal, assessment_id: str, ckb: Compiled
         raise ConflictError("status: finish the assessment before starting a follow-up")
     root_id = rec.followup_of or rec.id
     st = state_of(rec)
-    created = create(s, who if who.is_clinic else None, age=st.age, sex=st.sex, mode=st.mode, setting=st.setting,
+    # a person's own follow-up is a self-mode interview even if a clinician examined them last time
+    mode = st.mode if who.is_clinic else "self"
+    setting = st.setting if who.is_clinic else None
+    created = create(s, who if who.is_clinic else None, age=st.age, sex=st.sex, mode=mode, setting=setting,
                      patient_ref=rec.patient_ref if who.is_clinic else None, followup_of=root_id, ckb=ckb)
     created.record.clinic_id = rec.clinic_id
     return created

@@ -212,7 +212,8 @@ def detail(request: Request, assessment_id: str) -> Response:
     answered = store.state_of(rec).answer_map
     return render(request, "clinic/detail.html", rec=rec, result=rec.result, plan=rec.plan, rows=_answer_rows(rec),
                   exam=_exam_screens(), answered=answered, points=points, chart=chart(points) if points else None,
-                  followups=followups)
+                  followups=followups,
+                  conditions={k: c.short_name for k, c in default_compiled().kb.conditions.conditions.items()})
 
 
 @router.post("/clinic/a/{assessment_id}/exam")

@@ -196,11 +196,7 @@ def back(request: Request, assessment_id: str, csrf: Csrf = None) -> Response:
         with db_of(request).write() as s:
             if last.screen == "where":
                 store.withdraw_answers(s, who, assessment_id, screen="where")
-            elif last.screen and sum(a.screen == last.screen for a in state.answers) == 1:
-                # The screen's only answer: withdraw the screen too, or the interview would count it as asked
-                # and skip its questions (a warning question could then never be asked again).
-                store.withdraw_answers(s, who, assessment_id, screen=last.screen)
-            else:
+            else:  # withdrawing a screen's only answer also un-asks the screen (interview.withdraw)
                 store.withdraw_answers(s, who, assessment_id, findings=[last.finding])
     return _redirect(f"/a/{assessment_id}")
 
@@ -309,14 +305,7 @@ async def followup_start(request: Request, assessment_id: str) -> Response:
         return render(request, "followup.html", status=422, rec=rec, values=values,
                       errors={"form": _("Please give your pain from 0 to 10, and a score from 0 to 10 for each activity you name.")})
     with db_of(request).write() as s:
-        if rec.mode == "clinician":
-            # A clinician added examination findings; the person's own follow-up is still a self-mode interview
-            # (store.start_followup would copy clinician mode, which a patient may not start: 403).
-            st = store.state_of(rec)
-            created = store.create(s, None, age=st.age, sex=st.sex, followup_of=rec.followup_of or rec.id)
-            created.record.clinic_id = rec.clinic_id
-        else:
-            created = store.start_followup(s, who, assessment_id)
+        created = store.start_followup(s, who, assessment_id)  # a patient's follow-up is always self mode
         fu_who = Principal(kind="patient", assessment_id=created.record.id)
         store.set_outcome(s, fu_who, created.record.id, snapshot)
     resp = _redirect(f"/a/{created.record.id}")
