@@ -26,16 +26,19 @@ def painpath_cmd() -> list[str]:
     return [sys.executable, "-m", "painpath"]
 
 
-def run_cli(*args: str, input: str | None = None, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.update({"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb", "PYTHONIOENCODING": "utf-8"})
+def run_cli(*args: str, input: str | None = None, cwd: Path | None = None, timeout: float = 60,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the painpath CLI; ``env`` adds to (or overrides) a copy of this process's environment."""
+    full_env = dict(os.environ)
+    full_env.update({"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb", "PYTHONIOENCODING": "utf-8"})
+    full_env.update(env or {})
     return subprocess.run(
         [*painpath_cmd(), *args],
         input=input,
         capture_output=True,
         text=True,
         cwd=cwd,
-        env=env,
+        env=full_env,
         timeout=timeout,
     )
 

@@ -1,0 +1,159 @@
+"""`painpath db ...` and `painpath admin ...` against a real SQLite file and the session's PostgreSQL database."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from painpath.storage.db import Database, head_revision
+from tests.conftest import run_cli, unique
+
+PASSWORD = "a long enough password"
+
+
+def _sqlite_env(tmp_path: Path) -> dict[str, str]:
+    return {"PAINPATH_DATA_DIR": str(tmp_path), "DATABASE_URL": ""}
+
+
+def _one_error_line(r) -> str:  # type: ignore[no-untyped-def]
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    assert "Traceback" not in r.stderr
+    return lines[0]
+
+
+def _parallel(*calls: dict, env: dict[str, str]) -> list:  # type: ignore[type-arg]
+    """run_cli for each call (dict(args=..., input=...)) at the same time; results in order."""
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        futures = [pool.submit(run_cli, *c["args"], input=c.get("input"), env=env) for c in calls]
+        return [f.result() for f in futures]
+
+
+def _api_key(stdout: str) -> tuple[int, str]:
+    m = re.search(r"API key (\d+) for ", stdout)
+    keys = re.findall(r"^(ppk_\S+)$", stdout, flags=re.M)
+    assert m and len(keys) == 1, stdout
+    return int(m.group(1)), keys[0]
+
+
+def test_db_upgrade_creates_the_database(tmp_path):
+    env = _sqlite_env(tmp_path)
+    db_file = tmp_path / "painpath.sqlite3"
+    assert not db_file.exists()
+    r = run_cli("db", "upgrade", env=env)
+    assert r.returncode == 0, r.stderr
+    head = head_revision()
+    assert db_file.is_file()
+    assert r.stdout.strip().endswith(f"at revision {head}") and str(db_file) in r.stdout
+    r = run_cli("db", "current", env=env)
+    assert r.returncode == 0 and f"revision {head}; newest {head}" in r.stdout
+
+
+def test_admin_commands_and_api_key_against_the_api(tmp_path):
+    env = _sqlite_env(tmp_path)
+    r = run_cli("admin", "create-clinic", "riverside-physio", "Riverside Physio", env=env)
+    assert r.returncode == 0, r.stderr
+    m = re.search(r"clinic riverside-physio created; intake code ([A-Z0-9]{4}-[A-Z0-9]{4})", r.stdout)
+    assert m, r.stdout
+    intake = m.group(1)
+    # independent commands run side by side (each CLI start costs most of a second)
+    dup, user, short, token = _parallel(
+        dict(args=("admin", "create-clinic", "riverside-physio", "Again")),
+        dict(args=("admin", "create-user", "riverside-physio", "Ann@Example.org", "--role", "admin", "--password-stdin"),
+             input=PASSWORD + "\n"),
+        dict(args=("admin", "create-user", "riverside-physio", "bob@example.org", "--password-stdin"), input="short\n"),
+        dict(args=("admin", "create-token", "riverside-physio", "EHR integration")),
+        env=env)
+    # a duplicate clinic is one error line and exit code 2
+    err = _one_error_line(dup)
+    assert "riverside-physio" in err and "already exists" in err
+    # users: the password from standard input, hashed; too short is refused
+    assert user.returncode == 0, user.stderr
+    assert "ann@example.org (admin) created in riverside-physio" in user.stdout
+    assert _one_error_line(short).startswith("error: password:")
+    # an API key, printed once
+    assert token.returncode == 0, token.stderr
+    key_id, raw = _api_key(token.stdout)
+
+    from painpath.api.app import create_app
+    from painpath.config import Settings
+    from painpath.storage.models import Clinic, Token, User
+
+    url = f"sqlite:///{tmp_path / 'painpath.sqlite3'}"
+    db = Database(url)
+    try:
+        with db.read() as s:
+            tok = s.get(Token, key_id)
+            assert tok is not None and tok.token_hash == hashlib.sha256(raw.encode()).hexdigest()
+            assert tok.kind == "api" and tok.name == "EHR integration"
+            user_row = s.scalar(select(User).where(User.email == "ann@example.org"))
+            assert user_row is not None and user_row.role == "admin" and PASSWORD not in user_row.password_hash
+            assert user_row.password_hash.startswith("$argon2id$")
+            assert s.scalar(select(Clinic.intake_code).where(Clinic.slug == "riverside-physio")) == intake.replace("-", "")
+            assert s.scalar(select(User).where(User.email == "bob@example.org")) is None
+        settings = Settings(data_dir=tmp_path, database_url=url, auto_migrate=False)
+        with TestClient(create_app(settings, db=db), client=(unique("host"), 50000)) as c:
+            kh = {"Authorization": f"Bearer {raw}"}
+            r = c.get("/v1/clinic", headers=kh)
+            assert r.status_code == 200 and r.json()["slug"] == "riverside-physio"
+            assert r.json()["intake_code"] == intake.replace("-", "")
+            assert c.post("/v1/auth/login", json={"email": "ann@example.org", "password": PASSWORD}).status_code == 200
+            r = c.post("/v1/assessments", headers=kh, json={"age": 40, "sex": "male", "patient_ref": "EHR-1"})
+            assert r.status_code == 201 and r.json()["assessment"]["shared_with_clinic"] is True
+
+            # the list shows the key by its prefix, never the key itself
+            r = run_cli("admin", "list", "--json", env=env)
+            assert r.returncode == 0, r.stderr
+            assert raw not in r.stdout and raw[10:] not in r.stdout
+            listed = json.loads(r.stdout)
+            clinic = next(x for x in listed if x["slug"] == "riverside-physio")
+            assert clinic["users"] == [{"email": "ann@example.org", "role": "admin", "active": True}]
+            assert clinic["api_keys"] == [{"id": key_id, "name": "EHR integration", "prefix": raw[:10], "revoked": False}]
+
+            # revoking stops the key at once, for the running app too
+            r = run_cli("admin", "revoke-token", "riverside-physio", str(key_id), env=env)
+            assert r.returncode == 0 and f"API key {key_id} revoked" in r.stdout
+            assert c.get("/v1/clinic", headers=kh).status_code == 401
+            with db.read() as s:
+                assert s.get(Token, key_id).revoked_at is not None  # type: ignore[union-attr]
+    finally:
+        db.dispose()
+
+
+def test_admin_commands_on_postgresql(tmp_path, pg_url):
+    env = {"DATABASE_URL": pg_url, "PAINPATH_DATA_DIR": str(tmp_path)}
+    slug = unique("pgclinic")
+    # the session database is migrated already, so upgrading and an admin command may run side by side
+    r, made = _parallel(dict(args=("db", "upgrade")), dict(args=("admin", "create-clinic", slug, "PG Clinic")), env=env)
+    assert r.returncode == 0, r.stderr
+    assert f"at revision {head_revision()}" in r.stdout and "postgresql" in r.stdout
+    assert made.returncode == 0, made.stderr
+    dup, r = _parallel(dict(args=("admin", "create-clinic", slug, "Again")),
+                       dict(args=("admin", "create-token", slug, "integration")), env=env)
+    assert "already exists" in _one_error_line(dup)
+    assert r.returncode == 0, r.stderr
+    key_id, raw = _api_key(r.stdout)
+    r = run_cli("admin", "list", "--json", env=env)
+    assert r.returncode == 0 and raw not in r.stdout
+    assert any(x["slug"] == slug and x["api_keys"][0]["id"] == key_id for x in json.loads(r.stdout))
+    assert not (tmp_path / "painpath.sqlite3").exists()  # DATABASE_URL wins over the data directory
+
+    from painpath.storage.accounts import resolve_token
+
+    db = Database(pg_url)
+    try:
+        with db.read() as s:
+            who = resolve_token(s, raw)
+            assert who is not None and who.kind == "api"
+        assert run_cli("admin", "revoke-token", slug, str(key_id), env=env).returncode == 0
+        with db.read() as s:
+            assert resolve_token(s, raw) is None
+    finally:
+        db.dispose()
