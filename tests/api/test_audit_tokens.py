@@ -277,3 +277,16 @@ def test_bad_bearer_tokens_are_rate_limited(make_client, make_clinic):
     # and another client is not affected
     c2 = make_client(token_failures=4, token_window_seconds=600)
     assert c2.get("/v1/me", headers={"Authorization": "Bearer pps_guess"}).status_code == 401
+
+
+def test_many_emails_from_one_client_are_rate_limited(make_client, make_clinic):
+    c = make_client(login_attempts=1, login_window_seconds=600)  # per client: 10 failures over all emails
+    for i in range(10):
+        r = c.post("/v1/auth/login", json={"email": f"guess{i}@example.org", "password": "not the password"})
+        assert r.status_code == 401
+    clinic = make_clinic(("clinician",))
+    r = c.post("/v1/auth/login", json={"email": clinic["clinician_email"], "password": clinic["password"]})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    other = make_client(login_attempts=1, login_window_seconds=600)
+    assert other.post("/v1/auth/login", json={"email": clinic["clinician_email"],
+                                              "password": clinic["password"]}).status_code == 200

@@ -156,21 +156,10 @@ def list_followups(assessment_id: str, db: DB, who: Who) -> list[AssessmentSumma
 @router.post("/auth/login", response_model=LoginOut, tags=["accounts"], responses={**ERRORS, 429: ERRORS[401]},
              summary="Clinician login: a session token (rate-limited per email and client)")
 def login(body: LoginRequest, request: Request, db: DB, settings: SettingsDep) -> LoginOut:
-    key = acc.login_key(body.email, client_key(request))
-    with db.read() as s:
-        acc.check_rate(s, key, settings.login_attempts, settings.login_window_seconds)
-    try:
-        with db.write() as s:
-            user = acc.verify_login(s, body.email, body.password)
-            tok, raw = acc.issue_token(s, user.clinic_id, kind="session", user_id=user.id, hours=settings.session_hours,
-                                       name="login")
-            clinic = s.get(Clinic, user.clinic_id)
-            assert clinic is not None
-            return LoginOut(token=raw, expires_at=tok.expires_at, clinic=clinic.slug, role=user.role)
-    except acc.AuthenticationError:
-        with db.write() as s:
-            acc.record_failure(s, key, settings.login_window_seconds)
-        raise
+    _user, clinic, tok, raw = acc.login(db, body.email, body.password, client_key(request),
+                                        attempts=settings.login_attempts, window=settings.login_window_seconds,
+                                        session_hours=settings.session_hours)
+    return LoginOut(token=raw, expires_at=tok.expires_at, clinic=clinic.slug, role=_user.role)
 
 
 @router.post("/auth/logout", status_code=204, tags=["accounts"], responses=ERRORS, summary="End this login session")
@@ -290,7 +279,7 @@ def create_token(body: TokenCreate, db: DB, who: AdminWho) -> TokenCreated:
 
 @router.delete("/clinic/tokens/{token_id}", status_code=204, tags=["clinic"], responses=ERRORS,
                summary="Revoke an API key; it stops working at once")
-def revoke_token(token_id: Annotated[int, Path(ge=1, le=2**63 - 1)], db: DB, who: AdminWho) -> Response:
+def revoke_token(token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], db: DB, who: AdminWho) -> Response:
     with db.write() as s:
         tok = acc.revoke_token(s, who.clinic_id, token_id)  # type: ignore[arg-type]
         if tok.kind != "api":

@@ -17,7 +17,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -154,6 +154,10 @@ def login_key(email: str, client: str) -> str:
     return _rate_key("login", email.strip().lower(), client)
 
 
+def login_client_key(client: str) -> str:
+    return _rate_key("login-client", client)
+
+
 def token_key(client: str) -> str:
     return _rate_key("token", client)
 
@@ -224,3 +228,28 @@ def resolve_token(s: Session, raw: str) -> Principal | None:
         role = user.role
     return Principal(kind="clinician" if tok.kind == "session" else "api", clinic_id=tok.clinic_id,
                      user_id=tok.user_id, token_id=tok.id, role=role)
+
+
+def login(db: Any, email: str, password: str, client: str, *, attempts: int, window: int, session_hours: int,
+          name: str = "login") -> tuple[User, Clinic, Token, str]:
+    """Check the rate limits, verify the password and open a session; count the failure if it is wrong.
+
+    Limits: ``attempts`` failures per email and client, and ``10 * attempts`` per client over all emails
+    (so trying many emails from one address is slowed too). ``db`` is a :class:`painpath.storage.db.Database`.
+    """
+    keys = [(login_key(email, client), attempts), (login_client_key(client), attempts * 10)]
+    with db.read() as s:
+        for key, limit in keys:
+            check_rate(s, key, limit, window)
+    try:
+        with db.write() as s:
+            user = verify_login(s, email, password)
+            tok, raw = issue_token(s, user.clinic_id, kind="session", user_id=user.id, hours=session_hours, name=name)
+            clinic = s.get(Clinic, user.clinic_id)
+            assert clinic is not None
+            return user, clinic, tok, raw
+    except AuthenticationError:
+        with db.write() as s:
+            for key, _limit in keys:
+                record_failure(s, key, window)
+        raise

@@ -63,18 +63,11 @@ def login(request: Request, email: Annotated[str, Form(max_length=254)] = "",
     check_csrf(request, csrf)
     settings = request.app.state.settings
     client = request.client.host if request.client else "unknown"
-    key = acc.login_key(email, client)
-    db = db_of(request)
     try:
-        with db.read() as s:
-            acc.check_rate(s, key, settings.login_attempts, settings.login_window_seconds)
-        with db.write() as s:
-            user = acc.verify_login(s, email, password)
-            _tok, raw = acc.issue_token(s, user.clinic_id, kind="session", user_id=user.id,
-                                        hours=settings.session_hours, name="web login")
+        _user, _clinic, _tok, raw = acc.login(db_of(request), email, password, client,
+                                              attempts=settings.login_attempts, window=settings.login_window_seconds,
+                                              session_hours=settings.session_hours, name="web login")
     except AuthenticationError:
-        with db.write() as s:
-            acc.record_failure(s, key, settings.login_window_seconds)
         return render(request, "clinic/login.html", status=401, next=_safe_next(next), email=email,
                       error=_("The email or password is wrong."))
     except acc.RateLimitedError as exc:
