@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 BENCH ?= ../shared/benchmark/dev
 
-.PHONY: system-run system-test run interview serve test install kb-check kb-stats evaluate bench bench-api robustness clean
+.PHONY: system-run system-test run interview serve test install kb-check kb-stats evaluate bench bench-api bench-batch robustness clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ bench: install
 
 bench-api: install
 	$(BIN)/python benchmarks/bench_api.py
+
+bench-batch: install
+	$(BIN)/python benchmarks/bench_batch.py
 
 robustness: install
 	$(BIN)/python benchmarks/robustness.py $(BENCH)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from painpath.cli import assess_cmd, evaluate_cmd, followup_cmd, kb_cmd, serve_cmd
+from painpath.cli import assess_cmd, batch_cmd, evaluate_cmd, followup_cmd, kb_cmd, serve_cmd
 from painpath.errors import PainPathError
 
 __all__ = ["app", "main"]
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.command("assess")(assess_cmd.assess)
 app.command("evaluate")(evaluate_cmd.evaluate)
+app.command("batch")(batch_cmd.batch)
 app.command("followup")(followup_cmd.followup)
 app.add_typer(kb_cmd.app, name="kb")
 app.command("serve")(serve_cmd.serve)
