@@ -8,13 +8,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from painpath.errors import CaseError, KnowledgeBaseError, PainPathError, RateLimitedError, ServiceError
 
 log = logging.getLogger("painpath.api")
 PROBLEM = "application/problem+json"
-TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+TITLES = {503: "Service unavailable", 400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
           406: "Not acceptable", 409: "Conflict", 413: "Request too large", 415: "Unsupported media type",
           422: "Invalid request", 429: "Too many requests", 500: "Internal error"}
 
@@ -39,6 +40,17 @@ def problem(status: int, detail: str, request: Request | None = None, *, errors:
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def _db_reason(exc: OperationalError) -> str:
+    text = str(getattr(exc, "orig", exc)).lower()
+    for needle, reason in (("readonly", "read-only"), ("read-only", "read-only"), ("disk is full", "disk full"),
+                           ("database or disk is full", "disk full"), ("no space", "disk full"),
+                           ("locked", "busy"), ("connection", "connection lost"), ("terminating", "restarting"),
+                           ("shutting down", "restarting"), ("starting up", "restarting")):
+        if needle in text:
+            return reason
+    return "database error"
+
+
 def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in loc)
 
@@ -59,7 +71,8 @@ def document(spec: dict[str, Any]) -> dict[str, Any]:
 
     Every error response is ``application/problem+json`` with the Problem schema (FastAPI would document its own
     ``HTTPValidationError`` as ``application/json``), and every operation lists the errors the app can give it:
-    400/413/422 with a body, 422 with parameters, 404 with path parameters, 401/403/429 with a bearer token.
+    413 with a body, 400/422 with a body or parameters, 404 with path parameters, 400/401/403/429 with a bearer
+    token (400: a value was refused, e.g. a text with a NUL character, which no database column can hold).
     """
     from painpath.api.schemas import Problem
 
@@ -75,11 +88,11 @@ def document(spec: dict[str, Any]) -> dict[str, Any]:
             if "requestBody" in op:
                 codes |= {400, 413, 422}
             if params:
-                codes.add(422)
+                codes |= {400, 422}
             if any(p.get("in") == "path" for p in params):
                 codes.add(404)
             if op.get("security"):
-                codes |= {401, 403, 429}
+                codes |= {400, 401, 403, 429}
             responses = op["responses"]
             for code in codes:
                 responses.setdefault(str(code), {"description": ERROR_DESCRIPTIONS[code]})
@@ -140,6 +153,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(PainPathError)
     async def _other(request: Request, exc: PainPathError) -> JSONResponse:
         return problem(400, str(exc), request)
+
+    @app.exception_handler(OperationalError)
+    async def _database(request: Request, exc: OperationalError) -> Any:
+        # the database is down, restarting, read-only or full: a clear, retryable 503, nothing half-written
+        # (the transaction was rolled back). Only the error class is logged, never the statement's parameters.
+        log.error("database unavailable on %s %s: %s", request.method,
+                  getattr(request.scope.get("route"), "path", "(unmatched)"), _db_reason(exc))
+        return problem(503, f"database: temporarily unavailable ({_db_reason(exc)}); nothing was saved, "
+                            "try again shortly", request, headers={"Retry-After": "5"}, title="Service unavailable")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
