@@ -78,3 +78,16 @@ messages: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache
+
+## Pin every package of the test environment to its exact version in requirements.lock (what pip-audit reads;
+## see docs/threat-model.md, Dependencies). Installs ".[test]" first, so the pins are of a complete environment.
+.PHONY: lock
+lock: install
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	{ \
+	  echo "# Exact versions of PainPath's test environment: pip install -e \".[test]\" on Python $$($(BIN)/python -c 'import platform; print(platform.python_version())') ($$(uname -s) $$(uname -m))."; \
+	  echo "# Regenerate with: make lock   (pip freeze --exclude-editable, sorted; PainPath itself is left out). Do not edit by hand."; \
+	  echo "# Reproduce the environment: pip install -r requirements.lock && pip install --no-deps -e ."; \
+	  $(BIN)/python -m pip freeze --exclude-editable | LC_ALL=C sort -f; \
+	} > requirements.lock.tmp
+	mv requirements.lock.tmp requirements.lock

@@ -102,7 +102,7 @@ def parse_case(
         for key in ("condition", "triage"):
             if key not in g:
                 raise _err(where, f"gold.{key}: missing")
-        if g["condition"] not in ckb.cidx:
+        if not isinstance(g["condition"], str) or g["condition"] not in ckb.cidx:
             raise _err(where, f"gold.condition: unknown condition key '{g['condition']}'")
         if g["triage"] not in LEVELS:
             raise _err(where, f"gold.triage: must be one of {', '.join(LEVELS)}, got {g['triage']!r}")
@@ -110,7 +110,7 @@ def parse_case(
         if not isinstance(also, list):
             raise _err(where, "gold.also_acceptable: must be a list of condition keys")
         for c in also:
-            if c not in ckb.cidx:
+            if not isinstance(c, str) or c not in ckb.cidx:
                 raise _err(where, f"gold.also_acceptable: unknown condition key '{c}'")
         gold = Gold(g["condition"], g["triage"], tuple(also))
     elif require_gold:
@@ -139,6 +139,11 @@ def _decode(path: Path) -> Any:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""
         raise CaseError(f"{path}: malformed YAML{line} ({getattr(exc, 'problem', None) or exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - only the parse is inside this try
+        # a value the reader cannot build: PyYAML's constructors raise ValueError, IndexError, KeyError or
+        # AttributeError on a date like 2020-99-99 or an empty !!int / !!bool / !!timestamp; nesting too deep
+        kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
+        raise CaseError(f"{path}: malformed {kind} ({exc})") from exc
 
 
 def load_case(path: str | Path, ckb: CompiledKB, *, require_gold: bool = False) -> Case:

@@ -12,6 +12,7 @@ from painpath import __version__
 from painpath.api import problems, routes_engine, routes_stored
 from painpath.api.middleware import AccessLog, BodyLimit
 from painpath.config import Settings, get_settings
+from painpath.careplan import load_care_content
 from painpath.engine import default_compiled
 from painpath.fhir import routes as fhir_routes
 from painpath.storage.db import Database, upgrade
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         if settings.auto_migrate:
             upgrade(database.url)
         default_compiled()  # load and check the knowledge base before taking requests
+        load_care_content()  # and the care-plan content (else the first /v1/assess requests all load it at once)
         yield
         if db is None:
             database.dispose()

@@ -106,7 +106,9 @@ class AccessLog:
                 headers = list(msg.get("headers", []))
                 names = {h[0].lower() for h in headers}
                 headers += [h for h in SECURITY_HEADERS if h[0] not in names]
-                if scope.get("path", "").startswith("/v1/") and b"cache-control" not in names:
+                # health data must not stay in browser or proxy caches: the API and the web pages (results,
+                # reports, clinic lists) are no-store; only the static files may be cached
+                if not scope.get("path", "").startswith("/static/") and b"cache-control" not in names:
                     headers.append((b"cache-control", b"no-store"))
                 msg = {**msg, "headers": headers}
             await send(msg)

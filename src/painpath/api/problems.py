@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InternalError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from painpath.errors import CaseError, KnowledgeBaseError, PainPathError, RateLimitedError, ServiceError
@@ -18,6 +19,17 @@ PROBLEM = "application/problem+json"
 TITLES = {503: "Service unavailable", 400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
           406: "Not acceptable", 409: "Conflict", 413: "Request too large", 415: "Unsupported media type",
           422: "Invalid request", 429: "Too many requests", 500: "Internal error"}
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON that always encodes: a message may quote the input, and JSON input can hold a lone surrogate
+    ("\\ud800") that UTF-8 cannot encode; such a body is sent ASCII-escaped (the same JSON) instead of failing."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
 def _wants_html(request: Request | None) -> bool:
@@ -37,7 +49,7 @@ def problem(status: int, detail: str, request: Request | None = None, *, errors:
         return resp
     body = {"type": "about:blank", "title": title or TITLES.get(status, "Error"), "status": status, "detail": detail,
             "instance": request.url.path if request is not None else None, "errors": errors or []}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    return SafeJSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 def _db_reason(exc: OperationalError) -> str:
@@ -63,7 +75,9 @@ ERROR_DESCRIPTIONS = {
     413: "Request too large",
     422: "Invalid request: `errors` names each invalid field",
     429: "Too many failed attempts; see Retry-After",
+    503: "The database is unavailable, read-only or full; nothing was saved; see Retry-After",
 }
+DB_PATHS = ("/v1/assessments", "/v1/clinic", "/v1/auth", "/v1/me", "/v1/health")
 
 
 def document(spec: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +93,7 @@ def document(spec: dict[str, Any]) -> dict[str, Any]:
     ref = {"$ref": "#/components/schemas/Problem"}
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
-    for path_item in spec.get("paths", {}).values():
+    for path, path_item in spec.get("paths", {}).items():
         for op in path_item.values():
             if not isinstance(op, dict) or "responses" not in op:
                 continue
@@ -93,6 +107,8 @@ def document(spec: dict[str, Any]) -> dict[str, Any]:
                 codes.add(404)
             if op.get("security"):
                 codes |= {400, 401, 403, 429}
+            if path.startswith(DB_PATHS):
+                codes.add(503)
             responses = op["responses"]
             for code in codes:
                 responses.setdefault(str(code), {"description": ERROR_DESCRIPTIONS[code]})
@@ -162,6 +178,14 @@ def install(app: FastAPI) -> None:
                   getattr(request.scope.get("route"), "path", "(unmatched)"), _db_reason(exc))
         return problem(503, f"database: temporarily unavailable ({_db_reason(exc)}); nothing was saved, "
                             "try again shortly", request, headers={"Retry-After": "5"}, title="Service unavailable")
+
+    @app.exception_handler(InternalError)
+    async def _database_internal(request: Request, exc: InternalError) -> Any:
+        # PostgreSQL refusing a write because the database (default_transaction_read_only) or server (a hot
+        # standby) is read-only: SQLSTATE 25006, which psycopg raises as InternalError, not OperationalError
+        if getattr(exc.orig, "sqlstate", None) == "25006":
+            return await _database(request, exc)  # type: ignore[arg-type]
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

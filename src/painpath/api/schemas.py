@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from painpath.assessment import Assessment
 from painpath.careplan import CarePlan, FollowUpResult, OutcomeSnapshot
@@ -34,7 +34,7 @@ class AssessRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "age": 45, "sex": "male", "findings": {"pain_below_knee": True, "back_pain": True, "dermatomal_distribution": True}}]})
     id: str = Field(default="request", max_length=100)
-    age: int = Field(ge=0, le=120)
+    age: StrictInt = Field(ge=0, le=120, description="whole years")
     sex: Sex
     findings: dict[FindingKey, bool | None] = Field(
         default_factory=dict, max_length=200,
@@ -93,7 +93,7 @@ class StepOut(BaseModel):
 
 class StartRequest(BaseModel):
     model_config = Strict
-    age: int = Field(ge=0, le=120)
+    age: StrictInt = Field(ge=0, le=120, description="whole years")
     sex: Sex
     mode: ModeT = "self"
     setting: str | None = Field(default=None, max_length=32)
@@ -134,7 +134,7 @@ class WhyOut(BaseModel):
 
 class CreateAssessment(BaseModel):
     model_config = Strict
-    age: int = Field(ge=0, le=120)
+    age: StrictInt = Field(ge=0, le=120, description="whole years")
     sex: Sex
     mode: ModeT = "self"
     setting: str | None = Field(default=None, max_length=32)

@@ -22,8 +22,12 @@ def _snapshot(path: Path):  # type: ignore[no-untyped-def]
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         fail(f"{path}: cannot read ({exc.strerror})")
+    except UnicodeDecodeError as exc:
+        fail(f"{path}: not UTF-8 text ({exc.reason})")
     except yaml.YAMLError as exc:
         fail(f"{path}: malformed YAML/JSON ({getattr(exc, 'problem', exc)})")
+    except Exception as exc:  # noqa: BLE001 - PyYAML's constructors raise ValueError, IndexError, KeyError... on
+        fail(f"{path}: malformed YAML/JSON ({exc})")  # a bad tagged scalar (a date like 2020-99-99, !!int '')
     try:
         return OutcomeSnapshot.model_validate(data)
     except ValidationError as exc:

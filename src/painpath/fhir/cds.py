@@ -115,11 +115,25 @@ def _check_request(body: Any, hook: str) -> dict[str, Any]:
     return body
 
 
+def _list(value: Any) -> list[Any]:
+    """The value if it is a JSON array, else no items (the EHR's JSON is not trusted to have FHIR's shape)."""
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _texts(coding: dict[str, Any]) -> bool:
+    """Whether a Coding's system and code are strings (or absent), so they can be looked up."""
+    return all(isinstance(coding.get(k, ""), str) for k in ("system", "code"))
+
+
 def _resources(value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, dict):
         return []
     if value.get("resourceType") == "Bundle":
-        return [e["resource"] for e in value.get("entry") or []
+        return [e["resource"] for e in _list(value.get("entry"))
                 if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
     return [value] if "resourceType" in value else []
 
@@ -139,8 +153,8 @@ def _is_painpath_qr(qr: dict[str, Any]) -> bool:
         return True
     return ref.startswith("#") and any(
         isinstance(r, dict) and r.get("resourceType") == "Questionnaire" and r.get("id") == ref[1:]
-        and any(str(d).split("|", 1)[0] == C.QUESTIONNAIRE_URL for d in r.get("derivedFrom") or [])
-        for r in qr.get("contained") or [])
+        and any(str(d).split("|", 1)[0] == C.QUESTIONNAIRE_URL for d in _list(r.get("derivedFrom")))
+        for r in _list(qr.get("contained")))
 
 
 def _age(birth: Any) -> int | None:
@@ -155,8 +169,8 @@ def _age(birth: Any) -> int | None:
 def _observation_value(obs: dict[str, Any]) -> str | None:
     if isinstance(obs.get("valueBoolean"), bool):
         return "present" if obs["valueBoolean"] else "absent"
-    for c in (obs.get("valueCodeableConcept") or {}).get("coding") or []:
-        got = C.VALUE_OF.get((c.get("system"), c.get("code"))) if isinstance(c, dict) else None
+    for c in _list(_dict(obs.get("valueCodeableConcept")).get("coding")):
+        got = C.VALUE_OF.get((c.get("system"), c.get("code"))) if isinstance(c, dict) and _texts(c) else None
         if got:
             return got
     return None
@@ -185,8 +199,9 @@ def evidence(body: dict[str, Any], ckb: CompiledKB) -> Evidence | None:
             continue
         if not _for_patient(r, patient_id):
             continue
-        for c in (r.get("code") or {}).get("coding") or []:
-            if isinstance(c, dict) and c.get("system") == C.FINDING_SYSTEM and c.get("code") in ckb.fidx:
+        for c in _list(_dict(r.get("code")).get("coding")):
+            if (isinstance(c, dict) and _texts(c) and c.get("system") == C.FINDING_SYSTEM
+                    and c.get("code") in ckb.fidx):
                 v = _observation_value(r)
                 if v:
                     answers[c["code"]] = v
@@ -257,8 +272,8 @@ def _order_label(sr: dict[str, Any]) -> str | None:
     """The name of a lumbar-spine imaging order, or None."""
     code = sr.get("code") if isinstance(sr.get("code"), dict) else {}
     texts = [code.get("text")]
-    for c in code.get("coding") or []:
-        if not isinstance(c, dict):
+    for c in _list(code.get("coding")):
+        if not isinstance(c, dict) or not _texts(c):
             continue
         if c.get("system") == C.LOINC and c.get("code") in LUMBAR_LOINC:
             return LUMBAR_LOINC[c["code"]]
@@ -274,7 +289,7 @@ def _order_label(sr: dict[str, Any]) -> str | None:
 def imaging_orders(context: Mapping[str, Any]) -> list[str]:
     """Names of the lumbar imaging ServiceRequests among the selected draft orders (all drafts if none match)."""
     drafts = [r for r in _resources(context.get("draftOrders")) if r.get("resourceType") == "ServiceRequest"]
-    selected = {str(s) for s in context.get("selections") or []}
+    selected = {str(s) for s in _list(context.get("selections"))}
     chosen = [r for r in drafts if f"ServiceRequest/{r.get('id')}" in selected] or drafts
     return [label for r in chosen if (label := _order_label(r))]
 

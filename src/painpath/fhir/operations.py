@@ -80,6 +80,10 @@ def check_fhir(qr: dict[str, Any]) -> None:
         path = "QuestionnaireResponse" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]
                                                  if p != "__root__")
         raise FhirError(f"{path}: {err['msg']}", expression=path, status=400, code="structure") from None
+    except (TypeError, LookupError, AttributeError):  # fhir.resources' own errors, e.g. a resourceType of 5
+        raise FhirError("QuestionnaireResponse.contained: each contained resource needs a known resourceType "
+                        "(a string)", expression="QuestionnaireResponse.contained", status=400,
+                        code="structure") from None
     status = qr.get("status")
     if status is not None and status not in QR_STATUSES:
         raise FhirError(f"QuestionnaireResponse.status: must be one of {', '.join(QR_STATUSES)}, got {status!r}",

@@ -24,6 +24,7 @@ from starlette.routing import Match
 
 from painpath import __version__
 from painpath.api.deps import DB, Who
+from painpath.api.problems import SafeJSONResponse
 from painpath.engine import default_compiled
 from painpath.errors import CaseError, NotFoundError, RateLimitedError, ServiceError
 from painpath.fhir.capability import capability_statement
@@ -43,7 +44,8 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def fhir_response(resource: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse(resource, status_code=status, media_type=FHIR_JSON, headers={**NO_STORE, **(headers or {})})
+    return SafeJSONResponse(resource, status_code=status, media_type=FHIR_JSON,
+                            headers={**NO_STORE, **(headers or {})})
 
 
 def _outcome_for(exc: Exception) -> Response:
@@ -87,8 +89,8 @@ class FhirRoute(APIRoute):
 
 
 def _cds_error(status: int, error: str, description: str, headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse({"error": error, "error_description": description}, status_code=status,
-                        headers={**NO_STORE, **(headers or {})})
+    return SafeJSONResponse({"error": error, "error_description": description}, status_code=status,
+                            headers={**NO_STORE, **(headers or {})})
 
 
 class CdsRoute(APIRoute):
@@ -129,12 +131,35 @@ async def _json_body(request: Request, fhir: bool = True) -> Any:
         raise CdsError(415, "invalid_request", msg)
     raw = await request.body()
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # also a number past Python's digit limit, or nesting too deep
         msg = f"body: not valid JSON ({exc})"
         if fhir:
             raise FhirError(msg, status=400, code="structure") from None
         raise CdsError(400, "invalid_request", msg) from None
+    if _deeper_than(body, MAX_JSON_DEPTH):  # the operations walk and copy the body recursively
+        msg = f"body: JSON nested deeper than {MAX_JSON_DEPTH} levels"
+        if fhir:
+            raise FhirError(msg, status=400, code="structure")
+        raise CdsError(400, "invalid_request", msg)
+    return body
+
+
+MAX_JSON_DEPTH = 100  # far deeper than any FHIR resource or CDS Hooks request PainPath reads
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        children = v.values() if isinstance(v, dict) else v if isinstance(v, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children)
+    return False
 
 
 # --- FHIR ------------------------------------------------------------------------------------------------
@@ -234,16 +259,16 @@ def cds_discovery() -> Response:
 async def cds_patient_view(request: Request) -> Response:
     _authenticate(request, PATIENT_VIEW)
     body = await _json_body(request, fhir=False)
-    return JSONResponse(await run_in_threadpool(patient_view, body, default_compiled(), base_url=_base_url(request)),
-                        headers=NO_STORE)
+    return SafeJSONResponse(await run_in_threadpool(patient_view, body, default_compiled(),
+                                                    base_url=_base_url(request)), headers=NO_STORE)
 
 
 @cds_router.post(f"/{LUMBAR_IMAGING}")
 async def cds_lumbar_imaging(request: Request) -> Response:
     _authenticate(request, LUMBAR_IMAGING)
     body = await _json_body(request, fhir=False)
-    return JSONResponse(await run_in_threadpool(lumbar_imaging, body, default_compiled(),
-                                                base_url=_base_url(request)), headers=NO_STORE)
+    return SafeJSONResponse(await run_in_threadpool(lumbar_imaging, body, default_compiled(),
+                                                    base_url=_base_url(request)), headers=NO_STORE)
 
 
 @cds_router.api_route("/{rest:path}", methods=ALL_METHODS)

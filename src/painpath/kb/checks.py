@@ -174,6 +174,15 @@ def benchmark_problems(kb: KnowledgeBase, benchmark_dir: str | Path) -> list[str
             problems.append(f"benchmark: {base / name}: file is missing")
     if problems:
         return problems
+    try:
+        return _coverage_problems(kb, base)
+    except Exception as exc:  # noqa: BLE001 - a malformed benchmark file is a problem to list, not a crash
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return [f"benchmark: {base}: not a readable benchmark ({type(exc).__name__}: {first})"]
+
+
+def _coverage_problems(kb: KnowledgeBase, base: Path) -> list[str]:
+    problems: list[str] = []
     bconds = yaml.safe_load((base / "conditions.yaml").read_text(encoding="utf-8"))["conditions"]
     bfinds = yaml.safe_load((base / "findings.yaml").read_text(encoding="utf-8"))["findings"]
     for key, spec in bconds.items():

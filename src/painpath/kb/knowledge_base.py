@@ -100,6 +100,9 @@ def _read_dir(path: Path | None) -> tuple[dict[str, Any], list[str], str]:
         except (FileNotFoundError, OSError):
             problems.append(f"{fname}: file is missing")
             continue
+        except UnicodeDecodeError as exc:
+            problems.append(f"{fname}: not UTF-8 text ({exc.reason})")
+            continue
         digest.update(fname.encode())
         digest.update(text.encode())
         try:
@@ -108,6 +111,8 @@ def _read_dir(path: Path | None) -> tuple[dict[str, Any], list[str], str]:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}" if mark is not None else ""
             problems.append(f"{fname}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})")
+        except Exception as exc:  # noqa: BLE001 - PyYAML's constructors raise ValueError, IndexError, KeyError...
+            problems.append(f"{fname}: not valid YAML ({exc})")  # on a bad tagged scalar (a date like 2020-99-99)
     return raw, problems, digest.hexdigest()[:12]
 
 

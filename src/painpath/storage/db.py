@@ -18,9 +18,30 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+def _refuse_nul(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+    """PostgreSQL cannot store NUL characters in text (psycopg raises DataError, which would be a 500):
+    refuse them on every database, before the statement runs, as a 400 that says what is wrong."""
+    from painpath.errors import ServiceError
+
+    if any("\x00" in v for v in _strings(parameters)):
+        raise ServiceError("a text value contains a NUL character (\\u0000); it cannot be stored")
+
+
+def _strings(params: object) -> Iterator[str]:
+    """Every string in statement parameters: a dict or sequence of values, or a sequence of those (executemany)."""
+    if isinstance(params, str):
+        yield params
+    elif isinstance(params, dict):
+        for v in params.values():
+            yield from _strings(v)
+    elif isinstance(params, (list, tuple)):
+        for v in params:
+            yield from _strings(v)
+
+
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     path = url.removeprefix("sqlite:///")
-    if path and path != ":memory:":
+    if path and path != ":memory:" and not path.startswith("file:"):  # not for URI filenames (file:...?mode=ro&uri=true)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
@@ -53,6 +74,8 @@ class Database:
         else:
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
             self._write_engine = self.engine
+        for engine in {self.engine, self._write_engine}:
+            event.listen(engine, "before_cursor_execute", _refuse_nul)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
 
@@ -92,7 +115,7 @@ def upgrade(url: str, revision: str = "head") -> None:
 
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
-        if path and path != ":memory:":
+        if path and path != ":memory:" and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(url), revision)
 

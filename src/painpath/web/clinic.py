@@ -71,8 +71,10 @@ def login(request: Request, email: Annotated[str, Form(max_length=254)] = "",
         return render(request, "clinic/login.html", status=401, next=_safe_next(next), email=email,
                       error=_("The email or password is wrong."))
     except acc.RateLimitedError as exc:
-        return render(request, "clinic/login.html", status=429, next=_safe_next(next), email=email,
+        page = render(request, "clinic/login.html", status=429, next=_safe_next(next), email=email,
                       error=_("Too many attempts. Please wait {n} seconds and try again.").format(n=exc.retry_after))
+        page.headers["Retry-After"] = str(exc.retry_after)  # as the API's 429
+        return page
     resp = _redirect(_safe_next(next))
     set_cookie(request, resp, SESSION_COOKIE, raw, max_age=settings.session_hours * 3600)
     return resp

@@ -1,0 +1,1 @@
+"""Property-based fuzzing of every parser (see harness.py)."""
