@@ -293,11 +293,11 @@ def run(data_dir: Path, database_url: str | None = None, *, write_seconds: float
                   in_flight_write_landed=landed, problems=problems, seconds_total=round(time.monotonic() - t0, 2))
 
 
-def fresh_postgres(admin_url: str) -> tuple[str, Any]:
-    """Create an empty database; returns its URL and a function that drops it."""
+def fresh_postgres(admin_url: str, prefix: str = "painpath_durability") -> tuple[str, Any]:
+    """CREATE DATABASE <prefix>_<random>; returns its URL and a function that drops it (shared by the benchmarks)."""
     import sqlalchemy as sa
 
-    name = f"painpath_durability_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(sa.text(f'CREATE DATABASE "{name}"'))

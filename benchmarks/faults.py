@@ -69,8 +69,7 @@ import httpx
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from durability import PG_ADMIN_URL, Expected, Server, _answers, _finding_keys  # noqa: E402
-from load_mix import fresh_postgres  # noqa: E402
+from durability import PG_ADMIN_URL, Expected, Server, _answers, _finding_keys, fresh_postgres  # noqa: E402
 
 ANSWER_VALUES = ("present", "absent", "unknown")
 PROBLEM = "application/problem+json"

@@ -28,7 +28,6 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -48,22 +47,13 @@ def _quick_hashing() -> None:
 
 
 def _postgres_database(stack: ExitStack) -> str:
-    """A fresh, migrated PostgreSQL database (dropped at the end), as the test suite makes one."""
-    import sqlalchemy as sa
+    """A fresh PostgreSQL database (dropped at the end), as the test suite makes one."""
+    from durability import fresh_postgres  # benchmarks/ is on sys.path when this script runs
 
-    admin_url = os.environ.get("PAINPATH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    name = f"painpath_fuzz_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
+    url, drop = fresh_postgres(os.environ.get("PAINPATH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+                               "painpath_fuzz")
     stack.callback(drop)
-    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+    return url
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,7 +48,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -57,30 +56,13 @@ HERE = Path(__file__).resolve().parent
 DEV = HERE.parent.parent / "shared" / "benchmark" / "dev"
 sys.path.insert(0, str(HERE))
 from bench_api import connections_per_worker  # noqa: E402
-from durability import PG_ADMIN_URL, Server  # noqa: E402  (start/stop the server's whole process group)
+from durability import PG_ADMIN_URL, Server, fresh_postgres  # noqa: E402  (start/stop the server's whole process group)
 
 MIX = {"stored": 0.40, "assess": 0.30, "next": 0.20, "clinician": 0.10}
 PASSWORD = "load mix password 1234"
 
 
 # --- set-up (orchestrator) ------------------------------------------------------------------------------
-
-def fresh_postgres(admin_url: str, prefix: str = "painpath_loadmix") -> tuple[str, Any]:
-    """CREATE DATABASE <prefix>_<random>; returns its URL and a function that drops it."""
-    import sqlalchemy as sa
-
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return admin_url.rsplit("/", 1)[0] + f"/{name}", drop
-
 
 def make_clinic(url: str) -> dict[str, str]:
     from painpath.storage import accounts
@@ -381,7 +363,7 @@ def check_writes(url: str, expected: dict[str, dict[str, Any]]) -> dict[str, Any
 def run(*, duration: float, workers: int, connections: int, pg_admin_url: str, seed: int = 11,
         warmup: float = 2.0) -> dict[str, Any]:
     t_start = time.monotonic()
-    url, drop = fresh_postgres(pg_admin_url)
+    url, drop = fresh_postgres(pg_admin_url, "painpath_loadmix")
     try:
         with tempfile.TemporaryDirectory(prefix="painpath-loadmix-") as tmp:
             tmpdir = Path(tmp)

@@ -167,6 +167,29 @@ def client(database, tmp_path: Path):  # type: ignore[no-untyped-def]
         yield c
 
 
+@pytest.fixture
+def make_client(database, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """make_client(**settings) -> a TestClient on the real app and database with those settings, from its own
+    client address (so rate limits, which the session's database counts per address, start from zero)."""
+    from fastapi.testclient import TestClient
+
+    from painpath.api.app import create_app
+    from painpath.config import Settings
+
+    opened: list[TestClient] = []
+
+    def _make(**overrides: object) -> TestClient:
+        settings = Settings(data_dir=tmp_path, database_url=database.url, auto_migrate=False, **overrides)  # type: ignore[arg-type]
+        c = TestClient(create_app(settings, db=database), client=(unique("host"), 50000))
+        c.__enter__()
+        opened.append(c)
+        return c
+
+    yield _make
+    for c in opened:
+        c.__exit__(None, None, None)
+
+
 def unique(prefix: str = "t") -> str:
     import uuid
 

@@ -4,33 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from painpath.api.app import create_app
-from painpath.config import Settings
 from painpath.storage.models import AuditEntry, Token, User
 from tests.conftest import login, unique
-
-
-@pytest.fixture
-def make_client(database, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """make_client(**settings): a TestClient from its own client address, so rate limits start from zero."""
-    opened: list[TestClient] = []
-
-    def _make(**overrides: object) -> TestClient:
-        settings = Settings(data_dir=tmp_path, database_url=database.url, auto_migrate=False, **overrides)  # type: ignore[arg-type]
-        c = TestClient(create_app(settings, db=database), client=(unique("host"), 50000))
-        c.__enter__()
-        opened.append(c)
-        return c
-
-    yield _make
-    for c in opened:
-        c.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -4,33 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 
-import pytest
-from fastapi.testclient import TestClient
 
-from painpath.api.app import create_app
-from painpath.config import Settings
 from tests.conftest import login, unique
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def make_client(database, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """make_client(**settings) -> a TestClient on the real app and database with those settings."""
-    opened: list[TestClient] = []
-
-    def _make(**overrides: object) -> TestClient:
-        settings = Settings(data_dir=tmp_path, database_url=database.url, auto_migrate=False, **overrides)  # type: ignore[arg-type]
-        c = TestClient(create_app(settings, db=database), client=(unique("host"), 50000))
-        c.__enter__()
-        opened.append(c)
-        return c
-
-    yield _make
-    for c in opened:
-        c.__exit__(None, None, None)
 
 
 def assert_problem(r, status: int, field: str | None = None) -> dict:  # type: ignore[no-untyped-def, type-arg]

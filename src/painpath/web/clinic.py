@@ -238,23 +238,24 @@ async def exam(request: Request, assessment_id: str) -> Response:
     return _redirect(f"/clinic/a/{assessment_id}#result")
 
 
-@router.get("/clinic/a/{assessment_id}/report")
-def clinic_report(request: Request, assessment_id: str) -> Response:
+def _finished_record(request: Request, assessment_id: str) -> AssessmentRecord:
     who = clinician(request)
-    with db_of(request).write() as s:
+    with db_of(request).write() as s:  # a clinician's read writes an audit entry
         rec = store.read(s, who, assessment_id)
     if rec.status != "finished":
         raise NotFoundError("result: this assessment is not finished yet")
+    return rec
+
+
+@router.get("/clinic/a/{assessment_id}/report")
+def clinic_report(request: Request, assessment_id: str) -> Response:
+    rec = _finished_record(request, assessment_id)
     return html_report(request, rec, _answer_rows(rec))
 
 
 @router.get("/clinic/a/{assessment_id}/report.pdf")
 def clinic_report_pdf(request: Request, assessment_id: str) -> Response:
-    who = clinician(request)
-    with db_of(request).write() as s:
-        rec = store.read(s, who, assessment_id)
-    if rec.status != "finished":
-        raise NotFoundError("result: this assessment is not finished yet")
+    rec = _finished_record(request, assessment_id)
     return pdf_report(request, rec, _answer_rows(rec))
 
 
