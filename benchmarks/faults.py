@@ -15,14 +15,19 @@ Scenarios (``--only a,b,c,d``):
                    write stream. During the restart writes get 503 problem+json (or a transport error), engine
                    endpoints keep answering, and afterwards the SAME server processes serve again
                    (``pool_pre_ping`` replaces the dead pooled connections): 503 count, time to recovery, every
-                   acknowledged write present, worker pids unchanged. The full run also stops PostgreSQL for
-                   3 s (``pg-down-3s``: connections refused) before starting it again.
+                   acknowledged write present, worker pids unchanged. ``pg-crash`` does the same with
+                   ``pg_ctl stop -m immediate`` (every PostgreSQL process quits at once, no checkpoint, as after a
+                   crash: the next start replays the write-ahead log, which the scenario checks in the server log).
+                   The full run also stops PostgreSQL for 3 s (``pg-down-3s``: connections refused) before
+                   starting it again.
   d  read-only and full databases (in-process app on the real database, no mocks):
        d1 SQLite opened read-only (``sqlite:///file:/path/painpath.sqlite3?mode=ro&uri=true``)
        d2 SQLite full: ``PRAGMA max_page_count`` set by a connect hook to a few pages above the current size
           (works anywhere), and with ``--tmpfs`` (root only) a real 2 MiB tmpfs that fills up
        d3 PostgreSQL read-only: ``ALTER DATABASE x SET default_transaction_read_only = on`` on a fresh database of
           the system cluster, and its sessions terminated so the pool reconnects
+       d4 PostgreSQL full (``--tmpfs``, root): a private cluster whose app database is in a tablespace on a small
+          tmpfs, filled up with a filler file; deleting the filler frees space and the same app writes again
      -> writes get 503 problem+json with Retry-After, reads of stored records and engine endpoints still work,
         ``PRAGMA integrity_check`` is ok afterwards, every earlier acknowledged write is present, and writes work
         again once the fault is gone.
@@ -514,13 +519,15 @@ class PrivateCluster:
         self.running = True
         return self
 
-    def restart(self, down: float = 0.0) -> None:
-        """``pg_ctl restart -m fast``; with ``down`` > 0: stop, stay down that many seconds, start."""
-        if down <= 0:
-            self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-m", "fast", "-w", "-t", "60", "restart")
-            return
-        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
-        time.sleep(down)
+    def restart(self, down: float = 0.0, mode: str = "fast") -> None:
+        """``pg_ctl stop -m MODE``, stay down ``down`` seconds, start again.
+
+        ``fast`` is a clean shutdown (a checkpoint is written); ``immediate`` makes every PostgreSQL process quit at
+        once with no checkpoint, as after a crash, so the next start replays the write-ahead log.
+        """
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+        if down > 0:
+            time.sleep(down)
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "start")
 
     def stop(self) -> None:
@@ -552,9 +559,10 @@ class PrivateCluster:
 
 
 def pg_restart(data_dir: Path, *, pre: float = 1.5, post: float = 4.0, writers: int = 6,
-               down: float = 0.0) -> dict[str, Any]:
-    """c: ``pg_ctl restart -m fast`` under load; ``down`` > 0 keeps PostgreSQL stopped that long in between."""
-    name = "c pg-restart" if down <= 0 else f"c pg-down-{down:g}s"
+               down: float = 0.0, mode: str = "fast") -> dict[str, Any]:
+    """c: PostgreSQL stopped (``pg_ctl stop -m fast``, or ``-m immediate``: a crash) and started under load;
+    ``down`` > 0 keeps it stopped that long in between."""
+    name = "c pg-crash" if mode == "immediate" else "c pg-restart" if down <= 0 else f"c pg-down-{down:g}s"
     res: dict[str, Any] = {"scenario": name, "database": "postgresql (private cluster)", "problems": []}
     with PrivateCluster() as cluster:
         url = cluster.create_database("painpath_faults")
@@ -566,7 +574,7 @@ def pg_restart(data_dir: Path, *, pre: float = 1.5, post: float = 4.0, writers: 
             stream = Stream(server.url, writers=writers, readers=1).start()
             time.sleep(pre)
             t0 = time.monotonic()
-            cluster.restart(down)
+            cluster.restart(down, mode)
             t_up = time.monotonic()
             time.sleep(post)
             stream.stop()
@@ -582,6 +590,12 @@ def pg_restart(data_dir: Path, *, pre: float = 1.5, post: float = 4.0, writers: 
                        if ev.get("recovered_s") is not None else None,
                        engine_requests=engine)
             res["problems"] = stream.problems + check["problems"]
+            if mode == "immediate":
+                # the proof that this start was a crash recovery: PostgreSQL replayed its write-ahead log
+                log = cluster.log.read_text(errors="replace")
+                res["wal_replayed"] = "automatic recovery in progress" in log and "redo done" in log
+                if not res["wal_replayed"]:
+                    res["problems"].append("PostgreSQL's log shows no crash recovery (WAL replay) after -m immediate")
             if ev["other_statuses"]:
                 res["problems"].append(f"unexpected statuses (a 5xx other than 503 is a bug): {ev['other_statuses']}")
             if ev["failures_before_fault"]:
@@ -828,6 +842,65 @@ def pg_read_only(data_dir: Path, admin_url: str = PG_ADMIN_URL, seed: int = 5) -
     return res
 
 
+def pg_full(data_dir: Path, *, size_mb: int = 32, leave_kb: int = 256, seed: int = 6) -> dict[str, Any]:
+    """d4: PostgreSQL runs out of disk. A private cluster whose app database lives in a tablespace on a small
+    tmpfs (root only); a filler file leaves ``leave_kb`` free, writes go on until the tablespace is full, then the
+    filler is deleted and the SAME app writes again. The write-ahead log stays on the big disk, so this is the
+    common case of a full data volume (a full WAL volume makes PostgreSQL stop: that is scenario c's outage)."""
+    import sqlalchemy as sa
+
+    from painpath.storage.db import upgrade
+
+    res: dict[str, Any] = {"scenario": "d4 pg-full (tmpfs tablespace)", "database": "postgresql (private cluster)",
+                           "problems": []}
+    rng, keys, ledger = random.Random(seed), _finding_keys(), {}
+    with PrivateCluster() as cluster:
+        mount = cluster.dir / "small"
+        mount.mkdir()
+        pw = pwd.getpwnam("postgres")
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0700,uid={pw.pw_uid},gid={pw.pw_gid}",
+                        "tmpfs", str(mount)], check=True, capture_output=True)
+        try:
+            admin = sa.create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
+            try:
+                with admin.connect() as a:
+                    a.execute(sa.text(f"CREATE TABLESPACE small LOCATION '{mount}'"))
+                    a.execute(sa.text("CREATE DATABASE painpath_full TABLESPACE small"))
+            finally:
+                admin.dispose()
+            url = cluster.url("painpath_full")
+            upgrade(url)
+            with app_client(url, data_dir) as c:
+                res["writes_before"] = dict(write_some(c, 10, rng, ledger, keys))
+                filler = mount / "filler"
+                st = os.statvfs(mount)
+                room = st.f_bavail * st.f_frsize - leave_kb * 1024
+                with open(filler, "wb") as f:
+                    block = b"\0" * 2**20
+                    while room > 0:
+                        room -= f.write(block[:min(room, len(block))])
+                st = os.statvfs(mount)
+                res["free_kb_left"] = st.f_bavail * st.f_frsize // 1024
+                during: Counter[str] = Counter()
+                for _ in range(2000):  # write until the tablespace is full, then a few more
+                    during.update(write_some(c, 1, rng, ledger, keys, updates=3))
+                    if during.get("503", 0) >= 8:
+                        break
+                _judge_fault(res, during, reads_during_fault(c, ledger), "disk full")
+                filler.unlink()
+                probe = sa.create_engine(cluster.url())
+                try:
+                    with probe.connect() as conn:  # the cluster itself stayed up
+                        res["postgres_up_after"] = conn.execute(sa.text("SELECT 1")).scalar_one() == 1
+                finally:
+                    probe.dispose()
+                _after_fault(res, c, ledger, rng, keys)  # the same app, without a restart
+            res["acknowledged_assessments"] = len(ledger)
+        finally:
+            subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+    return res
+
+
 def tmpfs_unavailable() -> str | None:
     if os.geteuid() != 0:
         return "a real full disk needs root to mount a small tmpfs"
@@ -880,6 +953,7 @@ def run_all(only: set[str], dbs: list[str], *, short: bool, pg_admin_url: str, t
             results.append({"scenario": "c pg-restart", "skipped": why, "problems": []})
         else:
             one(pg_restart, pre=pre, post=post)
+            one(pg_restart, pre=pre, post=post, mode="immediate")
             if not short:
                 one(pg_restart, pre=pre, post=post, down=3.0)
     if "d" in only:
@@ -892,6 +966,12 @@ def run_all(only: set[str], dbs: list[str], *, short: bool, pg_admin_url: str, t
             else:
                 one(sqlite_full, method="tmpfs")
         one(pg_read_only, pg_admin_url)
+        if tmpfs:
+            why = tmpfs_unavailable() or private_cluster_unavailable()
+            if why:
+                results.append({"scenario": "d4 pg-full (tmpfs tablespace)", "skipped": why, "problems": []})
+            else:
+                one(pg_full)
     return results
 
 
@@ -907,8 +987,10 @@ def line(r: dict[str, Any]) -> str:
                      + (f", other {cv['other_statuses']}" if cv["other_statuses"] else ""))
     if r.get("replacement_ready_after_s") is not None:
         parts.append(f"worker replaced, serving after {r['replacement_ready_after_s']} s")
+    if "wal_replayed" in r:
+        parts.append(f"pg_ctl stop -m immediate (a crash), WAL replayed on start {r['wal_replayed']}")
     if "pg_restart_s" in r:
-        parts.append(f"pg_ctl restart {r['pg_restart_s']} s, writes recovered {cv.get('recovered_s')} s after it began "
+        parts.append(f"pg_ctl stop+start {r['pg_restart_s']} s, writes recovered {cv.get('recovered_s')} s after it began "
                      f"({r.get('recovered_after_pg_up_s')} s after PostgreSQL was back), same worker pids "
                      f"{set(r['workers_after']) == set(r['workers_before'])}")
     if "writes_during_fault" in r:
@@ -926,7 +1008,8 @@ def main() -> None:
     ap.add_argument("--only", default="a,b,c,d", help="comma-separated scenarios: a, b, c, d")
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both", help="for a and b")
     ap.add_argument("--short", action="store_true", help="short versions (as in tests/reliability)")
-    ap.add_argument("--tmpfs", action="store_true", help="d2 also on a real 2 MiB tmpfs (root)")
+    ap.add_argument("--tmpfs", action="store_true",
+                    help="d2 also on a real 2 MiB tmpfs, and d4 (PostgreSQL tablespace on a small tmpfs); root")
     ap.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()

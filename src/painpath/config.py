@@ -10,8 +10,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from painpath.errors import ConfigError
 
 
 class Settings(BaseSettings):
@@ -32,6 +34,10 @@ class Settings(BaseSettings):
     session_hours: int = Field(default=12, ge=1, description="lifetime of a clinician login session")
     public_base_url: str = Field(default="", description="used to build share links, e.g. https://painpath.example")
     auto_migrate: bool = Field(default=True, description="apply database migrations at start-up")
+    db_pool_size: int = Field(default=5, ge=1, le=100,
+                              description="PostgreSQL connections kept open per worker process")
+    db_max_overflow: int = Field(default=10, ge=0, le=100,
+                                 description="extra PostgreSQL connections a worker may open under load")
     cds_issuers: dict[str, dict[str, object]] = Field(
         default_factory=dict,
         description="CDS Hooks: allowed JWT issuers, each mapped to its JWKS as inline JSON, e.g. "
@@ -53,4 +59,18 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings from the environment; an invalid value raises ConfigError naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            var = "DATABASE_URL" if field == "database_url" else f"PAINPATH_{field.upper()}"
+            problems.append(f"{var}: {err['msg']} (got {str(err.get('input'))[:60]!r})")
+        raise ConfigError("invalid setting " + "; ".join(problems)) from None
+    except SettingsError as exc:  # a value pydantic-settings must decode first (JSON for cds_issuers)
+        field = str(exc).split('"')[1] if str(exc).count('"') >= 2 else "?"
+        cause = exc.__cause__
+        raise ConfigError(f"invalid setting PAINPATH_{field.upper()}: not valid JSON"
+                          + (f" ({cause})" if cause else "")) from None

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "ConfigError",
     "AuthenticationError",
     "CaseError",
     "ConflictError",
@@ -28,6 +29,10 @@ __all__ = [
 
 class PainPathError(Exception):
     """Base class of every error PainPath raises on purpose."""
+
+
+class ConfigError(PainPathError, ValueError):
+    """A setting from the environment (PAINPATH_*, DATABASE_URL) is invalid; the message names each one."""
 
 
 class KnowledgeBaseError(PainPathError, ValueError):

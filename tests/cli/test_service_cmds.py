@@ -157,3 +157,15 @@ def test_admin_commands_on_postgresql(tmp_path, pg_url):
             assert resolve_token(s, raw) is None
     finally:
         db.dispose()
+
+
+def test_invalid_settings_are_named_not_a_traceback(tmp_path):
+    """A bad environment variable stops `serve` and `db` commands with one line naming it (exit 2)."""
+    base = _sqlite_env(tmp_path)
+    r = run_cli("serve", "--port", "1", env={**base, "PAINPATH_DB_POOL_SIZE": "abc", "PAINPATH_SESSION_HOURS": "0"})
+    line = _one_error_line(r)
+    assert "PAINPATH_DB_POOL_SIZE: Input should be a valid integer" in line and "(got 'abc')" in line
+    assert "PAINPATH_SESSION_HOURS: Input should be greater than or equal to 1" in line
+    line = _one_error_line(run_cli("db", "check", env={**base, "PAINPATH_CDS_ISSUERS": "{not json"}))
+    assert line.startswith("error: invalid setting PAINPATH_CDS_ISSUERS: not valid JSON"), line
+    assert not (tmp_path / "painpath.sqlite3").exists(), "nothing was created with invalid settings"

@@ -5,10 +5,11 @@ checked): the real server as a subprocess (or, for read-only/full databases, the
 database), a stream of concurrent writes, the fault, then every acknowledged write read back. Servers, the
 private PostgreSQL cluster and mounts are cleaned up in ``finally`` blocks.
 
-About 45 s in all on the 2-core development machine when it is quiet, up to ~90 s at load average 9 (server
-start-ups slow down): worker kill 13-23 s, server kill 12-21 s, PostgreSQL restart 13-26 s (a private cluster; skipped
-with a message when there are no PostgreSQL server binaries, or as root without a ``postgres`` user), read-only and
-full databases 5-20 s (the real-tmpfs variant only as root where mounting is allowed, skipped otherwise).
+About 47 s in all on a quiet 2-core machine (measured 2026-11-21), up to ~100 s at load average 9 (server
+start-ups slow down): worker kill 10-23 s, server kill 9-21 s, PostgreSQL restart and crash 9-26 s each (a private
+cluster; skipped with a message when there are no PostgreSQL server binaries, or as root without a ``postgres``
+user), read-only and full databases 1-20 s (the real-tmpfs variants, SQLite and the PostgreSQL tablespace, only as
+root where mounting is allowed, skipped otherwise).
 """
 
 from __future__ import annotations
@@ -73,6 +74,19 @@ def test_postgresql_restart_under_load(tmp_path: Path) -> None:
     assert r["engine_requests"] and set(r["engine_requests"]) == {"ok"}, r
 
 
+def test_postgresql_crash_under_load(tmp_path: Path) -> None:
+    """``pg_ctl stop -m immediate``: no checkpoint, WAL replay on the next start; nothing acknowledged is lost."""
+    why = faults.private_cluster_unavailable()
+    if why:
+        pytest.skip(f"private PostgreSQL cluster: {why}")
+    r = faults.pg_restart(tmp_path, pre=1.0, post=2.0, mode="immediate")
+    _ok(r)
+    assert r["scenario"] == "c pg-crash" and r["wal_replayed"], r
+    assert r["client_view"]["other_statuses"] == {}, r["client_view"]
+    assert r["workers_after"] == r["workers_before"] and r["server_alive"], r
+    assert r["acknowledged_writes"] >= 20 and r["verify"]["lost_or_wrong"] == 0, r
+
+
 def test_sqlite_read_only(tmp_path: Path) -> None:
     r = faults.sqlite_read_only(tmp_path)
     _ok(r)
@@ -102,3 +116,13 @@ def test_postgresql_read_only(tmp_path: Path, pg_url: str) -> None:
     _ok(r)
     assert r["writes_during_fault"].get("503") == r["writes_during_fault"].get("reason:read-only") == 10, r
     assert r["sessions_terminated"] >= 1, r
+
+
+def test_postgresql_full_disk(tmp_path: Path) -> None:
+    why = faults.tmpfs_unavailable() or faults.private_cluster_unavailable()
+    if why:
+        pytest.skip(why)
+    r = faults.pg_full(tmp_path)
+    _ok(r)
+    assert r["writes_during_fault"]["reason:disk full"] >= 1, r
+    assert r["postgres_up_after"] and r["writes_after_fault_removed"] == {"201": 2, "200": 2}, r

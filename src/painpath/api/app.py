@@ -33,7 +33,7 @@ and does not replace a clinician.
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None, web: bool = True) -> FastAPI:
     settings = settings or get_settings()
-    database = db or Database(settings.url)
+    database = db or Database(settings.url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

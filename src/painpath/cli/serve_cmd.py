@@ -26,18 +26,38 @@ def serve(
     import uvicorn
 
     from painpath.config import get_settings
-    from painpath.storage.db import upgrade
+    from painpath.storage.db import current_revision, head_revision, upgrade
 
     settings = get_settings()
     try:
-        upgrade(settings.url)  # once, before workers start
+        if settings.auto_migrate:
+            upgrade(settings.url)  # once, before workers start
+        elif (have := current_revision(settings.url)) != (need := head_revision()):
+            fail(f"database {_safe_url(settings.url)} is at revision {have or '(none)'}, this version needs {need}: "
+                 "run `painpath db upgrade` (PAINPATH_AUTO_MIGRATE is false)")
     except Exception as exc:  # noqa: BLE001 - show the cause, not a traceback
         fail(f"database {_safe_url(settings.url)}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
     os.environ.setdefault("PAINPATH_AUTO_MIGRATE", "false")
     where = _safe_url(settings.url)
+    for line in _unsafe_durability(settings.url):
+        print(f"WARNING: {line}", file=sys.stderr)
     print(f"PainPath on http://{host}:{port}  (database: {where}; API docs at /docs)", file=sys.stderr)
     uvicorn.run("painpath.api.app:app_factory", factory=True, host=host, port=port, workers=workers, reload=reload,
                 access_log=False, proxy_headers=True, log_level="info")
+
+
+def _unsafe_durability(url: str) -> list[str]:
+    """A line per database setting that would lose acknowledged writes on a crash or power cut."""
+    from painpath.storage.db import Database
+
+    db = Database(url)
+    try:
+        return [f"database setting {s.name} = {s.value} ({s.why}); see docs/deployment.md"
+                for s in db.durability() if not s.safe]
+    except Exception as exc:  # noqa: BLE001 - the check must not stop a server that can otherwise start
+        return [f"could not read the database's durability settings: {exc.__class__.__name__}"]
+    finally:
+        db.dispose()
 
 
 def _safe_url(url: str) -> str:
@@ -68,6 +88,31 @@ def db_current() -> None:
 
     url = get_settings().url
     print(f"database {_safe_url(url)}: revision {current_revision(url) or '(none)'}; newest {head_revision()}")
+
+
+@db_app.command("check")
+def db_check(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Check the settings that decide whether acknowledged writes survive a crash or power cut (exit 1 if unsafe)."""
+    from painpath.config import get_settings
+    from painpath.storage.db import Database
+
+    url = get_settings().url
+    db = Database(url)
+    try:
+        settings = db.durability()
+    except Exception as exc:  # noqa: BLE001
+        fail(f"database {_safe_url(url)}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+    finally:
+        db.dispose()
+    if as_json:
+        print(json.dumps({"database": _safe_url(url), "settings": [s.__dict__ for s in settings],
+                          "safe": all(s.safe for s in settings)}, indent=2))
+    else:
+        print(f"database {_safe_url(url)}")
+        for s in settings:
+            print(f"  {'ok    ' if s.safe else 'UNSAFE'} {s.name} = {s.value}  ({s.why})")
+    if not all(s.safe for s in settings):
+        raise typer.Exit(1)
 
 
 def _db():  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -62,17 +63,28 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     return engine
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One durability setting of the database: its value, whether it is safe, and why it matters."""
+
+    name: str
+    value: str
+    safe: bool
+    why: str
+
+
 class Database:
     """The application's database: ``read()`` and ``write()`` give transactional sessions."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 10) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             self.engine = _sqlite_engine(url, immediate=False)
             self._write_engine = _sqlite_engine(url, immediate=True)
         else:
-            self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+            # per worker process: workers x (pool_size + max_overflow) must stay under max_connections
+            self.engine = create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
             self._write_engine = self.engine
         for engine in {self.engine, self._write_engine}:
             event.listen(engine, "before_cursor_execute", _refuse_nul)
@@ -93,6 +105,32 @@ class Database:
     def ping(self) -> None:
         with self.engine.connect() as c:
             c.execute(text("SELECT 1"))
+
+    def durability(self) -> list[Setting]:
+        """The settings that decide whether an acknowledged write survives a crash or a power cut, as the
+        database reports them on a real connection, each judged safe or not."""
+        with self._write_engine.connect() as c:
+            if self.is_sqlite:
+                mode = str(c.exec_driver_sql("PRAGMA journal_mode").scalar()).lower()
+                sync = int(c.exec_driver_sql("PRAGMA synchronous").scalar() or 0)
+                c.rollback()
+                return [
+                    Setting("journal_mode", mode, mode == "wal",
+                            "write-ahead log: readers never see a half-written transaction"),
+                    Setting("synchronous", {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(sync, str(sync)),
+                            sync >= 2, "FULL: every commit is on disk before it is acknowledged"),
+                ]
+            values = {name: str(c.execute(text(f"SHOW {name}")).scalar())
+                      for name in ("fsync", "synchronous_commit", "full_page_writes")}
+            c.rollback()
+        return [
+            Setting("fsync", values["fsync"], values["fsync"] == "on",
+                    "off: a power cut can corrupt the whole cluster"),
+            Setting("synchronous_commit", values["synchronous_commit"], values["synchronous_commit"] != "off",
+                    "off: a crash or power cut loses the last acknowledged commits"),
+            Setting("full_page_writes", values["full_page_writes"], values["full_page_writes"] == "on",
+                    "off: a power cut during a page write can leave a torn page"),
+        ]
 
     def dispose(self) -> None:
         self.engine.dispose()
