@@ -10,8 +10,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+## The exact versions in requirements.lock (what the tests last passed with), then PainPath itself.
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check
 	touch $@
 
 install: $(VENV)/.installed
@@ -82,8 +85,9 @@ clean:
 ## Pin every package of the test environment to its exact version in requirements.lock (what pip-audit reads;
 ## see docs/threat-model.md, Dependencies). Installs ".[test]" first, so the pins are of a complete environment.
 .PHONY: lock
-lock: install
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+## Re-resolve the newest versions pyproject.toml allows and write them to requirements.lock (then run make test).
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade -e ".[test]"
 	{ \
 	  echo "# Exact versions of PainPath's test environment: pip install -e \".[test]\" on Python $$($(BIN)/python -c 'import platform; print(platform.python_version())') ($$(uname -s) $$(uname -m))."; \
 	  echo "# Regenerate with: make lock   (pip freeze --exclude-editable, sorted; PainPath itself is left out). Do not edit by hand."; \
