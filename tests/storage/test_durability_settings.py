@@ -24,16 +24,16 @@ from tests.conftest import PG_ADMIN_URL, run_cli
 
 
 def _by_name(db: Database) -> dict[str, tuple[str, bool]]:
-    return {s.name: (s.value, s.safe) for s in db.durability()}
+    """name -> (value, safe) as the database reports them; the database is disposed of afterwards."""
+    try:
+        return {s.name: (s.value, s.safe) for s in db.durability()}
+    finally:
+        db.dispose()
 
 
 def test_painpath_databases_are_durable(db_url: str) -> None:
     """SQLite as PainPath opens it (WAL, synchronous=FULL) and the machine's PostgreSQL as configured."""
-    db = Database(db_url)
-    try:
-        settings = _by_name(db)
-    finally:
-        db.dispose()
+    settings = _by_name(Database(db_url))
     if db_url.startswith("sqlite"):
         assert settings == {"journal_mode": ("wal", True), "synchronous": ("FULL", True)}
     else:
@@ -47,10 +47,7 @@ def test_sqlite_without_synchronous_full_is_reported(tmp_path) -> None:  # type:
     db = Database(url)
     # a hook registered after PainPath's own turns the flush off (as a careless deployment might)
     sa.event.listen(db._write_engine, "connect", lambda conn, _rec: conn.execute("PRAGMA synchronous=OFF"))
-    try:
-        settings = _by_name(db)
-    finally:
-        db.dispose()
+    settings = _by_name(db)
     assert settings["synchronous"] == ("OFF", False)
     assert settings["journal_mode"] == ("wal", True)
 
@@ -74,11 +71,7 @@ def lax_pg_url(pg_url: str) -> Iterator[str]:
 
 
 def test_postgresql_synchronous_commit_off_is_reported(lax_pg_url: str) -> None:
-    db = Database(lax_pg_url)
-    try:
-        settings = _by_name(db)
-    finally:
-        db.dispose()
+    settings = _by_name(Database(lax_pg_url))
     assert settings["synchronous_commit"] == ("off", False)
     warnings = _unsafe_durability(lax_pg_url)
     assert len(warnings) == 1 and "synchronous_commit = off" in warnings[0], warnings
