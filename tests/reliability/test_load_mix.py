@@ -7,24 +7,9 @@ the figures are in benchmarks/README.md.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
+from tests.scripts import load_benchmark
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "load_mix.py"
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("painpath_bench_load_mix", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-load_mix = _load()
+load_mix = load_benchmark("load_mix")
 
 
 def test_load_mix_no_errors_no_lost_writes(pg_url: str) -> None:
