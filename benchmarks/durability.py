@@ -293,6 +293,22 @@ def run(data_dir: Path, database_url: str | None = None, *, write_seconds: float
                   in_flight_write_landed=landed, problems=problems, seconds_total=round(time.monotonic() - t0, 2))
 
 
+def new_clinic(url: str, slug: str, password: str) -> dict[str, str]:
+    """A clinic with one clinician (email ``clinician@<slug>.example.org``) in the database at ``url``."""
+    from painpath.storage import accounts
+    from painpath.storage.db import Database
+
+    db = Database(url)
+    email = f"clinician@{slug}.example.org"
+    try:
+        with db.write() as s:
+            clinic = accounts.create_clinic(s, slug, f"Clinic {slug}")
+            accounts.create_user(s, clinic, email, password)
+            return {"intake_code": clinic.intake_code, "email": email, "password": password}
+    finally:
+        db.dispose()
+
+
 def fresh_postgres(admin_url: str, prefix: str = "painpath_durability") -> tuple[str, Any]:
     """CREATE DATABASE <prefix>_<random>; returns its URL and a function that drops it (shared by the benchmarks)."""
     import sqlalchemy as sa

@@ -56,27 +56,13 @@ HERE = Path(__file__).resolve().parent
 DEV = HERE.parent.parent / "shared" / "benchmark" / "dev"
 sys.path.insert(0, str(HERE))
 from bench_api import connections_per_worker  # noqa: E402
-from durability import PG_ADMIN_URL, Server, fresh_postgres  # noqa: E402  (start/stop the server's whole process group)
+from durability import PG_ADMIN_URL, Server, fresh_postgres, new_clinic  # noqa: E402  (start/stop the server's whole process group)
 
 MIX = {"stored": 0.40, "assess": 0.30, "next": 0.20, "clinician": 0.10}
 PASSWORD = "load mix password 1234"
 
 
 # --- set-up (orchestrator) ------------------------------------------------------------------------------
-
-def make_clinic(url: str) -> dict[str, str]:
-    from painpath.storage import accounts
-    from painpath.storage.db import Database
-
-    db = Database(url)
-    try:
-        with db.write() as s:
-            clinic = accounts.create_clinic(s, "loadmix", "Load mix clinic")
-            accounts.create_user(s, clinic, "clinician@loadmix.example.org", PASSWORD)
-            return {"intake_code": clinic.intake_code, "email": "clinician@loadmix.example.org", "password": PASSWORD}
-    finally:
-        db.dispose()
-
 
 def assess_bodies(n_synthetic: int = 50, seed: int = 1) -> list[dict[str, Any]]:
     """Bodies for POST /v1/assess: the dev benchmark cases, else synthetic ones from the knowledge base."""
@@ -368,7 +354,7 @@ def run(*, duration: float, workers: int, connections: int, pg_admin_url: str, s
         with tempfile.TemporaryDirectory(prefix="painpath-loadmix-") as tmp:
             tmpdir = Path(tmp)
             with Server(tmpdir / "data", url, workers=workers, log_name="server") as server:
-                clinic = make_clinic(url)
+                clinic = new_clinic(url, "loadmix", PASSWORD)
                 ack_log = tmpdir / "acks.jsonl"
                 spec = {"url": server.url, "connections": connections, "duration": duration, "seed": seed, "warmup": warmup,
                         "assess_bodies": assess_bodies(), "states": interview_states(), "clinic": clinic,

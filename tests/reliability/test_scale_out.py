@@ -43,26 +43,12 @@ def two_servers(tmp_path: Path, pg_url: str) -> Iterator[tuple[str, httpx.Client
         drop()
 
 
-def _clinic(url: str) -> dict[str, str]:
-    from painpath.storage import accounts
-    from painpath.storage.db import Database
-
-    db = Database(url)
-    try:
-        with db.write() as s:
-            clinic = accounts.create_clinic(s, "scale-out", "Scale-out Clinic")
-            accounts.create_user(s, clinic, "lee@scale-out.example", PASSWORD)
-            return {"email": "lee@scale-out.example", "intake_code": clinic.intake_code}
-    finally:
-        db.dispose()
-
-
 def test_two_servers_share_one_state(two_servers: tuple[str, httpx.Client, httpx.Client]) -> None:
     url, a, b = two_servers
     from painpath.storage.db import current_revision, head_revision
 
     assert current_revision(url) == head_revision()  # migrated once, neither start failed
-    clinic = _clinic(url)
+    clinic = durability.new_clinic(url, "scale-out", PASSWORD)
 
     # a login made through A works through B; a logout through B ends it on A
     r = a.post("/v1/auth/login", json={"email": clinic["email"], "password": PASSWORD})
