@@ -272,3 +272,33 @@ def test_summary_is_kept_under_140_characters() -> None:
     assert _summary("short") == "short"
     long = _summary("x " * 200)
     assert len(long) < 140 and long.endswith("…")
+
+
+def test_a_replayed_token_is_refused_by_another_worker(db_url: str, tmp_path: Any, keys: Keys) -> None:
+    """Two app instances on one database (two workers, or two machines): a JWT accepted by one is refused by the
+    other, on SQLite and PostgreSQL; expired ids are removed, and the database keeps only digests."""
+    import sqlalchemy as sa
+
+    from painpath.api.app import create_app
+    from painpath.config import Settings
+    from painpath.storage.models import UsedJwt
+
+    settings = Settings(data_dir=tmp_path, database_url=db_url, public_base_url=BASE_URL, auto_migrate=False,
+                        cds_issuers={ISSUER: keys.jwks}, cds_clock_skew_seconds=30)
+    first, second = create_app(settings, web=False), create_app(settings, web=False)
+    with TestClient(first) as one, TestClient(second) as two:
+        token = keys.token(PV, jti="shared-" + uuid.uuid4().hex)
+        ok = one.post(f"/cds-services/{PV}", json=_patient_view(None), headers={"Authorization": f"Bearer {token}"})
+        assert ok.status_code == 200, ok.text
+        assert "already used" in _rejected(two, token)["error_description"]
+        assert "already used" in _rejected(one, token)["error_description"]
+        db = first.state.db
+        with db.write() as s:  # an id whose token expired long ago is deleted by the next check
+            s.add(UsedJwt(key="0" * 64, expires_at=time.time() - 3600))
+        fresh = keys.token(PV)
+        assert two.post(f"/cds-services/{PV}", json=_patient_view(None),
+                        headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
+        with db.read() as s:
+            keys_stored = set(s.scalars(sa.select(UsedJwt.key)))
+            assert "0" * 64 not in keys_stored
+            assert all(len(k) == 64 and "shared-" not in k for k in keys_stored)

@@ -8,7 +8,9 @@ Rules (see docs/fhir.md):
   ``jku``, ``x5u`` and embedded ``jwk`` headers are ignored;
 * ``aud`` must equal the service's full URL; ``exp``, ``iat`` and ``jti`` are required, ``exp`` not passed and
   ``iat`` not in the future (both with ``PAINPATH_CDS_CLOCK_SKEW_SECONDS`` of leeway);
-* a ``jti`` already seen from the same issuer (until its ``exp``) is a replay and refused (kept per process).
+* a ``jti`` already seen from the same issuer (until its ``exp``) is a replay and refused: ``replay`` is any object
+  with ``check_and_add(iss, jti, exp) -> bool``; the service passes ``painpath.storage.replay.DatabaseReplayGuard``
+  (shared by every worker and machine), :class:`ReplayCache` keeps them in this process's memory.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 
-__all__ = ["ALLOWED_ALGORITHMS", "CdsAuthError", "ReplayCache", "verify_jwt"]
+__all__ = ["ALLOWED_ALGORITHMS", "CdsAuthError", "ReplayCache", "ReplayGuard", "verify_jwt"]
 
 ALLOWED_ALGORITHMS = ("RS256", "RS384", "ES256", "ES384")
 
@@ -63,8 +65,12 @@ def _keys(jwks: Any) -> list[dict[str, Any]]:
     return [k for k in keys if isinstance(k, dict)] if isinstance(keys, list) else []
 
 
+class ReplayGuard(Protocol):
+    def check_and_add(self, iss: str, jti: str, exp: float) -> bool: ...
+
+
 def verify_jwt(authorization: str | None, *, issuers: Mapping[str, Any], audience: str, leeway: int = 60,
-               replay: ReplayCache | None = None) -> dict[str, Any]:
+               replay: ReplayGuard | None = None) -> dict[str, Any]:
     """The verified claims, or :class:`CdsAuthError` saying what is wrong."""
     if not authorization:
         raise CdsAuthError("authorization: a CDS Hooks JWT is required (Authorization: Bearer <JWT>)")

@@ -29,12 +29,13 @@ from painpath.engine import default_compiled
 from painpath.errors import CaseError, NotFoundError, RateLimitedError, ServiceError
 from painpath.fhir.capability import capability_statement
 from painpath.fhir.cds import LUMBAR_IMAGING, PATIENT_VIEW, CdsError, discovery, lumbar_imaging, patient_view
-from painpath.fhir.cds_auth import CdsAuthError, ReplayCache, verify_jwt
+from painpath.fhir.cds_auth import CdsAuthError, verify_jwt
 from painpath.fhir.operations import assess_response, next_question
 from painpath.fhir.outcome import ISSUE_CODE, FhirError, operation_outcome
 from painpath.fhir.questionnaire import questionnaire
 from painpath.fhir.stored import stored_bundle, stored_risk_assessment
 from painpath.storage import assessments as store
+from painpath.storage.replay import DatabaseReplayGuard
 
 __all__ = ["cds_router", "fhir_router"]
 
@@ -235,19 +236,14 @@ def fhir_not_found(rest: str, request: Request) -> Response:
 # --- CDS Hooks -------------------------------------------------------------------------------------------
 
 
-def _replay(request: Request) -> ReplayCache:
-    cache = getattr(request.app.state, "cds_replay", None)
-    if cache is None:
-        cache = request.app.state.cds_replay = ReplayCache()
-    return cache  # type: ignore[no-any-return]
-
-
 def _authenticate(request: Request, service: str) -> None:
+    """Verify the caller's JWT; its jti is recorded in the database (shared by every worker and machine)."""
     settings = request.app.state.settings
     base = _base_url(request) or str(request.base_url).rstrip("/")
     verify_jwt(request.headers.get("authorization"), issuers=getattr(settings, "cds_issuers", {}) or {},
                audience=f"{base}/cds-services/{service}",
-               leeway=int(getattr(settings, "cds_clock_skew_seconds", 60)), replay=_replay(request))
+               leeway=int(getattr(settings, "cds_clock_skew_seconds", 60)),
+               replay=DatabaseReplayGuard(request.app.state.db))
 
 
 @cds_router.get("")
@@ -257,7 +253,7 @@ def cds_discovery() -> Response:
 
 @cds_router.post(f"/{PATIENT_VIEW}")
 async def cds_patient_view(request: Request) -> Response:
-    _authenticate(request, PATIENT_VIEW)
+    await run_in_threadpool(_authenticate, request, PATIENT_VIEW)  # a database write: not on the event loop
     body = await _json_body(request, fhir=False)
     return SafeJSONResponse(await run_in_threadpool(patient_view, body, default_compiled(),
                                                     base_url=_base_url(request)), headers=NO_STORE)
@@ -265,7 +261,7 @@ async def cds_patient_view(request: Request) -> Response:
 
 @cds_router.post(f"/{LUMBAR_IMAGING}")
 async def cds_lumbar_imaging(request: Request) -> Response:
-    _authenticate(request, LUMBAR_IMAGING)
+    await run_in_threadpool(_authenticate, request, LUMBAR_IMAGING)
     body = await _json_body(request, fhir=False)
     return SafeJSONResponse(await run_in_threadpool(lumbar_imaging, body, default_compiled(),
                                                     base_url=_base_url(request)), headers=NO_STORE)

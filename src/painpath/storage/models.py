@@ -125,3 +125,11 @@ class RateEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(128), index=True)
     at: Mapped[float] = mapped_column(Float, index=True, comment="seconds since the epoch")
+
+
+class UsedJwt(Base):
+    """CDS Hooks JWTs already accepted, until they expire: a replayed token is refused by every worker and machine."""
+
+    __tablename__ = "cds_used_jwts"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True, comment="SHA-256 of issuer and jti")
+    expires_at: Mapped[float] = mapped_column(Float, index=True, comment="seconds since the epoch")
