@@ -9,7 +9,8 @@ instead of failing when a read transaction tries to become a write.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +91,10 @@ class Database:
             event.listen(engine, "before_cursor_execute", _refuse_nul)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
+        # SQLite has one writer at a time: threads of this process queue here, not in SQLite's busy handler,
+        # which polls with sleeps of up to 100 ms and so gives the lock to a sleeper late (other processes
+        # still meet at BEGIN IMMEDIATE)
+        self._write_turn: AbstractContextManager[object] = threading.RLock() if self.is_sqlite else nullcontext()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -99,7 +104,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction that commits on success (the write is durable when the block exits) and rolls back on error."""
-        with self._write() as s, s.begin():
+        with self._write_turn, self._write() as s, s.begin():
             yield s
 
     def ping(self) -> None:
