@@ -683,6 +683,18 @@ def reads_during_fault(client: Any, ledger: dict[str, Expected]) -> dict[str, An
     return {"record_reads": dict(reads), "engine": engine, "health": health}
 
 
+def writes_while_read_only(client: Any, rng: random.Random, ledger: dict[str, Expected],
+                           keys: list[str]) -> Counter[str]:
+    """5 new assessments and an update of 5 existing ones (not only creates); the statuses seen."""
+    during = write_some(client, 5, rng, {}, keys)
+    for aid, exp in list(ledger.items())[:5]:
+        r = client.put(f"/v1/assessments/{aid}/answers", headers={"Authorization": f"Bearer {exp.token}"},
+                       json={"answers": {keys[0]: "present"}, "revision": exp.revision})
+        during[str(r.status_code)] += 1
+        _expect_503(r, during)
+    return during
+
+
 def integrity(path: Path) -> str:
     import sqlite3
 
@@ -730,14 +742,7 @@ def sqlite_read_only(data_dir: Path, seed: int = 3) -> dict[str, Any]:
     ro_url = f"sqlite:///file:{path}?mode=ro&uri=true"
     res["read_only_url"] = ro_url
     with app_client(ro_url, data_dir) as c:
-        during = write_some(c, 5, rng, {}, keys)
-        # updates of existing records, not only creates
-        for aid, exp in list(ledger.items())[:5]:
-            r = c.put(f"/v1/assessments/{aid}/answers", headers={"Authorization": f"Bearer {exp.token}"},
-                      json={"answers": {keys[0]: "present"}, "revision": exp.revision})
-            during[str(r.status_code)] += 1
-            _expect_503(r, during)
-        _judge_fault(res, during, reads_during_fault(c, ledger), "read-only")
+        _judge_fault(res, writes_while_read_only(c, rng, ledger, keys), reads_during_fault(c, ledger), "read-only")
     res["integrity_check"] = integrity(path)
     if res["integrity_check"] != "ok":
         res["problems"].append(f"integrity_check: {res['integrity_check']}")
@@ -827,13 +832,7 @@ def pg_read_only(data_dir: Path, admin_url: str = PG_ADMIN_URL, seed: int = 5) -
         with app_client(url, data_dir) as c:
             res["writes_before"] = dict(write_some(c, 10, rng, ledger, keys))
             res["sessions_terminated"] = set_read_only(True)
-            during = write_some(c, 5, rng, {}, keys)
-            for aid, exp in list(ledger.items())[:5]:
-                r = c.put(f"/v1/assessments/{aid}/answers", headers={"Authorization": f"Bearer {exp.token}"},
-                          json={"answers": {keys[0]: "present"}, "revision": exp.revision})
-                during[str(r.status_code)] += 1
-                _expect_503(r, during)
-            _judge_fault(res, during, reads_during_fault(c, ledger), "read-only")
+            _judge_fault(res, writes_while_read_only(c, rng, ledger, keys), reads_during_fault(c, ledger), "read-only")
             set_read_only(False)
             _after_fault(res, c, ledger, rng, keys)  # the same app, without a restart
     finally:
