@@ -29,8 +29,22 @@ class Settings(BaseSettings):
     max_answers_per_request: int = Field(default=120, ge=1)
     login_attempts: int = Field(default=5, ge=1, description="failed logins per email and client in the window")
     login_window_seconds: int = Field(default=900, ge=1)
+    login_account_attempts: int = Field(default=20, ge=1,
+                                        description="failed logins per email over all clients in the window")
     token_failures: int = Field(default=20, ge=1, description="bad bearer tokens per client in the window")
     token_window_seconds: int = Field(default=300, ge=1)
+    claim_attempts: int = Field(default=20, ge=1, description="failed claims by share code per client in the "
+                                "claim window (five times as many per clinic)")
+    claim_window_seconds: int = Field(default=900, ge=1)
+    intake_per_client: int = Field(default=30, ge=1, description="assessments started without an account through "
+                                   "one intake code from one client in the intake window")
+    intake_per_code: int = Field(default=300, ge=1, description="assessments started without an account through "
+                                 "one intake code from all clients in the intake window")
+    intake_window_seconds: int = Field(default=3600, ge=1)
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed "
+        "(comma-separated IPs or networks, passed to uvicorn's forwarded_allow_ips); '*' trusts every client")
     session_hours: int = Field(default=12, ge=1, description="lifetime of a clinician login session")
     public_base_url: str = Field(default="", description="used to build share links, e.g. https://painpath.example")
     auto_migrate: bool = Field(default=True, description="apply database migrations at start-up")

@@ -85,9 +85,11 @@ def test_clinic_cannot_reach_another_clinics_assessments(client, make_clinic):
     _, a_own, _ = _new(client, ah)
     for aid in (b_open, b_done, b_claimed):
         _assert_hidden(client, aid, ah, bh)
-    # claiming B's record with its share code: 409 (it is shared already), and it stays B's
+    # claiming B's record with its share code: the same 404 as an unknown code (its existence does not leak)
     r = client.post("/v1/clinic/claim", headers=ah, json={"share_code": shared["share_code"]})
-    assert r.status_code == 409 and r.json()["detail"].startswith("share_code:")
+    unknown = client.post("/v1/clinic/claim", headers=ah, json={"share_code": "ABCD-EFGH-JKMN"})
+    assert r.status_code == unknown.status_code == 404 and r.json()["detail"] == unknown.json()["detail"]
+    assert r.json()["detail"].startswith("share_code:")
     _assert_hidden(client, b_claimed, ah, bh)
     assert client.get(f"/v1/assessments/{b_claimed}", headers=bh).status_code == 200
     # lists and exports hold only A's own

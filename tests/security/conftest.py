@@ -50,10 +50,10 @@ class Browser:
         return getattr(self.client, name)
 
     def csrf(self) -> str:
-        tok = self.client.cookies.get(CSRF_COOKIE)
+        tok = self.client.cookies.get(CSRF_COOKIE) or self.client.cookies.get("__Host-" + CSRF_COOKIE)
         if not tok:
             assert self.client.get("/").status_code == 200
-            tok = self.client.cookies.get(CSRF_COOKIE)
+            tok = self.client.cookies.get(CSRF_COOKIE) or self.client.cookies.get("__Host-" + CSRF_COOKIE)
         assert tok
         return tok  # type: ignore[no-any-return]
 

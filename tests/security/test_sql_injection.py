@@ -137,7 +137,7 @@ def _web(site: Site, world: dict[str, Any], inj: str) -> None:
         ("detail id", admin.get(f"/clinic/a/{q}"), (404,)),
         ("report id", admin.get(f"/clinic/a/{q}/report"), (404,)),
         ("export format", admin.get(f"/clinic/export.{q}"), (404,)),
-        ("share link", admin.get(f"/share/{q}"), (404,)),
+        ("share link", admin.submit(f"/share/{q}"), (404,)),
         ("claim form", admin.submit("/clinic/claim", {"share_code": inj[:32]}), (404,)),
         ("exam finding", admin.submit(f"/clinic/a/{world['mine'][0]}/exam", {f"f_{inj}": "present"}), (400,)),
         ("exam value", admin.submit(f"/clinic/a/{world['mine'][0]}/exam", {"f_slr_positive": inj}), (400,)),

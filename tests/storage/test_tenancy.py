@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from painpath.careplan import OutcomeSnapshot
-from painpath.errors import ConflictError, NotFoundError, PermissionDeniedError
+from painpath.errors import NotFoundError, PermissionDeniedError
 from painpath.storage import assessments as store
 from painpath.storage.accounts import Principal
 from painpath.storage.models import AssessmentRecord, AuditEntry
@@ -80,8 +80,8 @@ def test_clinic_principal_cannot_reach_another_clinics_record(database, make_cli
         theirs = {r.id for r in store.list_for_clinic(s, b, limit=1000)}
     assert not {r.id for r in mine} & {b_open, b_done}
     assert {b_open, b_done} <= theirs
-    # claiming B's record is a conflict, and it stays with B
-    with pytest.raises(ConflictError), database.write() as s:
+    # claiming B's record is "not found" (as an unknown code), and it stays with B
+    with pytest.raises(NotFoundError), database.write() as s:
         store.claim(s, a, b_code)
     with database.read() as s:
         assert s.get(AssessmentRecord, b_done).clinic_id == b.clinic_id  # type: ignore[union-attr]

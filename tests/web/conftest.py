@@ -134,11 +134,11 @@ class Browser:
         return getattr(self.client, name)
 
     def csrf(self) -> str:
-        tok = self.client.cookies.get(CSRF_COOKIE)
+        tok = self.client.cookies.get(CSRF_COOKIE) or self.client.cookies.get("__Host-" + CSRF_COOKIE)
         if not tok:
             r = self.client.get("/")
             assert r.status_code == 200
-            tok = self.client.cookies.get(CSRF_COOKIE)
+            tok = self.client.cookies.get(CSRF_COOKIE) or self.client.cookies.get("__Host-" + CSRF_COOKIE)
         assert tok
         return tok
 

@@ -111,11 +111,14 @@ def test_login_sets_a_session_cookie_and_follows_next(web, make_clinic) -> None:
     b2 = web.new_browser()
     r = b2.login(str(clinic["clinician_email"]), next="//evil.example/")
     assert r.headers["location"] == "/clinic"
-    # over https the session cookie is Secure
+    # over https the session cookie is Secure, and a __Host- cookie (no Domain, Path=/)
     b3 = web.new_browser(base_url="https://testserver")
     r = b3.login(str(clinic["clinician_email"]))
-    (line,) = set_cookie_headers(r, SESSION_COOKIE)
-    assert "secure" in line.lower().replace("samesite", "")
+    assert not set_cookie_headers(r, SESSION_COOKIE)
+    (line,) = set_cookie_headers(r, "__Host-" + SESSION_COOKIE)
+    assert "secure" in line.lower().replace("samesite", "") and "path=/" in line.lower()
+    assert "domain" not in line.lower()
+    assert b3.get("/clinic").status_code == 200
 
 
 # --- tenancy ------------------------------------------------------------------------------------------------
@@ -162,7 +165,7 @@ def test_claim_by_code_with_the_form(web, make_clinic) -> None:  # type: ignore[
     assert b.submit(f.action, {"share_code": shared["share_code"]}).status_code == 303
     r = b.submit(f.action, {"share_code": "AAAA-AAAA-AAAA"})
     assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
-    assert "no assessment has this code" in r.text
+    assert "no assessment with this code can be received by your clinic" in r.text
 
 
 def test_claim_by_share_link_logs_in_first(web, make_clinic) -> None:  # type: ignore[no-untyped-def]
@@ -180,25 +183,31 @@ def test_claim_by_share_link_logs_in_first(web, make_clinic) -> None:  # type: i
     assert r.status_code == 303 and r.headers["location"] == f"/clinic/login?next={link}"
     r = b.login(str(clinic["clinician_email"]), next=link)
     assert r.status_code == 303 and r.headers["location"] == link
+    # the link shows a confirmation (a GET changes nothing); receiving it is a POST of that form
     r = b.get(link, follow_redirects=False)
+    assert r.status_code == 200 and aid not in listed_ids(b.get("/clinic").text)
+    f = form(r.text, link)
+    assert f.method == "post"
+    r = b.submit(f.action, f.hidden)
     assert r.status_code == 303 and r.headers["location"] == f"/clinic/a/{aid}"
     assert aid in listed_ids(b.get("/clinic").text)
 
 
-def test_an_assessment_claimed_by_another_clinic_is_a_409_page(web, make_clinic) -> None:  # type: ignore[no-untyped-def]
+def test_an_assessment_claimed_by_another_clinic_is_the_same_404_page_as_an_unknown_code(web, make_clinic) -> None:  # type: ignore[no-untyped-def]
     a, b = make_clinic(), make_clinic()
     shared = api_assessment(web, BACK)
     ca, cb = logged_in(web, a), logged_in(web, b)
     assert ca.submit("/clinic/claim", {"share_code": shared["share_code"]}).status_code == 303
     r = cb.submit("/clinic/claim", {"share_code": shared["share_code"]})
-    assert r.status_code == 409 and r.headers["content-type"].startswith("text/html")
-    assert "already shared with another clinic" in r.text
-    r = cb.get(f"/share/{shared['share_code']}")
-    assert r.status_code == 409
+    unknown = cb.submit("/clinic/claim", {"share_code": "ABCD-EFGH-JKMN"})
+    assert r.status_code == unknown.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "can be received by your clinic" in r.text and "another clinic" not in r.text
+    r = cb.submit(f"/share/{shared['share_code']}")
+    assert r.status_code == 404
     assert cb.get(f"/clinic/a/{shared['id']}").status_code == 404
     # an intake-code assessment is the intake clinic's from the start
     own = api_assessment(web, BACK, intake_code=str(a["intake_code"]))
-    assert cb.submit("/clinic/claim", {"share_code": own["share_code"]}).status_code == 409
+    assert cb.submit("/clinic/claim", {"share_code": own["share_code"]}).status_code == 404
 
 
 # --- the list and its filters -------------------------------------------------------------------------------

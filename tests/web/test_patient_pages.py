@@ -99,11 +99,11 @@ def test_patient_cookie_flags_over_http(web) -> None:  # type: ignore[no-untyped
 def test_cookies_are_secure_over_https(web) -> None:  # type: ignore[no-untyped-def]
     b = web.new_browser(base_url="https://testserver")
     r = b.get("/")
-    (csrf_line,) = set_cookie_headers(r, CSRF_COOKIE)
-    assert "secure" in csrf_line.lower().replace("samesite", "")
+    (csrf_line,) = set_cookie_headers(r, "__Host-" + CSRF_COOKIE)  # __Host-: Secure, Path=/, no Domain
+    assert "secure" in csrf_line.lower().replace("samesite", "") and "domain" not in csrf_line.lower()
     r = b.submit("/start", {"age": "40", "sex": "male"})
     assert r.status_code == 303
-    (line,) = set_cookie_headers(r, PATIENT_COOKIE)
+    (line,) = set_cookie_headers(r, "__Host-" + PATIENT_COOKIE)
     low = line.lower()
     assert "secure" in low.replace("samesite", "") and "httponly" in low and "samesite=lax" in low
 

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from painpath import __version__
 from painpath.api import problems, routes_engine, routes_stored
 from painpath.api.middleware import AccessLog, BodyLimit
 from painpath.config import Settings, get_settings
@@ -17,6 +16,7 @@ from painpath.engine import default_compiled
 from painpath.fhir import routes as fhir_routes
 from painpath.storage.db import Database, upgrade
 
+API_VERSION = "1"
 DESCRIPTION = """
 PainPath answers three questions about leg pain: where it comes from, how urgent it is, and what to do.
 
@@ -45,7 +45,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         if db is None:
             database.dispose()
 
-    app = FastAPI(title="PainPath API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+    # the document's version is the API's (/v1), not the software's: versions are not told to anonymous callers
+    app = FastAPI(title="PainPath API", version=API_VERSION, description=DESCRIPTION, lifespan=lifespan,
                   docs_url="/docs", redoc_url="/redoc", openapi_url="/openapi.json")
     app.state.settings = settings
     app.state.db = database

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from painpath.config import Settings
 from painpath.errors import AuthenticationError, PermissionDeniedError
-from painpath.storage.accounts import Principal, check_rate, record_failure, resolve_token, token_key
+from painpath.storage.accounts import Principal, hit, resolve_token, token_key
 from painpath.storage.db import Database
 from painpath.storage.models import Token, utcnow
 
@@ -27,6 +27,8 @@ def get_settings(request: Request) -> Settings:
 
 
 def client_key(request: Request) -> str:
+    """The client's address: the peer, or the address a trusted proxy reported in X-Forwarded-For (uvicorn
+    rewrites it only for the proxies listed in PAINPATH_FORWARDED_ALLOW_IPS; see docs/deployment.md)."""
     return request.client.host if request.client else "unknown"
 
 
@@ -43,9 +45,8 @@ def optional_principal(
         who = resolve_token(s, raw) if len(raw) <= 200 else None
     if who is None:
         key = token_key(client_key(request))
-        with db.write() as s:
-            check_rate(s, key, settings.token_failures, settings.token_window_seconds)
-            record_failure(s, key, settings.token_window_seconds)
+        with db.write() as s:  # counted atomically: concurrent guesses cannot pass the limit
+            hit(s, [(key, settings.token_failures)], settings.token_window_seconds)
         raise AuthenticationError("token: unknown, expired or revoked bearer token")
     if who.token_id is not None:
         _touch(db, who.token_id)

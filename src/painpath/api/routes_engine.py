@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from painpath import __version__
-from painpath.api.deps import DB
+from painpath.api.deps import DB, Who
 from painpath.api.schemas import (
     AnswerRequest,
     AssessRequest,
@@ -44,8 +44,9 @@ def health(db: DB) -> Health:
     return Health(status="ok")
 
 
-@router.get("/version", response_model=VersionOut, tags=["service"])
-def version(db: DB) -> VersionOut:
+@router.get("/version", response_model=VersionOut, tags=["service"],
+            summary="Versions of the service (needs a token: versions are not told to anonymous callers)")
+def version(db: DB, _who: Who) -> VersionOut:
     return VersionOut(app_version=__version__, kb_version=default_compiled().kb.version, engine_version=ENGINE_VERSION,
                       database="sqlite" if db.is_sqlite else "postgresql")
 

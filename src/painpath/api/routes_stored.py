@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from painpath.api.deps import DB, AdminWho, ClinicWho, MaybeWho, SettingsDep, Who, client_key
 from painpath.api.schemas import (
@@ -26,19 +28,23 @@ from painpath.api.schemas import (
     LoginOut,
     LoginRequest,
     MeOut,
+    PasswordResetOut,
+    PasswordResetRequest,
     Problem,
+    SessionsEnded,
     StepOut,
     TokenCreate,
     TokenCreated,
     TokenOut,
+    UserOut,
     WithdrawRequest,
 )
 from painpath.careplan import OutcomeSnapshot
 from painpath.engine import default_compiled
-from painpath.errors import PermissionDeniedError
+from painpath.errors import ConflictError, PermissionDeniedError
 from painpath.storage import accounts as acc
 from painpath.storage import assessments as store
-from painpath.storage.models import AssessmentRecord, AuditEntry, Clinic, User
+from painpath.storage.models import AssessmentRecord, AuditEntry, Clinic, Token, User
 
 router = APIRouter(prefix="/v1")
 ERRORS = {code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 422)}
@@ -76,7 +82,11 @@ def _created(c: store.Created, settings: SettingsDep) -> CreatedAssessment:
 
 @router.post("/assessments", response_model=CreatedAssessment, status_code=201, tags=["assessments"], responses=ERRORS,
              summary="Start a stored interview (no account needed); returns a private token and a share code")
-def create_assessment(body: CreateAssessment, db: DB, who: MaybeWho, settings: SettingsDep) -> CreatedAssessment:
+def create_assessment(body: CreateAssessment, request: Request, db: DB, who: MaybeWho,
+                      settings: SettingsDep) -> CreatedAssessment:
+    if body.intake_code and (who is None or not who.is_clinic):  # into a clinic's list without an account: limited
+        store.count_intake(db, body.intake_code, client=client_key(request), per_client=settings.intake_per_client,
+                           per_code=settings.intake_per_code, window=settings.intake_window_seconds)
     with db.write() as s:
         created = store.create(s, who, age=body.age, sex=body.sex, mode=body.mode, setting=body.setting,
                                intake_code=body.intake_code, patient_ref=body.patient_ref)
@@ -158,15 +168,27 @@ def list_followups(assessment_id: str, db: DB, who: Who) -> list[AssessmentSumma
 def login(body: LoginRequest, request: Request, db: DB, settings: SettingsDep) -> LoginOut:
     _user, clinic, tok, raw = acc.login(db, body.email, body.password, client_key(request),
                                         attempts=settings.login_attempts, window=settings.login_window_seconds,
+                                        account_attempts=settings.login_account_attempts,
                                         session_hours=settings.session_hours)
     return LoginOut(token=raw, expires_at=tok.expires_at, clinic=clinic.slug, role=_user.role)
 
 
-@router.post("/auth/logout", status_code=204, tags=["accounts"], responses=ERRORS, summary="End this login session")
+@router.post("/auth/logout", status_code=204, tags=["accounts"], responses=ERRORS,
+             summary="End this login session (an API key is not a session: 409, and the key keeps working)")
 def logout(db: DB, who: ClinicWho) -> Response:
-    if who.kind == "clinician" and who.token_id is not None and who.clinic_id is not None:
-        with db.write() as s:
-            acc.revoke_token(s, who.clinic_id, who.token_id)
+    if who.kind != "clinician" or who.token_id is None or who.clinic_id is None:
+        raise ConflictError("authorization: an API key is not a login session and logout does not end it; "
+                            "a clinic administrator revokes it with DELETE /v1/clinic/tokens/{id}")
+    with db.write() as s:
+        acc.revoke_token(s, who.clinic_id, who.token_id)
+    return Response(status_code=204)
+
+
+@router.post("/auth/reset-password", status_code=204, tags=["accounts"], responses={**ERRORS, 429: ERRORS[401]},
+             summary="Set a new password with the one-time code a clinic administrator gave you")
+def reset_password(body: PasswordResetRequest, request: Request, db: DB, settings: SettingsDep) -> Response:
+    acc.finish_password_reset(db, body.code, body.new_password, client_key(request),
+                              window=settings.login_window_seconds)
     return Response(status_code=204)
 
 
@@ -207,9 +229,22 @@ EXPORT_COLUMNS = ["id", "status", "mode", "patient_ref", "age", "sex", "triage_l
                   "top_probability", "followup_of", "created_at", "finished_at", "kb_version", "engine_version"]
 
 
+FORMULA_START = frozenset("=+-@|%")
+
+
 def _cell(v: object) -> str:
+    """A CSV cell no spreadsheet reads as a formula: a value that starts with a formula character (also the
+    full-width and small forms, e.g. U+FF1D, which spreadsheets accept), with white space or a control character
+    (tab, CR, LF; white space before a formula) gets a leading apostrophe."""
     text = "" if v is None else v.isoformat() if hasattr(v, "isoformat") else str(v)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text  # no formula injection
+    if not text:
+        return text
+    first = text[0]
+    stripped = text.lstrip()
+    risky = (first.isspace() or unicodedata.category(first) in ("Cc", "Cf")
+             or unicodedata.normalize("NFKC", stripped[:1]) in FORMULA_START
+             or unicodedata.normalize("NFKC", first)[:1] in FORMULA_START)
+    return "'" + text if risky else text
 
 
 @router.get("/clinic/export", tags=["clinic"], responses={**ERRORS, 200: {"content": {
@@ -235,9 +270,9 @@ def clinic_export(db: DB, who: ClinicWho, format: Annotated[Literal["csv", "json
 
 @router.post("/clinic/claim", response_model=AssessmentOut, tags=["clinic"], responses=ERRORS,
              summary="Receive an assessment a patient shared with its share code")
-def claim(body: ClaimRequest, db: DB, who: ClinicWho) -> AssessmentOut:
-    with db.write() as s:
-        rec = store.claim(s, who, body.share_code)
+def claim(body: ClaimRequest, request: Request, db: DB, who: ClinicWho, settings: SettingsDep) -> AssessmentOut:
+    rec = store.claim_limited(db, who, body.share_code, client=client_key(request), attempts=settings.claim_attempts,
+                              window=settings.claim_window_seconds)
     return out(rec)
 
 
@@ -253,7 +288,7 @@ def clinic_audit(
         if assessment_id:
             q = q.where(AuditEntry.assessment_id == assessment_id)
         rows = s.scalars(q.order_by(AuditEntry.id.desc()).limit(limit)).all()
-        return [AuditOut(id=r.id, at=r.at, action=r.action, assessment_id=r.assessment_id, user_id=r.user_id,
+        return [AuditOut(id=r.id, at=r.at, actor=r.actor, action=r.action, assessment_id=r.assessment_id, user_id=r.user_id,
                          token_id=r.token_id, detail=r.detail) for r in rows]
 
 
@@ -286,3 +321,71 @@ def revoke_token(token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], db: DB, who
             raise PermissionDeniedError("token_id: only API keys are revoked here; sessions end with logout")
         store.audit(s, who, "token_revoke", detail=f"token {token_id}")
     return Response(status_code=204)
+
+
+# --- users (clinic administrators) ------------------------------------------------------------------
+
+def _user_out(s: Session, u: User) -> UserOut:
+    now = acc.utcnow()
+    n = s.scalar(select(func.count()).select_from(Token).where(
+        Token.user_id == u.id, Token.kind == "session", Token.revoked_at.is_(None),
+        (Token.expires_at.is_(None)) | (Token.expires_at > now)))
+    return UserOut(id=u.id, email=u.email, name=u.name, role=u.role, active=u.active, open_sessions=n or 0)
+
+
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/clinic/users", response_model=list[UserOut], tags=["clinic"], responses=ERRORS,
+            summary="The clinic's users (administrators)")
+def list_users(db: DB, who: AdminWho) -> list[UserOut]:
+    with db.read() as s:
+        return [_user_out(s, u) for u in acc.list_users(s, who.clinic_id)]  # type: ignore[arg-type]
+
+
+def _not_self(who: acc.Principal, user: User, what: str) -> None:
+    if user.id == who.user_id:
+        raise ConflictError(f"user_id: you cannot {what} yourself; ask another administrator")
+
+
+@router.post("/clinic/users/{user_id}/deactivate", response_model=UserOut, tags=["clinic"], responses=ERRORS,
+             summary="Deactivate a user: they cannot log in, and their sessions end at once")
+def deactivate_user(user_id: UserId, db: DB, who: AdminWho) -> UserOut:
+    with db.write() as s:
+        user = acc.get_user(s, who.clinic_id, user_id=user_id)
+        _not_self(who, user, "deactivate")
+        acc.set_active(s, user, False)
+        store.audit(s, who, "user_deactivate", detail=f"user {user.id}")
+        return _user_out(s, user)
+
+
+@router.post("/clinic/users/{user_id}/activate", response_model=UserOut, tags=["clinic"], responses=ERRORS,
+             summary="Reactivate a deactivated user")
+def activate_user(user_id: UserId, db: DB, who: AdminWho) -> UserOut:
+    with db.write() as s:
+        user = acc.get_user(s, who.clinic_id, user_id=user_id)
+        acc.set_active(s, user, True)
+        store.audit(s, who, "user_activate", detail=f"user {user.id}")
+        return _user_out(s, user)
+
+
+@router.post("/clinic/users/{user_id}/reset-password", response_model=PasswordResetOut, status_code=201,
+             tags=["clinic"], responses=ERRORS,
+             summary="A one-time code for a new password (shown once); the old password and every session end now")
+def reset_user_password(user_id: UserId, db: DB, who: AdminWho) -> PasswordResetOut:
+    with db.write() as s:
+        user = acc.get_user(s, who.clinic_id, user_id=user_id)
+        sessions = _user_out(s, user).open_sessions
+        code = acc.start_password_reset(s, user)
+        store.audit(s, who, "user_reset_password", detail=f"user {user.id}")
+        return PasswordResetOut(user_id=user.id, code=code, expires_hours=acc.RESET_HOURS, sessions_ended=sessions)
+
+
+@router.delete("/clinic/users/{user_id}/sessions", response_model=SessionsEnded, tags=["clinic"], responses=ERRORS,
+               summary="End every login session of a user (they must log in again; API keys are not affected)")
+def end_user_sessions(user_id: UserId, db: DB, who: AdminWho) -> SessionsEnded:
+    with db.write() as s:
+        user = acc.get_user(s, who.clinic_id, user_id=user_id)
+        n = acc.end_sessions(s, user)
+        store.audit(s, who, "user_end_sessions", detail=f"user {user.id}: {n} sessions")
+        return SessionsEnded(user_id=user.id, sessions_ended=n)

@@ -262,6 +262,33 @@ class TokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
 
 
+class UserOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    role: str
+    active: bool
+    open_sessions: int
+
+
+class PasswordResetOut(BaseModel):
+    user_id: int
+    code: str = Field(description="one-time code for the user's new password (shown once; valid 24 hours)")
+    expires_hours: int
+    sessions_ended: int
+
+
+class SessionsEnded(BaseModel):
+    user_id: int
+    sessions_ended: int
+
+
+class PasswordResetRequest(BaseModel):
+    model_config = Strict
+    code: str = Field(min_length=8, max_length=40)
+    new_password: str = Field(min_length=10, max_length=1024)
+
+
 class TokenOut(BaseModel):
     id: int
     name: str
@@ -278,6 +305,7 @@ class TokenCreated(TokenOut):
 class AuditOut(BaseModel):
     id: int
     at: dt.datetime
+    actor: str = Field(description="clinic (a clinician or API key: see user_id, token_id) or patient (their token)")
     action: str
     assessment_id: str | None
     user_id: int | None

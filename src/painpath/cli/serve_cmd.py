@@ -6,6 +6,7 @@ import getpass
 import json
 import os
 import sys
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -43,7 +44,15 @@ def serve(
         print(f"WARNING: {line}", file=sys.stderr)
     print(f"PainPath on http://{host}:{port}  (database: {where}; API docs at /docs)", file=sys.stderr)
     uvicorn.run("painpath.api.app:app_factory", factory=True, host=host, port=port, workers=workers, reload=reload,
-                access_log=False, proxy_headers=True, log_level="info")
+                **uvicorn_options(settings))
+
+
+def uvicorn_options(settings) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """How uvicorn serves PainPath: X-Forwarded-For/-Proto believed only from PAINPATH_FORWARDED_ALLOW_IPS (the
+    client address the rate limits count, https for Secure cookies and HSTS), and no Server header (no version
+    or software disclosed to anonymous callers)."""
+    return {"access_log": False, "log_level": "info", "proxy_headers": True,
+            "forwarded_allow_ips": settings.forwarded_allow_ips, "server_header": False}
 
 
 def _unsafe_durability(url: str) -> list[str]:
@@ -213,3 +222,74 @@ def list_all(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             print(f"  user {u['email']} {u['role']}{'' if u['active'] else ' (inactive)'}")
         for k in c["api_keys"]:
             print(f"  key {k['id']} {k['prefix']}… {k['name']}{' (revoked)' if k['revoked'] else ''}")
+
+
+@contextmanager
+def _admin_write():  # type: ignore[no-untyped-def]
+    """A write transaction on the configured database (committed when the block ends); a refused operation
+    exits with its message."""
+    from painpath.errors import ServiceError
+
+    db = _db()
+    try:
+        with db.write() as s:
+            yield s
+    except ServiceError as exc:
+        fail(str(exc))
+    finally:
+        db.dispose()
+
+
+def _user(s, email: str):  # type: ignore[no-untyped-def]
+    from painpath.storage import accounts
+
+    return accounts.get_user(s, None, email=email)
+
+
+@admin_app.command("deactivate-user")
+def deactivate_user(email: Annotated[str, typer.Argument(help="The user's email.")]) -> None:
+    """Deactivate a user: they cannot log in, their sessions and reset codes end at once."""
+    from painpath.storage import accounts
+
+    with _admin_write() as s:
+        user = _user(s, email)
+        accounts.set_active(s, user, False)
+        who = user.email
+    print(f"user {who} deactivated; their sessions ended")
+
+
+@admin_app.command("activate-user")
+def activate_user(email: Annotated[str, typer.Argument(help="The user's email.")]) -> None:
+    """Reactivate a deactivated user."""
+    from painpath.storage import accounts
+
+    with _admin_write() as s:
+        user = _user(s, email)
+        accounts.set_active(s, user, True)
+        who = user.email
+    print(f"user {who} active")
+
+
+@admin_app.command("reset-password")
+def reset_password(email: Annotated[str, typer.Argument(help="The user's email.")]) -> None:
+    """A one-time code for a new password (printed once, valid 24 hours); the old password and every session
+    of the user end now. The user sets the new password at /clinic/reset or POST /v1/auth/reset-password."""
+    from painpath.storage import accounts
+
+    with _admin_write() as s:
+        user = _user(s, email)
+        code = accounts.start_password_reset(s, user)
+        who = user.email
+    print(f"one-time reset code for {who} (shown once, valid {accounts.RESET_HOURS} hours):\n{code}")
+
+
+@admin_app.command("end-sessions")
+def end_sessions(email: Annotated[str, typer.Argument(help="The user's email.")]) -> None:
+    """End every login session of a user (they must log in again; the clinic's API keys are not affected)."""
+    from painpath.storage import accounts
+
+    with _admin_write() as s:
+        user = _user(s, email)
+        n = accounts.end_sessions(s, user)
+        who = user.email
+    print(f"{n} session(s) of {who} ended")

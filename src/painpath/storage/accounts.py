@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from painpath.errors import AuthenticationError, ConflictError, NotFoundError, RateLimitedError, ServiceError
@@ -129,17 +129,35 @@ def create_user(s: Session, clinic: Clinic, email: str, password: str, *, name: 
 
 
 # --- rate limits ---------------------------------------------------------------------------------
+#
+# An attempt (a login, a claim by share code, an anonymous creation through an intake code) is counted BEFORE
+# the secret is checked, in its own committed transaction, and the count and the insert are atomic: SQLite
+# has one writer at a time (BEGIN IMMEDIATE), and PostgreSQL takes a transaction-level advisory lock on each
+# key first. So N concurrent attempts give at most ``limit`` passes per window, never more. An attempt that
+# succeeds is forgotten again (:func:`forget_attempt`), so only failures use up the allowance.
 
 def _rate_key(*parts: str) -> str:
     return hash_secret("|".join(parts))
+
+
+def _lock_keys(s: Session, keys: list[str]) -> None:
+    """PostgreSQL: serialise every transaction that counts one of these keys until it commits (sorted: no deadlock)."""
+    if s.get_bind().dialect.name != "postgresql":
+        return  # SQLite: the write transaction already holds the database's only write lock
+    for key in sorted(set(keys)):
+        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int(key[:15], 16)})
+
+
+def _retry_after(s: Session, key: str, window: int, now: float) -> int:
+    oldest = s.scalar(select(func.min(RateEvent.at)).where(RateEvent.key == key, RateEvent.at > now - window))
+    return max(1, int((oldest or now) + window - now) + 1)
 
 
 def check_rate(s: Session, key: str, limit: int, window: int) -> None:
     now = time.time()
     count = s.scalar(select(func.count()).select_from(RateEvent).where(RateEvent.key == key, RateEvent.at > now - window))
     if (count or 0) >= limit:
-        oldest = s.scalar(select(func.min(RateEvent.at)).where(RateEvent.key == key, RateEvent.at > now - window))
-        retry = max(1, int((oldest or now) + window - now) + 1)
+        retry = _retry_after(s, key, window, now)
         raise RateLimitedError(f"too many failed attempts; try again in {retry} seconds", retry_after=retry)
 
 
@@ -150,8 +168,46 @@ def record_failure(s: Session, key: str, window: int) -> None:
         s.execute(delete(RateEvent).where(RateEvent.at < now - 86400))
 
 
+def hit(s: Session, limits: list[tuple[str, int]], window: int, *,
+        message: str = "too many failed attempts") -> list[int]:
+    """Count one attempt against every (key, limit) atomically, or raise RateLimitedError when any is used up
+    (then nothing is counted). Returns the ids of the events recorded, for :func:`forget_attempt`."""
+    _lock_keys(s, [k for k, _ in limits])
+    now = time.time()
+    for key, limit in limits:
+        count = s.scalar(select(func.count()).select_from(RateEvent)
+                         .where(RateEvent.key == key, RateEvent.at > now - window))
+        if (count or 0) >= limit:
+            retry = _retry_after(s, key, window, now)
+            raise RateLimitedError(f"{message}; try again in {retry} seconds", retry_after=retry)
+    events = [RateEvent(key=key, at=now) for key, _ in limits]
+    s.add_all(events)
+    if secrets.randbelow(50) == 0:  # now and then, forget old events
+        s.execute(delete(RateEvent).where(RateEvent.at < now - 86400))
+    s.flush()
+    return [e.id for e in events]
+
+
+def count_attempt(db: Any, limits: list[tuple[str, int]], window: int, *,
+                  message: str = "too many failed attempts") -> list[int]:
+    """:func:`hit` in its own committed transaction (so a failure that rolls back the work still counts)."""
+    with db.write() as s:
+        return hit(s, limits, window, message=message)
+
+
+def forget_attempt(db: Any, event_ids: list[int]) -> None:
+    """The attempt succeeded: it does not use up the allowance."""
+    if event_ids:
+        with db.write() as s:
+            s.execute(delete(RateEvent).where(RateEvent.id.in_(event_ids)))
+
+
 def login_key(email: str, client: str) -> str:
     return _rate_key("login", email.strip().lower(), client)
+
+
+def login_account_key(email: str) -> str:
+    return _rate_key("login-account", email.strip().lower())
 
 
 def login_client_key(client: str) -> str:
@@ -162,16 +218,30 @@ def token_key(client: str) -> str:
     return _rate_key("token", client)
 
 
+def claim_keys(clinic_id: int, client: str) -> tuple[str, str]:
+    return _rate_key("claim-client", client), _rate_key("claim-clinic", str(clinic_id))
+
+
+def intake_keys(intake_code: str, client: str) -> tuple[str, str]:
+    code = normalise_code(intake_code)
+    return _rate_key("intake", code, client), _rate_key("intake-code", code)
+
+
 # --- login and tokens ----------------------------------------------------------------------------
+
+def _check_password(stored_hash: str | None, password: str) -> bool:
+    """argon2 verification, outside any database transaction (it takes ~0.1-0.5 s of CPU)."""
+    try:
+        _hasher.verify(stored_hash or _DUMMY_HASH, password)
+        return stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
 
 def verify_login(s: Session, email: str, password: str) -> User:
     """The active user with this email and password, or AuthenticationError (same message either way)."""
     user = s.scalar(select(User).where(User.email == email.strip().lower()))
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-        ok = user is not None and user.active
-    except (VerificationError, InvalidHashError):
-        ok = False
+    ok = _check_password(user.password_hash if user else None, password) and user is not None and user.active
     if not ok or user is None:
         raise AuthenticationError("email or password is wrong")
     if _hasher.check_needs_rehash(user.password_hash):
@@ -215,7 +285,7 @@ def resolve_token(s: Session, raw: str) -> Principal | None:
     if not raw.startswith(("pps_", "ppk_")):
         return None
     tok = s.scalar(select(Token).where(Token.token_hash == hash_secret(raw)))
-    if tok is None or tok.revoked_at is not None:
+    if tok is None or tok.revoked_at is not None or tok.kind not in ("session", "api"):
         return None
     now = utcnow()
     if tok.expires_at is not None and _aware(tok.expires_at) <= now:
@@ -231,25 +301,127 @@ def resolve_token(s: Session, raw: str) -> Principal | None:
 
 
 def login(db: Any, email: str, password: str, client: str, *, attempts: int, window: int, session_hours: int,
-          name: str = "login") -> tuple[User, Clinic, Token, str]:
-    """Check the rate limits, verify the password and open a session; count the failure if it is wrong.
+          account_attempts: int | None = None, name: str = "login") -> tuple[User, Clinic, Token, str]:
+    """Count the attempt, verify the password and open a session.
 
-    Limits: ``attempts`` failures per email and client, and ``10 * attempts`` per client over all emails
-    (so trying many emails from one address is slowed too). ``db`` is a :class:`painpath.storage.db.Database`.
+    Limits, each per ``window`` seconds: ``attempts`` failures per email and client, ``account_attempts``
+    (default ``4 * attempts``) per email over all clients (so spreading guesses over many addresses does not
+    help), and ``10 * attempts`` per client over all emails. The attempt is counted before the password is
+    checked, atomically (see :func:`hit`), so concurrent guesses cannot pass the limit; a successful login is
+    not counted. The password hash is checked outside every database transaction (so outside SQLite's write
+    lock). ``db`` is a :class:`painpath.storage.db.Database`.
     """
-    keys = [(login_key(email, client), attempts), (login_client_key(client), attempts * 10)]
+    email = email.strip().lower()
+    limits = [(login_key(email, client), attempts), (login_account_key(email), account_attempts or 4 * attempts),
+              (login_client_key(client), attempts * 10)]
+    events = count_attempt(db, limits, window)
     with db.read() as s:
-        for key, limit in keys:
-            check_rate(s, key, limit, window)
-    try:
-        with db.write() as s:
-            user = verify_login(s, email, password)
-            tok, raw = issue_token(s, user.clinic_id, kind="session", user_id=user.id, hours=session_hours, name=name)
-            clinic = s.get(Clinic, user.clinic_id)
-            assert clinic is not None
-            return user, clinic, tok, raw
-    except AuthenticationError:
-        with db.write() as s:
-            for key, _limit in keys:
-                record_failure(s, key, window)
-        raise
+        user = s.scalar(select(User).where(User.email == email))
+        stored = user.password_hash if user is not None else None
+        active = user is not None and user.active
+    if not (_check_password(stored, password) and active) or user is None:
+        raise AuthenticationError("email or password is wrong")
+    rehash = _hasher.hash(password) if _hasher.check_needs_rehash(stored or "") else None
+    with db.write() as s:
+        fresh = s.get(User, user.id)
+        if fresh is None or not fresh.active or fresh.password_hash != stored:  # changed meanwhile
+            raise AuthenticationError("email or password is wrong")
+        if rehash:
+            fresh.password_hash = rehash
+        tok, raw = issue_token(s, fresh.clinic_id, kind="session", user_id=fresh.id, hours=session_hours, name=name)
+        clinic = s.get(Clinic, fresh.clinic_id)
+        assert clinic is not None
+        s.execute(delete(RateEvent).where(RateEvent.id.in_(events)))
+        return fresh, clinic, tok, raw
+
+
+# --- user management (clinic administrators, and `painpath admin`) ---------------------------------
+
+RESET_HOURS = 24
+
+
+def get_user(s: Session, clinic_id: int | None, *, user_id: int | None = None, email: str | None = None) -> User:
+    """A user of this clinic (any clinic when ``clinic_id`` is None: the command line), by id or email."""
+    q = select(User)
+    if user_id is not None:
+        q = q.where(User.id == user_id)
+    if email is not None:
+        q = q.where(User.email == email.strip().lower())
+    if clinic_id is not None:
+        q = q.where(User.clinic_id == clinic_id)
+    user = s.scalar(q)
+    if user is None:
+        raise NotFoundError(f"user: no user {user_id if user_id is not None else email!r} in this clinic")
+    return user
+
+
+def list_users(s: Session, clinic_id: int) -> list[User]:
+    return list(s.scalars(select(User).where(User.clinic_id == clinic_id).order_by(User.email)))
+
+
+def end_sessions(s: Session, user: User) -> int:
+    """Revoke every open login session of this user (their API keys belong to the clinic and stay)."""
+    now = utcnow()
+    toks = s.scalars(select(Token).where(Token.user_id == user.id, Token.kind == "session",
+                                         Token.revoked_at.is_(None))).all()
+    for t in toks:
+        t.revoked_at = now
+    return len(toks)
+
+
+def set_active(s: Session, user: User, active: bool) -> None:
+    """Deactivate (the user cannot log in and every session ends at once) or reactivate a user."""
+    user.active = active
+    if not active:
+        end_sessions(s, user)
+        _revoke_resets(s, user)
+
+
+def _revoke_resets(s: Session, user: User) -> None:
+    for t in s.scalars(select(Token).where(Token.user_id == user.id, Token.kind == "reset",
+                                           Token.revoked_at.is_(None))):
+        t.revoked_at = utcnow()
+
+
+def start_password_reset(s: Session, user: User) -> str:
+    """A one-time reset code for this user (returned once, stored only as a hash, valid RESET_HOURS hours).
+
+    The old password stops working and every session ends at once; earlier reset codes are revoked."""
+    if not user.active:
+        raise ConflictError("user: this user is deactivated; reactivate them first")
+    _revoke_resets(s, user)
+    end_sessions(s, user)
+    user.password_hash = "!reset:" + secrets.token_hex(8)  # no password verifies against this
+    raw = "ppr_" + new_code(16)
+    s.add(Token(clinic_id=user.clinic_id, user_id=user.id, kind="reset", name="password reset",
+                token_hash=hash_secret(normalise_reset(raw)), prefix=raw[:8],
+                expires_at=utcnow() + dt.timedelta(hours=RESET_HOURS)))
+    s.flush()
+    return f"ppr_{format_code(raw[4:])}"
+
+
+def normalise_reset(code: str) -> str:
+    return "ppr_" + normalise_code(code.strip().removeprefix("ppr_").removeprefix("PPR_"))
+
+
+def reset_limits(client: str) -> list[tuple[str, int]]:
+    return [(_rate_key("reset-client", client), 10)]
+
+
+def finish_password_reset(db: Any, code: str, new_password: str, client: str, *, window: int) -> User:
+    """Set a new password with a one-time reset code (counted like a login attempt: 10 per client per window)."""
+    pw_hash = hash_password(new_password)  # outside the write lock; also checks the length first
+    events = count_attempt(db, reset_limits(client), window)
+    with db.write() as s:
+        tok = s.scalar(select(Token).where(Token.token_hash == hash_secret(normalise_reset(code)),
+                                           Token.kind == "reset").with_for_update())
+        if tok is None or tok.revoked_at is not None or (tok.expires_at and _aware(tok.expires_at) <= utcnow()):
+            raise NotFoundError("code: unknown, used or expired reset code; ask your clinic administrator for a new one")
+        user = s.get(User, tok.user_id)
+        if user is None or not user.active:
+            raise NotFoundError("code: unknown, used or expired reset code; ask your clinic administrator for a new one")
+        tok.revoked_at = utcnow()
+        user.password_hash = pw_hash
+        end_sessions(s, user)
+        s.execute(delete(RateEvent).where(RateEvent.id.in_(events)))
+        return user

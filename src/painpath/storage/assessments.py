@@ -4,7 +4,18 @@ Tenancy lives here, in the query layer: a clinic principal's every query is
 filtered by its ``clinic_id`` (:func:`_visible`), a patient token reaches only
 its own assessment, and a record that exists but is not visible is reported as
 not found, so its existence does not leak. Every read of an assessment by a
-clinician or API key adds a row to the audit log.
+clinician or API key adds a row to the audit log, and so does every change by
+anyone, patients included.
+
+Relations are walked the same way: a follow-up chain (the first assessment and
+its follow-ups) can span clinics when a patient shared its parts with different
+ones, so :func:`chain` returns only the records of the starting record's own
+clinic (for a patient's unshared record, only the unshared ones). Follow-up
+comparisons, trends and follow-up lists all go through it.
+
+Answers have owners: once a clinic has answered findings or switched an
+assessment to clinician mode, a patient's token may add or change only
+symptom and history answers the clinic did not record (:func:`_check_owner`).
 """
 
 from __future__ import annotations
@@ -15,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from painpath.assessment import assess, care_plan_for
@@ -25,13 +36,16 @@ from painpath.interview import InterviewState, Step, answer, next_step, start, w
 from painpath.interview.policy import validate_state
 from painpath.storage.accounts import (
     Principal,
+    claim_keys,
+    count_attempt,
     format_code,
+    intake_keys,
     hash_secret,
     new_token,
     normalise_code,
     share_code_for,
 )
-from painpath.storage.models import AssessmentRecord, AuditEntry, Clinic, utcnow
+from painpath.storage.models import AssessmentRecord, AuditEntry, Clinic, RateEvent, utcnow
 
 LEVEL_ORDER = {"self_care": 0, "soon": 1, "urgent": 2, "emergency": 3}
 
@@ -43,13 +57,53 @@ class Created:
     share_code: str
 
 
-def audit(s: Session, who: Principal, action: str, assessment_ids: Sequence[str | None] = (None,), detail: str = "") -> None:
-    """Record what a clinician or API key did (patients are not audited: they see only their own)."""
-    if not who.is_clinic or who.clinic_id is None:
+PATIENT_KINDS = frozenset({"symptom", "history"})  # findings a patient may answer; "sign" is examination
+
+
+def audit(s: Session, who: Principal, action: str, assessment_ids: Sequence[str | None] = (None,), detail: str = "",
+          *, clinic_id: int | None = None, change: bool = False) -> None:
+    """Record what a clinician or API key did, and every ``change`` a patient's token made (``clinic_id``: the
+    clinic of the patient's assessment, None while no clinic has it; the clinic that receives it later receives
+    these too). A patient's reads are not recorded: they reach only their own assessment."""
+    if who.is_clinic and who.clinic_id is not None:
+        cid, actor = who.clinic_id, "clinic"
+    elif who.kind == "patient" and change:
+        cid, actor = clinic_id, "patient"
+    else:
         return
     for aid in assessment_ids:
-        s.add(AuditEntry(clinic_id=who.clinic_id, user_id=who.user_id, token_id=who.token_id, action=action,
+        s.add(AuditEntry(clinic_id=cid, actor=actor, user_id=who.user_id, token_id=who.token_id, action=action,
                          assessment_id=aid, detail=detail[:500]))
+
+
+def _audit_change(s: Session, who: Principal, action: str, rec: AssessmentRecord, detail: str = "") -> None:
+    audit(s, who, action, [rec.id], detail=detail, clinic_id=rec.clinic_id, change=True)
+
+
+def _keys(values: Mapping[str, str] | Sequence[str]) -> str:
+    return ", ".join(sorted(values))
+
+
+def _check_owner(rec: AssessmentRecord, who: Principal, keys: Sequence[str], ckb: CompiledKB) -> None:
+    """A patient may not add or change examination findings (kind ``sign``) once a clinic works on the
+    assessment (clinician mode, or any answer from a clinic), nor any answer a clinic recorded."""
+    if who.is_clinic:
+        return
+    owned = set(rec.clinic_findings or [])
+    if rec.mode != "clinician" and not owned:
+        return
+    findings = ckb.kb.findings.findings
+    refused = [k for k in keys if k in owned or (k in findings and findings[k].kind not in PATIENT_KINDS)]
+    if refused:
+        raise PermissionDeniedError(
+            f"answers: {_keys(refused)}: recorded by your clinician or an examination finding; only the clinic "
+            "can change it (you can change your own answers about symptoms and history)")
+
+
+def _own(rec: AssessmentRecord, who: Principal, keys: Sequence[str]) -> None:
+    """Remember which findings a clinic answered (a patient may not change them afterwards)."""
+    if who.is_clinic and keys:
+        rec.clinic_findings = sorted({*(rec.clinic_findings or []), *keys})
 
 
 def _visible(who: Principal) -> Select[tuple[AssessmentRecord]]:
@@ -83,9 +137,9 @@ def step_of(rec: AssessmentRecord, ckb: CompiledKB | None = None) -> Step | None
 
 def create(s: Session, who: Principal | None, *, age: int, sex: str, mode: str = "self", setting: str | None = None,
            intake_code: str | None = None, patient_ref: str | None = None, followup_of: str | None = None,
-           ckb: CompiledKB | None = None) -> Created:
+           ckb: CompiledKB | None = None, clinic_id: int | None = None) -> Created:
+    """A new interview. ``clinic_id`` (follow-ups only): the clinic of the earlier record, when a patient starts it."""
     ckb = ckb or default_compiled()
-    clinic_id: int | None = None
     if who is not None and who.is_clinic:
         clinic_id = who.clinic_id
     elif intake_code:
@@ -110,8 +164,8 @@ def create(s: Session, who: Principal | None, *, age: int, sex: str, mode: str =
     )
     s.add(rec)
     s.flush()
-    if who is not None:
-        audit(s, who, "create", [rec.id])
+    audit(s, who or Principal(kind="patient", assessment_id=rec.id), "create", [rec.id], clinic_id=clinic_id,
+          change=True)
     return Created(rec, token, format_code(code))
 
 
@@ -140,9 +194,11 @@ def record_answers(s: Session, who: Principal, assessment_id: str, values: Mappi
     _check_revision(rec, revision)
     if screen is not None and screen not in ckb.kb.interview.screens:
         raise CaseError(f"screen: unknown screen '{screen}'")
+    _check_owner(rec, who, list(values), ckb)
     state = answer(state_of(rec), values, ckb, screen=screen)  # type: ignore[arg-type]
     _save_state(rec, state)
-    audit(s, who, "answer", [rec.id], detail=f"{len(values)} answers")
+    _own(rec, who, list(values))
+    _audit_change(s, who, "answer", rec, detail=f"answers: {_keys(values)}")
     return rec
 
 
@@ -157,8 +213,11 @@ def withdraw_answers(s: Session, who: Principal, assessment_id: str, *, findings
             raise CaseError(f"findings.{k}: unknown finding key")
     if screen is not None and screen not in ckb.kb.interview.screens:
         raise CaseError(f"screen: unknown screen '{screen}'")
-    _save_state(rec, withdraw(state_of(rec), findings, screen=screen))
-    audit(s, who, "withdraw", [rec.id])
+    state = state_of(rec)
+    removed = list(findings or []) + ([a.finding for a in state.answers if a.screen == screen] if screen else [])
+    _check_owner(rec, who, removed, ckb)
+    _save_state(rec, withdraw(state, findings, screen=screen))
+    _audit_change(s, who, "withdraw", rec, detail=f"withdrawn: {_keys(set(removed))}")
     return rec
 
 
@@ -169,7 +228,7 @@ def set_outcome(s: Session, who: Principal, assessment_id: str, outcome: Any) ->
     rec.outcome = outcome.model_dump(mode="json")
     rec.revision += 1
     rec.updated_at = utcnow()
-    audit(s, who, "outcome", [rec.id])
+    _audit_change(s, who, "outcome", rec)
     return rec
 
 
@@ -177,18 +236,28 @@ def _aware(t: dt.datetime) -> dt.datetime:
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
-def _chain(s: Session, rec: AssessmentRecord) -> list[AssessmentRecord]:
-    """The first assessment and its earlier follow-ups, oldest first (not including ``rec``)."""
-    if rec.followup_of is None:
-        return []
-    root = s.get(AssessmentRecord, rec.followup_of)
-    if root is None:
-        return []
-    later = s.scalars(select(AssessmentRecord).where(AssessmentRecord.followup_of == root.id,
-                                                      AssessmentRecord.id != rec.id,
-                                                      AssessmentRecord.status == "finished")
-                      .order_by(AssessmentRecord.finished_at)).all()
-    return [root, *later]
+def _same_clinic(rec: AssessmentRecord) -> ColumnElement[bool]:
+    if rec.clinic_id is None:
+        return AssessmentRecord.clinic_id.is_(None)
+    return AssessmentRecord.clinic_id == rec.clinic_id
+
+
+def chain(s: Session, who: Principal, rec: AssessmentRecord) -> list[AssessmentRecord]:
+    """``rec``'s follow-up chain (its first assessment and that one's follow-ups, ``rec`` included), oldest first,
+    limited to what ``who`` may see through ``rec``: records of ``rec``'s own clinic only (for an assessment no
+    clinic has, only those no clinic has). ``rec`` must have been loaded for ``who`` (:func:`load`)."""
+    root_id = rec.followup_of or rec.id
+    q = select(AssessmentRecord).where(or_(AssessmentRecord.id == root_id, AssessmentRecord.followup_of == root_id),
+                                       _same_clinic(rec))
+    if who.is_clinic:
+        q = q.where(AssessmentRecord.clinic_id == who.clinic_id)
+    return list(s.scalars(q.order_by(AssessmentRecord.created_at, AssessmentRecord.id)))
+
+
+def _earlier(s: Session, who: Principal, rec: AssessmentRecord) -> list[AssessmentRecord]:
+    """The finished records of ``rec``'s visible chain before it, in the order they were finished."""
+    done = [r for r in chain(s, who, rec) if r.id != rec.id and r.status == "finished"]
+    return sorted(done, key=lambda r: _aware(r.finished_at or r.created_at))
 
 
 def finish(s: Session, who: Principal, assessment_id: str, *, startback: Mapping[str, Any] | None = None,
@@ -213,10 +282,10 @@ def finish(s: Session, who: Principal, assessment_id: str, *, startback: Mapping
     plan = care_plan_for(result, case, sb)
     level = result.triage.level
     if rec.outcome is not None:
-        prior = [r for r in _chain(s, rec) if r.outcome is not None]
+        visible = chain(s, who, rec)
+        prior = [r for r in _earlier(s, who, rec) if r.outcome is not None]
         if prior:
-            root = _chain(s, rec)[0]
-            weeks = (utcnow() - _aware(root.created_at)).total_seconds() / (7 * 86400)
+            weeks = (utcnow() - _aware(visible[0].created_at)).total_seconds() / (7 * 86400)
             fu = compare_followup(OutcomeSnapshot.model_validate(prior[-1].outcome),
                                   OutcomeSnapshot.model_validate(rec.outcome),
                                   weeks_since_first=weeks, current_triage_level=level)
@@ -232,7 +301,7 @@ def finish(s: Session, who: Principal, assessment_id: str, *, startback: Mapping
     rec.status = "finished"
     rec.revision += 1
     rec.finished_at = rec.updated_at = utcnow()
-    audit(s, who, "finish", [rec.id])
+    _audit_change(s, who, "finish", rec)
     return rec
 
 
@@ -247,6 +316,7 @@ def amend(s: Session, who: Principal, assessment_id: str, values: Mapping[str, s
     if rec.status != "finished":
         raise ConflictError("status: the assessment is still in progress; answer it instead")
     state = state_of(rec)
+    _check_owner(rec, who, list(values), ckb)
     if mode is not None and mode != state.mode:
         if mode != "clinician" or not who.is_clinic:
             raise PermissionDeniedError("mode: only a clinician or API key can switch an assessment to clinician mode")
@@ -259,10 +329,11 @@ def amend(s: Session, who: Principal, assessment_id: str, values: Mapping[str, s
                "kb_version": rec.kb_version, "engine_version": rec.engine_version}
     rec.history = [*(rec.history or []), earlier]
     _save_state(rec, state)
+    _own(rec, who, list(values))
     rec.status = "in_progress"
     s.flush()
     rec = finish(s, who, assessment_id, ckb=ckb)
-    audit(s, who, "amend", [rec.id], detail=f"{len(values)} answers")
+    _audit_change(s, who, "amend", rec, detail=f"answers: {_keys(values)}" + (f"; mode {mode}" if mode else ""))
     return rec
 
 
@@ -300,17 +371,45 @@ def claim(s: Session, who: Principal, share_code: str) -> AssessmentRecord:
         raise PermissionDeniedError("only a clinician or API key can receive a shared assessment")
     code = normalise_code(share_code)
     rec = s.scalar(select(AssessmentRecord).where(AssessmentRecord.share_code_hash == hash_secret(code)).with_for_update())
-    if rec is None:
-        raise NotFoundError("share_code: no assessment has this code")
-    if rec.clinic_id is not None and rec.clinic_id != who.clinic_id:
-        raise ConflictError("share_code: this assessment is already shared with another clinic")
+    if rec is None or (rec.clinic_id is not None and rec.clinic_id != who.clinic_id):
+        # the same answer whether the code is unknown or another clinic's: a code's existence does not leak
+        raise NotFoundError(UNCLAIMABLE)
     if rec.clinic_id is None:
         rec.clinic_id = who.clinic_id
+        moved = [rec.id]
         for fu in s.scalars(select(AssessmentRecord).where(AssessmentRecord.followup_of == rec.id,
                                                             AssessmentRecord.clinic_id.is_(None))):
             fu.clinic_id = who.clinic_id
+            moved.append(fu.id)
+        # the patient's changes made before the clinic received the assessment become part of its audit log
+        s.execute(update(AuditEntry).where(AuditEntry.assessment_id.in_(moved), AuditEntry.clinic_id.is_(None))
+                  .values(clinic_id=who.clinic_id))
     audit(s, who, "claim", [rec.id])
     return rec
+
+
+UNCLAIMABLE = "share_code: no assessment with this code can be received by your clinic; check the code"
+
+
+def claim_limited(db: Any, who: Principal, share_code: str, *, client: str, attempts: int, window: int) -> AssessmentRecord:
+    """:func:`claim` in its own transaction, after counting the attempt: ``attempts`` failed claims per client and
+    ``5 * attempts`` per clinic in ``window`` seconds (a code that works is not counted)."""
+    if not who.is_clinic or who.clinic_id is None:
+        raise PermissionDeniedError("only a clinician or API key can receive a shared assessment")
+    by_client, by_clinic = claim_keys(who.clinic_id, client)
+    events = count_attempt(db, [(by_client, attempts), (by_clinic, 5 * attempts)], window,
+                           message="too many share codes tried")
+    with db.write() as s:
+        rec = claim(s, who, share_code)
+        s.execute(delete(RateEvent).where(RateEvent.id.in_(events)))
+    return rec
+
+
+def count_intake(db: Any, intake_code: str, *, client: str, per_client: int, per_code: int, window: int) -> None:
+    """Count an assessment started without an account through a clinic's intake code, or refuse it (429)."""
+    by_client, by_code = intake_keys(intake_code, client)
+    count_attempt(db, [(by_client, per_client), (by_code, per_code)], window,
+                  message="too many assessments started with this intake code")
 
 
 def start_followup(s: Session, who: Principal, assessment_id: str, ckb: CompiledKB | None = None) -> Created:
@@ -324,15 +423,13 @@ def start_followup(s: Session, who: Principal, assessment_id: str, ckb: Compiled
     mode = st.mode if who.is_clinic else "self"
     setting = st.setting if who.is_clinic else None
     created = create(s, who if who.is_clinic else None, age=st.age, sex=st.sex, mode=mode, setting=setting,
-                     patient_ref=rec.patient_ref if who.is_clinic else None, followup_of=root_id, ckb=ckb)
+                     patient_ref=rec.patient_ref if who.is_clinic else None, followup_of=root_id, ckb=ckb,
+                     clinic_id=rec.clinic_id)
     created.record.clinic_id = rec.clinic_id
     return created
 
 
 def followups(s: Session, who: Principal, assessment_id: str) -> list[AssessmentRecord]:
+    """The follow-ups in this assessment's chain that the caller may see through it (:func:`chain`), oldest first."""
     rec = load(s, who, assessment_id)
-    root_id = rec.followup_of or rec.id
-    q = select(AssessmentRecord).where(AssessmentRecord.followup_of == root_id).order_by(AssessmentRecord.created_at)
-    if who.is_clinic:
-        q = q.where(AssessmentRecord.clinic_id == who.clinic_id)
-    return list(s.scalars(q))
+    return [r for r in chain(s, who, rec) if r.followup_of is not None]

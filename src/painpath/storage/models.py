@@ -89,6 +89,8 @@ class AssessmentRecord(Base):
     followup: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None, comment="comparison with the previous")
     history: Mapped[list[Any] | None] = mapped_column(JSON, default=None,
                                                       comment="earlier results, kept when a finished assessment is amended")
+    clinic_findings: Mapped[list[Any] | None] = mapped_column(
+        JSON, default=None, comment="findings a clinician or API key answered: a patient may not change them")
     triage_level: Mapped[str | None] = mapped_column(String(16), default=None)
     top_condition: Mapped[str | None] = mapped_column(String(64), default=None)
     kb_version: Mapped[str] = mapped_column(String(64))
@@ -105,12 +107,17 @@ class AssessmentRecord(Base):
 
 
 class AuditEntry(Base):
-    """Append-only: who (clinician or API token) did what to which assessment, and when."""
+    """Append-only: who (a clinician, an API key or a patient's token) did what to which assessment, and when.
+
+    A patient's change to an assessment no clinic has yet has no ``clinic_id``; the clinic that receives the
+    assessment later receives these entries too."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+    actor: Mapped[str] = mapped_column(String(16), default="clinic", server_default="clinic",
+                                       comment="clinic (a clinician or API key) | patient")
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     token_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id", ondelete="SET NULL"), default=None)
     action: Mapped[str] = mapped_column(String(32))

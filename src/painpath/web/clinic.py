@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
 from painpath.engine import default_compiled
 from painpath.errors import AuthenticationError, NotFoundError, ServiceError
@@ -19,7 +18,7 @@ from painpath.web.i18n import gettext as _
 from painpath.web.patient import _answer_rows, db_of
 from painpath.web.render import render
 from painpath.web.reports import html_report, pdf_report
-from painpath.web.security import SESSION_COOKIE, check_csrf, set_cookie
+from painpath.web.security import SESSION_COOKIE, check_csrf, delete_cookie, get_cookie, rotate_csrf, set_cookie
 
 router = APIRouter(include_in_schema=False)
 LEVELS = ("emergency", "urgent", "soon", "self_care")
@@ -31,7 +30,7 @@ class LoginRequired(Exception):
 
 
 def clinician(request: Request) -> Principal:
-    raw = request.cookies.get(SESSION_COOKIE)
+    raw = get_cookie(request, SESSION_COOKIE)
     if raw:
         with db_of(request).read() as s:
             who = resolve_token(s, raw)
@@ -66,6 +65,7 @@ def login(request: Request, email: Annotated[str, Form(max_length=254)] = "",
     try:
         _user, _clinic, _tok, raw = acc.login(db_of(request), email, password, client,
                                               attempts=settings.login_attempts, window=settings.login_window_seconds,
+                                              account_attempts=settings.login_account_attempts,
                                               session_hours=settings.session_hours, name="web login")
     except AuthenticationError:
         return render(request, "clinic/login.html", status=401, next=_safe_next(next), email=email,
@@ -77,6 +77,7 @@ def login(request: Request, email: Annotated[str, Form(max_length=254)] = "",
         return page
     resp = _redirect(_safe_next(next))
     set_cookie(request, resp, SESSION_COOKIE, raw, max_age=settings.session_hours * 3600)
+    rotate_csrf(request, resp, raw)  # the forms' token is now bound to this session
     return resp
 
 
@@ -90,8 +91,38 @@ def logout(request: Request, csrf: Annotated[str | None, Form()] = None) -> Resp
     except LoginRequired:
         pass
     resp = _redirect("/clinic/login")
-    resp.delete_cookie(SESSION_COOKIE, path="/")
+    delete_cookie(request, resp, SESSION_COOKIE)
+    rotate_csrf(request, resp, None)
     return resp
+
+
+@router.get("/clinic/reset")
+def reset_page(request: Request) -> Response:
+    return render(request, "clinic/reset.html", error=None)
+
+
+@router.post("/clinic/reset")
+def reset(request: Request, code: Annotated[str, Form(max_length=40)] = "",
+          password: Annotated[str, Form(max_length=1024)] = "", csrf: Annotated[str | None, Form()] = None) -> Response:
+    """Set a new password with the one-time code a clinic administrator gave (`painpath admin reset-password`)."""
+    check_csrf(request, csrf)
+    settings = request.app.state.settings
+    try:
+        acc.finish_password_reset(db_of(request), code, password,
+                                  request.client.host if request.client else "unknown",
+                                  window=settings.login_window_seconds)
+    except NotFoundError:
+        return render(request, "clinic/reset.html", status=404,
+                      error=_("This code is unknown, used or expired. Ask your clinic administrator for a new one."))
+    except acc.RateLimitedError as exc:
+        page = render(request, "clinic/reset.html", status=429,
+                      error=_("Too many attempts. Please wait {n} seconds and try again.").format(n=exc.retry_after))
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
+    except ServiceError:
+        return render(request, "clinic/reset.html", status=422,
+                      error=_("The new password must have 10 to 1024 characters."))
+    return _redirect("/clinic/login")
 
 
 def _date(value: str | None, field: str) -> dt.datetime | None:
@@ -136,28 +167,36 @@ def claim(request: Request, share_code: Annotated[str, Form(max_length=32)] = ""
           csrf: Annotated[str | None, Form()] = None) -> Response:
     check_csrf(request, csrf)
     who = clinician(request)
-    with db_of(request).write() as s:
-        rec = store.claim(s, who, share_code)
+    return _claim(request, who, share_code)
+
+
+def _claim(request: Request, who: Principal, code: str) -> Response:
+    settings = request.app.state.settings
+    rec = store.claim_limited(db_of(request), who, code[:32],
+                              client=request.client.host if request.client else "unknown",
+                              attempts=settings.claim_attempts, window=settings.claim_window_seconds)
     return _redirect(f"/clinic/a/{rec.id}")
 
 
 @router.get("/share/{code}")
 def share_link(request: Request, code: str) -> Response:
-    """A share link or QR code: a logged-in clinician receives the assessment; anyone else is asked to log in."""
+    """A share link or QR code: a logged-in clinician is asked to confirm (receiving changes data, so it is a
+    POST); anyone else is asked to log in first."""
+    clinician(request)
+    return render(request, "clinic/share_confirm.html", code=acc.format_code(acc.normalise_code(code[:32])))
+
+
+@router.post("/share/{code}")
+def share_confirm(request: Request, code: str, csrf: Annotated[str | None, Form()] = None) -> Response:
+    check_csrf(request, csrf)
     who = clinician(request)
-    with db_of(request).write() as s:
-        rec = store.claim(s, who, code[:32])
-    return _redirect(f"/clinic/a/{rec.id}")
+    return _claim(request, who, code)
 
 
 def _trend(s: Any, who: Principal, rec: AssessmentRecord) -> list[dict[str, Any]]:
-    root_id = rec.followup_of or rec.id
-    chain = [store.load(s, who, root_id)] if root_id != rec.id else [rec]
-    chain += list(s.scalars(select(AssessmentRecord).where(AssessmentRecord.followup_of == root_id,
-                                                          AssessmentRecord.clinic_id == who.clinic_id)
-                            .order_by(AssessmentRecord.created_at)))
+    """Pain and function over the follow-up chain this clinic may see (:func:`store.chain`)."""
     points = []
-    for r in chain:
+    for r in store.chain(s, who, rec):
         if r.outcome:
             psfs = r.outcome.get("psfs") or []
             points.append({"id": r.id, "date": r.created_at.date().isoformat(), "pain": r.outcome["pain"],

@@ -19,7 +19,7 @@ from painpath.storage.models import AssessmentRecord
 from painpath.web import i18n, reports
 from painpath.web.i18n import gettext as _
 from painpath.web.render import render
-from painpath.web.security import LANG_COOKIE, PATIENT_COOKIE, check_csrf, set_cookie
+from painpath.web.security import LANG_COOKIE, PATIENT_COOKIE, check_csrf, get_cookie, set_cookie
 
 router = APIRouter(include_in_schema=False)
 MAX_TOKENS = 6
@@ -33,7 +33,7 @@ def db_of(request: Request) -> Database:
 
 
 def _tokens(request: Request) -> list[str]:
-    raw = request.cookies.get(PATIENT_COOKIE, "")
+    raw = get_cookie(request, PATIENT_COOKIE) or ""
     return [t for t in raw.split(".") if t.startswith("ppp_")][:MAX_TOKENS]
 
 
@@ -97,6 +97,11 @@ def start(request: Request, age: Annotated[str, Form()] = "", sex: Annotated[str
     if errors:
         return render(request, "start.html", status=422, intake_code=intake_code, errors=errors,
                       values={"age": age, "sex": sex})
+    if intake_code:  # into a clinic's list without an account: limited per intake code and client
+        settings = request.app.state.settings
+        store.count_intake(db_of(request), intake_code, client=request.client.host if request.client else "unknown",
+                           per_client=settings.intake_per_client, per_code=settings.intake_per_code,
+                           window=settings.intake_window_seconds)
     try:
         with db_of(request).write() as s:
             created = store.create(s, None, age=age_n, sex=sex, intake_code=intake_code or None)
