@@ -93,7 +93,7 @@ def test_ties_broken_by_taxonomy_order() -> None:
 
 
 def test_empty() -> None:
-    assert score_predictions(CKB, [], np.zeros((0, C)), []) == {"n": 0}
+    assert score_predictions(CKB, [], np.zeros((0, C)), []) == {"n": 0, "misses": []}
 
 
 def test_score_cases_uses_mode_and_gold(dev_dir) -> None:  # type: ignore[no-untyped-def]
