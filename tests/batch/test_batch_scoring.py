@@ -24,9 +24,9 @@ def assert_matches_assess(out: Any, cases: list[Case], ckb: CompiledKB, mode: st
         a = assess(case, mode=mode, ckb=ckb)  # type: ignore[arg-type]
         assert row["id"] == case.id
         assert row["triage"] == a.triage.level, case.id
-        for k, cond in enumerate(a.conditions[:top], start=1):
-            assert row[f"top{k}_condition"] == cond.key, (case.id, k)
-            assert row[f"top{k}_probability"] == pytest.approx(cond.probability, abs=1e-12), (case.id, k)
+        for k, (key, prob) in enumerate(a.ranking()[:top], start=1):  # the conditions and "other"
+            assert row[f"top{k}_condition"] == key, (case.id, k)
+            assert row[f"top{k}_probability"] == pytest.approx(prob, abs=1e-12), (case.id, k)
         for origin, p in a.origin.items():
             assert row[f"origin_{origin}"] == pytest.approx(p, abs=1e-12), (case.id, origin)
         if all_p:

@@ -76,7 +76,7 @@ def run(ev: np.ndarray, age: int = 45, female: bool = False, setting: str = "sel
     ev2 = np.atleast_2d(ev)
     n = ev2.shape[0]
     p = posterior(CKB, ev2, np.full(n, age), np.full(n, female), setting)
-    return p, triage_arrays(CKB, ev2, p)
+    return p, triage_arrays(CKB, ev2, p, np.full(n, age))
 
 
 def floor_rank(*keys: str) -> int:
@@ -92,7 +92,7 @@ def case(findings: dict[str, Any], age: int = 45, sex: str = "male") -> dict[str
 
 def test_condition_levels_match_triage_md() -> None:
     assert dict(CKB.kb.triage.condition_levels) == CONDITION_LEVEL
-    assert {c: int(r) for c, r in zip(CKB.conditions, CKB.base_rank, strict=True)} == {
+    assert {c: int(r) for c, r in zip(CKB.conditions, CKB.base_rank[: len(CKB.conditions)], strict=True)} == {
         c: RANK[lv] for c, lv in CONDITION_LEVEL.items()
     }
     assert LEVEL_RANK == RANK
@@ -191,7 +191,7 @@ def test_floor_reasons_in_assessment() -> None:
 def effective(keys: list[str]) -> dict[str, str]:
     _p, t = run(ev_present(*keys))
     inv = {v: k for k, v in RANK.items()}
-    return {c: inv[int(r)] for c, r in zip(CKB.conditions, t.effective_ranks[0], strict=True)}
+    return {c: inv[int(r)] for c, r in zip(CKB.conditions, t.effective_ranks[0][: len(CKB.conditions)], strict=True)}
 
 
 @pytest.mark.parametrize("motor", ["leg_weakness", "foot_drop"])
@@ -342,7 +342,7 @@ def test_adding_a_present_finding_never_lowers_the_floor(c: tuple[np.ndarray, in
 def test_posteriors_are_probabilities(c: tuple[np.ndarray, int, bool, str]) -> None:
     ev, age, female, mode = c
     p, _t = run(ev, age, female, _setting(mode))
-    assert p.shape == (1, len(CKB.conditions))
+    assert p.shape == (1, len(CKB.candidates))  # the conditions and "other"
     assert np.all(np.isfinite(p))
     assert np.all(p >= 0.0) and np.all(p <= 1.0)
     assert float(p.sum()) == pytest.approx(1.0, abs=1e-9)
@@ -377,7 +377,9 @@ def test_batch_equals_per_case(cs: list[tuple[np.ndarray, int, bool, str]], mode
     age = np.array([c["age"] for c in cases])
     female = np.array([c["sex"] == "female" for c in cases])
     post, ranks = assess_arrays(ev, age, female, setting=_setting(mode))
-    assert_allclose(post, batch.probabilities, rtol=1e-9, atol=1e-15)  # same batch, same path
+    C = len(CKB.conditions)
+    assert_allclose(post[:, :C], batch.probabilities, rtol=1e-9, atol=1e-15)  # same batch, same path
+    assert_allclose(post[:, C], batch.other, rtol=1e-9, atol=1e-15)
     assert [RANK_INV[int(r)] for r in ranks] == batch.triage_levels
 
 

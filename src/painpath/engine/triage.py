@@ -19,7 +19,7 @@ import numpy as np
 
 from painpath.engine.compiled import LEVEL_RANK, CompiledKB
 
-__all__ = ["TriageArrays", "condition_ranks", "floor_matrix", "triage_arrays"]
+__all__ = ["TriageArrays", "condition_ranks", "floor_matrix", "other_leads", "triage_arrays"]
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,9 @@ class TriageArrays:
     floor_rank: np.ndarray  # (N,) highest floor rank, -1 if none
     floors_fired: np.ndarray  # (N, n_floors) bool
     condition_rank: np.ndarray  # (N,) condition-driven rank
-    effective_ranks: np.ndarray  # (N, C) each condition's level after escalations
+    effective_ranks: np.ndarray  # (N, M) each candidate's level after escalations
     escalations_fired: np.ndarray  # (N, n_escalations) bool
+    other_fired: np.ndarray  # (N, n_other_escalations) bool: escalations of "other" (model.yaml)
 
 
 def _any_present(ckb: CompiledKB, present: np.ndarray, keys: list[str]) -> np.ndarray:
@@ -49,10 +50,16 @@ def floor_matrix(ckb: CompiledKB, present: np.ndarray) -> np.ndarray:
     return out
 
 
-def condition_ranks(ckb: CompiledKB, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each condition's level rank after escalations (N, C), and which escalations fired."""
+def condition_ranks(ckb: CompiledKB, present: np.ndarray, age: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each candidate's level rank after escalations (N, M), and which escalations fired.
+
+    The escalations of ``triage.yaml`` apply to the conditions; the unlisted-cause column
+    ("other", when defined) has its own escalations (``model.yaml: other.escalations``), whose
+    ``min_age`` rules need ``age`` (without it they do not fire).
+    """
     n = present.shape[0]
-    ranks = np.broadcast_to(ckb.base_rank, (n, len(ckb.conditions))).copy()
+    C = len(ckb.conditions)
+    ranks = np.broadcast_to(ckb.base_rank, (n, len(ckb.base_rank))).copy()
     escs = ckb.kb.triage.escalations
     fired_all = np.zeros((n, len(escs)), dtype=bool)
     for j, esc in enumerate(escs):
@@ -61,24 +68,56 @@ def condition_ranks(ckb: CompiledKB, present: np.ndarray) -> tuple[np.ndarray, n
         if esc.conditions:
             cols = [ckb.cidx[c] for c in esc.conditions]
         else:
-            cols = [i for i, r in enumerate(ckb.base_rank) if r == LEVEL_RANK[esc.from_level or "self_care"]]
+            cols = [i for i, r in enumerate(ckb.base_rank[:C]) if r == LEVEL_RANK[esc.from_level or "self_care"]]
         target = LEVEL_RANK[esc.level]
         sub = ranks[:, cols]
         ranks[:, cols] = np.where(fired[:, None], np.maximum(sub, target), sub)
+    if ckb.other_index is not None:
+        o = ckb.other_index
+        for (target, _cols, _age), fired in zip(ckb.other_escalations, other_fired(ckb, present, age).T, strict=True):
+            ranks[:, o] = np.where(fired, np.maximum(ranks[:, o], target), ranks[:, o])
     return ranks, fired_all
 
 
-def triage_arrays(ckb: CompiledKB, ev: np.ndarray, post: np.ndarray) -> TriageArrays:
+def other_fired(ckb: CompiledKB, present: np.ndarray, age: np.ndarray | None = None) -> np.ndarray:
+    """(N, n) bool: which escalations of "other" fire (a finding present, or age >= min_age when ages are given)."""
+    n = present.shape[0]
+    out = np.zeros((n, len(ckb.other_escalations)), dtype=bool)
+    for j, (_target, cols, min_age) in enumerate(ckb.other_escalations):
+        if cols.size:
+            out[:, j] = present[:, cols].any(axis=1)
+        if min_age is not None and age is not None:
+            out[:, j] |= np.asarray(age).reshape(-1) >= min_age
+    return out
+
+
+def other_leads(ckb: CompiledKB, post: np.ndarray) -> np.ndarray:
+    """(N,) bool: "other" ranks first, i.e. its probability is strictly above every condition's."""
+    post = np.atleast_2d(post)
+    if ckb.other_index is None:
+        return np.zeros(post.shape[0], dtype=bool)
+    o = ckb.other_index
+    return post[:, o] > post[:, :o].max(axis=1)
+
+
+def triage_arrays(ckb: CompiledKB, ev: np.ndarray, post: np.ndarray, age: np.ndarray | None = None) -> TriageArrays:
+    """Triage of N cases from their evidence (N, F), posteriors (N, M) and ages (for "other").
+
+    When "other" ranks first, the condition-driven level is at least its own level (after its
+    escalations): an unexplained pattern never gets self-care from the conditions it does not fit.
+    """
     present = np.atleast_2d(ev) > 0
     floors = floor_matrix(ckb, present)
     floor_levels = np.array([LEVEL_RANK[f.level] for f in ckb.kb.triage.floors])
     floor_rank = np.where(floors, floor_levels[None, :], -1).max(axis=1, initial=-1)
-    eff, esc_fired = condition_ranks(ckb, present)
+    eff, esc_fired = condition_ranks(ckb, present, age)
     cond_rank = np.zeros(present.shape[0], dtype=int)
     thresholds = ckb.kb.triage.risk_thresholds
     for level in ("soon", "urgent", "emergency"):
         r = LEVEL_RANK[level]
         mass = np.where(eff >= r, post, 0.0).sum(axis=1)
         cond_rank = np.where(mass >= thresholds[level], r, cond_rank)  # type: ignore[index]
+    if ckb.other_index is not None:
+        cond_rank = np.where(other_leads(ckb, post), np.maximum(cond_rank, eff[:, ckb.other_index]), cond_rank)
     final = np.maximum(floor_rank, cond_rank)
-    return TriageArrays(final, floor_rank, floors, cond_rank, eff, esc_fired)
+    return TriageArrays(final, floor_rank, floors, cond_rank, eff, esc_fired, other_fired(ckb, present, age))
