@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from painpath.errors import ConfigError
@@ -58,6 +58,21 @@ class Settings(BaseSettings):
         '{"https://ehr.example.org": {"keys": [...]}}; empty refuses every CDS service call',
     )
     cds_clock_skew_seconds: int = Field(default=60, ge=0, le=600, description="leeway for CDS JWT exp and iat")
+    region: str = Field(
+        default="default",
+        description="country whose emergency number and health services the advice names: GB, US, ES, "
+        "or unset for neutral wording ('your local emergency number'); see careplan/data/regions.yaml",
+    )
+
+    @field_validator("region", mode="before")
+    @classmethod
+    def _known_region(cls, value: object) -> str:
+        from painpath.careplan.regions import region_code  # data lives with the care content
+
+        try:
+            return region_code(None if value is None else str(value))
+        except ValueError as exc:
+            raise ValueError(str(exc).removeprefix("PAINPATH_REGION: ")) from None
 
     @property
     def url(self) -> str:

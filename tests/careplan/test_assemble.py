@@ -179,7 +179,7 @@ def test_second_condition_beyond_margin_is_not_shared():
 
 def test_close_dangerous_second_condition_brings_its_warning_signs():
     plan = build_care_plan(
-        [("calf_muscle_strain", 0.5), ("deep_vein_thrombosis", 0.4)], "self_care", RUNNER_CALF
+        [("calf_muscle_strain", 0.5), ("deep_vein_thrombosis", 0.4)], "self_care", RUNNER_CALF, region="GB"
     )
     assert plan.shared_advice is not None
     assert "urgent" in plan.shared_advice.note
@@ -204,13 +204,20 @@ def test_warning_floor_plan_lists_triage_reasons_and_triggered_clinician_steps()
 
 
 def test_unknown_conditions_are_skipped_and_unknown_level_raises():
-    plan = build_care_plan([("hip_osteoarthritis", 0.9), ("lumbar_somatic_referred", 0.5)], "self_care", {})
+    plan = build_care_plan([("piriformis_syndrome", 0.9), ("lumbar_somatic_referred", 0.5)], "self_care", {})
     assert plan.conditions[0].key == "lumbar_somatic_referred"
-    assert any("hip_osteoarthritis" in n for n in plan.notes)
+    assert any("piriformis_syndrome" in n for n in plan.notes)
     with pytest.raises(ValueError):
         build_care_plan([("lumbar_somatic_referred", 0.5)], "whenever", {})
     with pytest.raises(ValueError):
-        build_care_plan([("hip_osteoarthritis", 0.9)], "self_care", {})
+        build_care_plan([], "self_care", {})
+
+
+def test_only_unknown_keys_fall_back_to_the_plan_for_an_unexplained_pattern():
+    plan = build_care_plan([("piriformis_syndrome", 0.9)], "self_care", {})
+    assert plan.conditions[0].key == "other"
+    assert plan.level == "soon"  # an unexplained pattern is seen by a clinician
+    assert any("piriformis_syndrome" in n for n in plan.notes)
 
 
 FINDINGS = sorted(CONTENT.finding_keys)

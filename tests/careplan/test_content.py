@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from painpath.careplan import CareContentError, check_care_content, load_care_content
+from painpath.careplan import CareContentError, build_care_plan, check_care_content, load_care_content
 from painpath.careplan.checks import required_levels
 
 BENCHMARK_CONDITIONS = {
@@ -30,6 +30,24 @@ BENCHMARK_CONDITIONS = {
     "peripheral_arterial_disease": "soon",
     "acute_limb_ischaemia": "emergency",
     "cellulitis": "urgent",
+    # benchmark v2 (TRIAGE.md section 2)
+    "hip_osteoarthritis": "self_care",
+    "greater_trochanteric_pain_syndrome": "self_care",
+    "hip_fracture": "emergency",
+    "hamstring_strain": "self_care",
+    "meralgia_paresthetica": "soon",
+    "achilles_rupture": "urgent",
+    "knee_osteoarthritis": "self_care",
+    "patellofemoral_pain": "self_care",
+    "patellar_tendinopathy": "self_care",
+    "knee_internal_derangement": "soon",
+    "ankle_sprain": "self_care",
+    "plantar_heel_pain": "self_care",
+    "septic_arthritis": "emergency",
+    "gout": "soon",
+    "superficial_thrombophlebitis": "soon",
+    "chronic_venous_disease": "self_care",
+    "nocturnal_leg_cramps": "self_care",
 }
 
 
@@ -43,14 +61,59 @@ def test_shipped_content_passes_every_check():
     assert check_care_content() == []
 
 
-def test_vocab_holds_the_19_benchmark_conditions_with_their_base_levels():
+def test_vocab_holds_the_36_benchmark_conditions_with_their_base_levels():
+    assert len(BENCHMARK_CONDITIONS) == 36
     assert dict(load_care_content().condition_levels) == BENCHMARK_CONDITIONS
 
 
-@pytest.mark.parametrize("condition", sorted(BENCHMARK_CONDITIONS))
+@pytest.mark.parametrize("condition", [*sorted(BENCHMARK_CONDITIONS), "other"])
 def test_every_condition_has_content_for_every_level_it_can_take(condition):
+    content = load_care_content()
+    base = BENCHMARK_CONDITIONS.get(condition, content.other_level)
+    levels = content.conditions[condition].levels
+    assert set(required_levels(base)) <= set(levels)
+
+
+@pytest.mark.parametrize("condition", [*sorted(BENCHMARK_CONDITIONS), "other"])
+def test_no_exercise_self_care_or_treatment_at_emergency_or_urgent(condition):
     levels = load_care_content().conditions[condition].levels
-    assert set(required_levels(BENCHMARK_CONDITIONS[condition])) <= set(levels)
+    for level in ("emergency", "urgent"):
+        if level in levels:
+            block = levels[level]
+            assert not (block.exercises or block.self_care or block.treatments), (condition, level)
+
+
+@pytest.mark.parametrize("condition", [*sorted(BENCHMARK_CONDITIONS), "other"])
+@pytest.mark.parametrize("level", ["emergency", "urgent"])
+def test_assembled_acute_plans_carry_no_exercise_for_any_condition(condition, level):
+    # every finding a tailoring rule could react to is True: still nothing may be added
+    everything = {f: True for f in load_care_content().finding_keys}
+    plan = build_care_plan([(condition, 0.9)], level, everything)
+    assert plan.level in ("emergency", "urgent")
+    assert not plan.exercises and not plan.self_care and not plan.treatments and not plan.tailoring
+
+
+def test_other_is_a_content_key_at_soon_and_above():
+    content = load_care_content()
+    assert content.other_level == "soon"
+    assert set(content.conditions["other"].levels) == {"soon", "urgent", "emergency"}
+
+
+def test_hard_coded_country_services_are_reported(data_copy):
+    def change(d):
+        d["conditions"]["gout"]["levels"]["soon"]["do_now"][0]["text"] = "Ring NHS 111 or see your GP."
+
+    _edit(data_copy / "content.yaml", change)
+    problems = check_care_content(data_copy)
+    assert any(p.startswith("content.yaml: gout.levels.soon.do_now[0].text: names a country's service") for p in problems)
+
+
+def test_unknown_placeholder_is_reported(data_copy):
+    def change(d):
+        d["items"]["sit_to_stand"]["steps"][0] = "Call {ambulance_number} if you fall."
+
+    _edit(data_copy / "exercises.yaml", change)
+    assert "exercises.yaml: sit_to_stand.steps[0]: unknown placeholder {ambulance_number}" in check_care_content(data_copy)
 
 
 def test_required_levels_are_base_and_everything_more_urgent():

@@ -122,3 +122,16 @@ def test_diagrams_are_served(web) -> None:  # type: ignore[no-untyped-def]
     for path in sorted(DIAGRAMS.glob("*.svg")):
         r = web.browser.get(f"/static/exercises/{path.name}")
         assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml"), path.name
+
+
+@pytest.mark.parametrize("exercise_id", sorted(i for i, it in load_care_content().library.items() if it.kind == "exercise"))
+def test_every_library_exercise_resolves_to_a_valid_svg(exercise_id: str) -> None:
+    url = diagram(load_care_content().library[exercise_id])
+    assert url is not None, exercise_id
+    check_svg(file_of(url))
+
+
+@pytest.mark.parametrize("exercise_id", ["calf_stretch_wall", "hip_flexor_stretch_kneeling", "quadriceps_stretch_standing"])
+def test_the_three_seed_stretches_have_their_own_diagram(exercise_id: str) -> None:
+    assert diagram(load_care_content().library[exercise_id]) == f"/static/exercises/{exercise_id}.svg"
+    check_svg(DIAGRAMS / f"{exercise_id}.svg")

@@ -10,6 +10,11 @@ Steps:
    and a STarT Back result, for back-related conditions, adds its stratum advice.
 4. If the second condition is within ``CLOSE_MARGIN`` probability of the first, its summary,
    safety-netting and next steps are added, and what the two plans share is listed.
+5. ``other`` (the engine's share for "fits no known cause") has its own content: when it leads,
+   or when no ranked key has content, the plan says to see a clinician, what to tell them and
+   what to watch for.
+6. The region's services (``regions.py``: emergency number, urgent service, primary care) are
+   filled into every text of the plan.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from .loader import CareContent, load_care_content
+from .regions import fill_deep, services
 from .schema import (
     CareItem,
     CarePlan,
@@ -36,11 +42,13 @@ from .schema import (
     more_urgent,
 )
 
-__all__ = ["CLOSE_MARGIN", "build_care_plan"]
+__all__ = ["CLOSE_MARGIN", "OTHER", "build_care_plan"]
 
 #: A second condition this close in probability to the first is treated as "close".
 CLOSE_MARGIN = 0.15
 _ACUTE = ("emergency", "urgent")
+#: The key of the "fits no known cause" share (the engine's ``other`` class).
+OTHER = "other"
 
 
 def _item(ci: CareItem | NextStep, condition: str | None) -> PlanItem:
@@ -157,13 +165,16 @@ def build_care_plan(
     *,
     triage_reasons: Sequence[str] = (),
     startback: StartBackResult | None = None,
+    region: str | None = None,
 ) -> CarePlan:
     """Assemble the care plan for the leading condition at ``triage_level``.
 
     ``ranked`` is ``[(condition_key, probability), ...]`` sorted most likely first; keys the care
     content does not know are skipped (with a note). ``findings`` maps finding keys to
-    True / False / None.
+    True / False / None. ``region`` (default: the ``PAINPATH_REGION`` setting) decides the emergency
+    number and services the plan names. ``other`` may appear in ``ranked`` like a condition key.
     """
+    words = services(region)  # raises ValueError on an unknown region
     level_rank(triage_level)  # raises ValueError on an unknown level
     content = load_care_content()
     notes: list[str] = []
@@ -172,7 +183,10 @@ def build_care_plan(
     if unknown:
         notes.append(f"no care content for {unknown}; skipped")
     if not known:
-        raise ValueError(f"none of the ranked conditions has care content: {[k for k, _ in ranked]}")
+        if not ranked:
+            raise ValueError("ranked is empty: no condition to build a care plan for")
+        # nothing the content knows: fall back to the "fits no known cause" plan
+        known = [(OTHER, 0.0)]  # the note above names the keys that were skipped
 
     lead_key, lead_p = known[0]
     lead = content.conditions[lead_key]
@@ -274,4 +288,5 @@ def build_care_plan(
         startback=used_startback,
         notes=notes,
     )
-    return plan.model_copy(update={"sources_used": _collect_sources(content, plan)})
+    plan = plan.model_copy(update={"sources_used": _collect_sources(content, plan)})
+    return CarePlan.model_validate(fill_deep(plan.model_dump(mode="python"), words))

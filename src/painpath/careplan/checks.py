@@ -6,13 +6,15 @@ list means the content is complete. It is what ``painpath kb check`` runs for th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from .loader import CareContent, CareContentError, load_care_content
-from .schema import LEVELS, level_rank
+from .regions import PLACEHOLDERS, placeholders_in
+from .schema import LEVELS, Source, level_rank
 
 __all__ = ["check_care_content", "required_levels"]
 
@@ -52,7 +54,7 @@ def _check_sources(content: CareContent, file: str, key: str, obj: object) -> li
 def _check_conditions(content: CareContent) -> list[str]:
     problems: list[str] = []
     file = "content.yaml"
-    expected = content.condition_levels
+    expected = {**content.condition_levels, "other": content.other_level}
     for key in expected:
         if key not in content.conditions:
             problems.append(f"{file}: {key}: no care content for this condition")
@@ -132,6 +134,57 @@ def _check_library_and_rules(content: CareContent) -> list[str]:
     return problems
 
 
+#: Words that tie advice to one country's health service; content says {emergency_number} etc. instead.
+_COUNTRY_WORDS = re.compile(r"\b(999|911|112|111)\b|A&E|\bNHS\b|\bGPs?\b|\bER\b")
+
+
+def _texts(obj: object, path: str) -> Iterator[tuple[str, str]]:
+    """Every string a person can read in ``obj`` (bibliography entries excluded), with its path."""
+    if isinstance(obj, Source):
+        return
+    if isinstance(obj, str):
+        yield path, obj
+    elif isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            if name in ("sources", "id", "estimate", "grade_note"):
+                continue
+            yield from _texts(getattr(obj, name), f"{path}.{name}" if path else name)
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _texts(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(obj, (list, tuple)):
+        for i, value in enumerate(obj):
+            yield from _texts(value, f"{path}[{i}]")
+
+
+def _check_region_words(content: CareContent) -> list[str]:
+    """No country's emergency number or service is written into the content, and every
+    ``{placeholder}`` is one the region data fills (see regions.py)."""
+    problems: list[str] = []
+    tables = (
+        ("content.yaml", content.conditions),
+        ("exercises.yaml", content.library),
+        ("treatments.yaml", content.treatments),
+        ("next_steps.yaml", content.next_steps),
+        ("tailoring.yaml", {r.id: r for r in content.tailoring}),
+        ("outcomes.yaml", {"outcomes": content.outcomes}),
+    )
+    for file, table in tables:
+        for key, obj in table.items():
+            for path, text in _texts(obj, key):
+                found = _COUNTRY_WORDS.search(text)
+                if found:
+                    problems.append(
+                        f"{file}: {path}: names a country's service {found.group(0)!r}; "
+                        "use {emergency_number}, {emergency_department}, {urgent_service}, "
+                        "{primary_care} or {primary_care_practice}"
+                    )
+                for name in placeholders_in(text):
+                    if name not in PLACEHOLDERS:
+                        problems.append(f"{file}: {path}: unknown placeholder {{{name}}}")
+    return problems
+
+
 def _check_instruments(content: CareContent) -> list[str]:
     problems = _check_sources(content, "startback.yaml", "startback", content.startback)
     problems += _check_sources(content, "outcomes.yaml", "outcomes", content.outcomes)
@@ -156,4 +209,5 @@ def check_care_content(data_dir: str | Path | None = None) -> list[str]:
     problems = _check_conditions(content)
     problems += _check_library_and_rules(content)
     problems += _check_instruments(content)
+    problems += _check_region_words(content)
     return problems

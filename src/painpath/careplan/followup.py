@@ -16,6 +16,7 @@ is passed in that way). Not improving at ``no_improvement_weeks`` (6) or more ->
 from __future__ import annotations
 
 from .loader import load_care_content
+from .regions import fill, services
 from .schema import FollowUpResult, Level, OutcomeSnapshot, PlanItem, Trend, level_rank, more_urgent
 
 __all__ = ["compare_followup"]
@@ -45,8 +46,11 @@ def compare_followup(
     *,
     weeks_since_first: float,
     current_triage_level: str,
+    region: str | None = None,
 ) -> FollowUpResult:
-    """Trend, advice and level for a follow-up assessment compared with the previous one."""
+    """Trend, advice and level for a follow-up assessment compared with the previous one.
+
+    ``region`` (default: the ``PAINPATH_REGION`` setting) names the services in the advice."""
     if weeks_since_first < 0:
         raise ValueError("weeks_since_first must be 0 or more")
     level_rank(current_triage_level)  # validates
@@ -110,7 +114,7 @@ def compare_followup(
         weeks_since_first=weeks_since_first,
         level=level,
         escalated=level != current_triage_level,
-        advice=PlanItem(text=advice.text, sources=list(advice.sources)),
+        advice=PlanItem(text=fill(advice.text, services(region)), sources=list(advice.sources)),
         reasons=reasons,
         sources=list(dict.fromkeys([*spec.rule_sources, *spec.pain.sources, *spec.psfs.sources])),
     )

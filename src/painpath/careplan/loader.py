@@ -55,7 +55,7 @@ class CareContent:
     """All care-plan content, validated file by file."""
 
     sources: Mapping[str, Source]
-    condition_levels: Mapping[str, str]  # the 19 benchmark condition keys -> base triage level
+    condition_levels: Mapping[str, str]  # the benchmark condition keys -> base triage level
     finding_keys: frozenset[str]
     conditions: Mapping[str, ConditionContent]
     library: Mapping[str, LibraryItem]
@@ -65,6 +65,7 @@ class CareContent:
     startback: StartBackSpec
     outcomes: OutcomeSpec
     origin: str
+    other_level: str = "soon"  # base level of the "fits no known cause" plan (content key ``other``)
 
 
 def _read(root: Traversable, name: str) -> Any:
@@ -148,6 +149,7 @@ def _load(root: Traversable, origin: str) -> CareContent:
     )
     vocab = raw["vocab.yaml"]
     cond_levels = _section(vocab, "vocab.yaml", "conditions")
+    other_level = vocab.get("other", "soon") if isinstance(vocab, dict) else "soon"
     findings = vocab.get("findings") if isinstance(vocab, dict) else None
     if not isinstance(findings, list) or not all(isinstance(f, str) for f in findings):
         raise CareContentError("vocab.yaml: findings: must be a list of finding keys")
@@ -198,6 +200,7 @@ def _load(root: Traversable, origin: str) -> CareContent:
         startback=startback,
         outcomes=outcomes,
         origin=origin,
+        other_level=str(other_level),
     )
 
 

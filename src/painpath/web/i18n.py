@@ -30,6 +30,8 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
+from painpath.careplan import regions
+
 __all__ = [
     "CODE_MESSAGES",
     "DEFAULT",
@@ -63,6 +65,9 @@ def catalogue(lang: str) -> dict[str, str]:
     for msg in cat:
         if msg.id and msg.string and not msg.fuzzy and isinstance(msg.id, str) and isinstance(msg.string, str):
             out[msg.id] = msg.string
+    # care text names the region's services through {placeholders}; a plan is stored filled in, so
+    # add "filled English -> filled translation" for every region (painpath.careplan.regions)
+    out.update({k: v for k, v in regions.localised_pairs(dict(out), lang) if k not in out})
     return out
 
 

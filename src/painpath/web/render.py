@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from painpath import __version__
+from painpath.careplan import regions
 from painpath.web import i18n
 from painpath.web.security import csrf_token, finish_response
 
@@ -48,6 +49,16 @@ def diagram(item: Any) -> str | None:
     return None
 
 
+def region_info() -> dict[str, str | None]:
+    """The region's services (``PAINPATH_REGION``) in the page's language, and ``tel``, the number to dial."""
+    return regions.services(None, i18n.current.get())
+
+
+def fill_region(text: str) -> str:
+    """Template filter: ``{{ _("Call {emergency_number}.")|region }}`` names the region's services."""
+    return regions.fill(str(text), region_info())
+
+
 @lru_cache(maxsize=1)
 def env() -> Environment:
     e = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "svg"]),
@@ -55,6 +66,8 @@ def env() -> Environment:
     e.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=False)  # type: ignore[attr-defined]
     e.filters["pct"] = _pct
     e.globals["diagram"] = diagram
+    e.filters["region"] = fill_region
+    e.globals["region"] = region_info
     e.globals.update(LEVEL_LABEL=LEVEL_LABEL, ORIGIN_LABEL=ORIGIN_LABEL, LANGUAGES=i18n.LANGUAGES,
                      app_version=__version__)
     return e
