@@ -23,12 +23,21 @@ LEVEL_LABEL = {
     "soon": "See a clinician soon",
     "self_care": "Look after it yourself",
 }
-ORIGIN_LABEL = {"back": "Your lower back", "leg": "Your leg itself", "vascular": "Your blood vessels",
+ORIGIN_LABEL = {"back": "Your lower back", "hip": "Your hip", "leg": "Your leg itself", "vascular": "Your blood vessels",
                 "systemic": "Your whole body (for example an infection)"}
+# the same, in a clinician's words (clinician pages and the report a clinician reads)
+ORIGIN_LABEL_CLINICIAN = {"back": "Lumbar spine", "hip": "Hip", "leg": "The leg itself (muscle, tendon, bone, nerve)",
+                          "vascular": "Blood vessels", "systemic": "Systemic (for example infection)"}
 
 
 def _pct(p: float) -> str:
-    return f"{round(p * 100)}%"
+    """A probability in whole percent; never "100%" (nothing here is certain) and never "0%"."""
+    n = round(p * 100)
+    if n >= 100:
+        return ">99%"
+    if n < 1:
+        return "<1%"
+    return f"{n}%"
 
 
 @lru_cache(maxsize=1)
@@ -55,7 +64,8 @@ def env() -> Environment:
     e.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=False)  # type: ignore[attr-defined]
     e.filters["pct"] = _pct
     e.globals["diagram"] = diagram
-    e.globals.update(LEVEL_LABEL=LEVEL_LABEL, ORIGIN_LABEL=ORIGIN_LABEL, LANGUAGES=i18n.LANGUAGES,
+    e.globals.update(LEVEL_LABEL=LEVEL_LABEL, ORIGIN_LABEL=ORIGIN_LABEL, ORIGIN_LABEL_CLINICIAN=ORIGIN_LABEL_CLINICIAN,
+                     LANGUAGES=i18n.LANGUAGES,
                      app_version=__version__)
     return e
 
