@@ -106,7 +106,7 @@ def compile_kb(kb: KnowledgeBase) -> CompiledKB:
         for imp in kb.dependence.implications
     )
     cluster_cols = tuple(np.array([fidx[f] for f in cl.findings], dtype=np.intp) for _n, cl in clusters)
-    origin_names = ("back", "leg", "vascular", "systemic")
+    origin_names = ("back", "hip", "leg", "vascular", "systemic")
     origin = tuple(kb.conditions.conditions[c].origin for c in conds)
     om = np.zeros((C, len(origin_names)))
     for ci, o in enumerate(origin):

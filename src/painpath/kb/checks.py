@@ -157,6 +157,8 @@ def cross_file_problems(kb: KnowledgeBase) -> list[str]:
     early = {k for s in kb.interview.screens.values() if s.phase in ("presenting", "warning") for k in s.findings}
     for fl in t.floors:
         for key in fl.any:
+            if key in findings and kb.findings.findings[key].kind == "sign":
+                continue  # a sign comes from the examination screens, which only a clinician answers
             if key not in early:
                 problems.append(f"interview.yaml: floor '{fl.id}' finding '{key}' is not on a presenting or warning screen")
     lo, hi = kb.model.clip

@@ -67,7 +67,7 @@ class Snomed(_Strict):
 class Condition(_Strict):
     name: str
     short_name: str = Field(min_length=3, max_length=60)
-    origin: Literal["back", "leg", "vascular", "systemic"]
+    origin: Literal["back", "hip", "leg", "vascular", "systemic"]
     mechanism: Literal["nerve", "musculoskeletal", "vascular", "inflammatory_infective", "serious_pathology"]
     mechanism_text: str | None = None
     description: str = Field(min_length=20)
