@@ -453,3 +453,102 @@ def test_every_page_form_posts_with_a_csrf_token(web) -> None:  # type: ignore[n
         for f in forms(b.get(path).text):
             if f.method == "post":
                 assert f.hidden.get("csrf") == b.csrf(), (path, f.action)
+
+
+# --- the result and the report -----------------------------------------------------------------------------
+
+SCIATICA = {"pain_follows_band": "present", "pain_shooting_electric": "present", "tingling_pins_needles": "present",
+            "onset_after_lifting_bending": "present", "worse_sitting_bending": "present",
+            "worse_cough_sneeze_strain": "present", "worse_back_movement": "present"}
+
+
+def _main(html: str) -> str:
+    return html.split('<main id="main"', 1)[1].split("</main>", 1)[0]
+
+
+def test_the_result_page_fits_a_phone_and_names_only_what_matters(web) -> None:  # type: ignore[no-untyped-def]
+    from painpath.web.summary import LEVEL_RANK
+
+    b = web.browser
+    aid = b.finished(regions=["low_back_pain", "buttock_pain", "posterior_thigh_pain", "calf_pain"],
+                     answers=SCIATICA)
+    rec = record(web, aid)
+    html = _main(b.get(f"/a/{aid}/result").text)
+    first, rest = html.split('<section aria-labelledby="source-h"', 1)
+    # the first part: urgency, the leading explanation, what to do now, share code and PDF
+    assert level_label(first) == LEVEL_LABEL[rec.triage_level]
+    assert "The most likely explanation:" in first and "What to do now" in first
+    assert "/report.pdf" in first and 'class="code"' in first
+    # the rest opens on demand
+    assert rest.count("<details class=\"more\">") >= 3
+    # no internal versions on the patient's page, no 0% and no 100%
+    assert rec.kb_version not in html and rec.engine_version not in html and "Knowledge base" not in html
+    assert not re.search(r"[^0-9<>]0%|100%", html), re.findall(r".{40}(?:0|100)%", html)
+    # the leading explanation is a cause at or below the level shown
+    lead = re.search(r"The most likely explanation: <strong>([^<]+)</strong>", first)
+    assert lead
+    kb = default_compiled().kb.conditions.conditions
+    (cond,) = [c for c in rec.result["conditions"] if kb[c["key"]].short_name == lead.group(1)]
+    assert LEVEL_RANK[cond["level"]] <= LEVEL_RANK[rec.triage_level]
+    # every reason for or against a cause carries the answer given
+    reasons = re.findall(r'<ul class="(?:for|against)">(.*?)</ul>', html, re.S)
+    assert reasons
+    for block in reasons:
+        for li in re.findall(r"<li>(.*?)</li>", block, re.S):
+            assert re.search(r": <strong>(yes|no)</strong>$", li.strip()), li
+
+
+def test_the_summary_leaves_out_causes_more_urgent_than_the_level_and_zero_percent(web) -> None:  # type: ignore[no-untyped-def]
+    """A self-care result with a clot at a few percent does not name the clot in its summary; 0% is never
+    listed; an "other" share that leads is said in plain words."""
+    from painpath.web.summary import result_view
+
+    b = web.browser
+    aid = b.finished(regions=["low_back_pain"])
+    rec = record(web, aid)
+    conds = rec.result["conditions"]
+    urgent = next(c for c in conds if c["level"] in ("urgent", "emergency"))
+    low = next(c for c in conds if c["level"] == "self_care")
+    others = [c for c in conds if c not in (urgent, low)]
+    for c in others:
+        c["probability"] = 0.0
+    urgent["probability"], low["probability"] = 0.3, 0.7
+    rec.result = {**rec.result, "conditions": [low, urgent, *others]}
+    rec.triage_level = "self_care"
+    view = result_view(rec)
+    assert view["leading"]["key"] == low["key"]
+    assert [c["key"] for c in view["causes"]] == [low["key"], urgent["key"]]  # 0% never listed
+    rec.result = {**rec.result, "other_probability": 0.8}
+    view = result_view(rec)
+    assert view["other_leads"] and view["leading"] is None
+    rec.result = {**rec.result, "other_probability": 0.1}
+    assert not result_view(rec)["other_leads"]
+
+
+def test_the_report_shows_the_answer_with_every_reason_and_fits_one_page(web) -> None:  # type: ignore[no-untyped-def]
+    from pypdf import PdfReader
+
+    b = web.browser
+    aid = b.finished(regions=["low_back_pain", "buttock_pain", "posterior_thigh_pain", "calf_pain"],
+                     answers=SCIATICA, age=38)
+    rec = record(web, aid)
+    answered = {a["finding"]: a["value"] for a in rec.state["answers"]}
+    html = b.get(f"/a/{aid}/report").text
+    rows = re.findall(r"<tr><td>.*?</tr>", html, re.S)
+    assert rows
+    kb = default_compiled().kb.findings.findings
+    by_text = {f.text: k for k, f in kb.items()}
+    seen = 0
+    for row in rows:
+        for text, word in re.findall(r"([^;>]+?): <strong>(yes|no)</strong>", row):
+            key = by_text[text.strip()]
+            assert key in answered, key  # only answers actually given
+            assert word == {"present": "yes", "absent": "no"}[answered[key]], (text, word)
+            seen += 1
+    assert seen >= 3
+    assert rec.kb_version in html  # the versions stay in the report's footer
+    pdf = b.get(f"/a/{aid}/report.pdf").content
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 1, f"{len(reader.pages)} pages"
+    text = re.sub(r"\s+", " ", reader.pages[0].extract_text() or "")
+    assert LEVEL_LABEL[rec.triage_level] in text and ": yes" in text and ": no" in text

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 
 from painpath.engine import CompiledKB
 
+def N_(text: str) -> str:  # noqa: N802 - marks text for extraction (translated where shown)
+    return text
+
+
 __all__ = ["Region", "all_regions", "chosen_from_answers", "location_values", "regions_for", "regions_from_case"]
 
 
@@ -31,25 +35,25 @@ class Region:
 
 # Order: top to bottom, as the list under the drawing reads.
 _REGIONS: tuple[Region, ...] = (
-    Region("low_back_pain", "Lower back", "back", ("low_back_pain",), False, "back"),
-    Region("buttock_pain", "Buttock", "back", ("buttock_pain",), False, "hip"),
-    Region("groin_pain", "Groin or front of the hip", "front", ("groin_pain",), False, "hip"),
-    Region("outer_hip_pain", "Outer side of the hip", "back", ("outer_hip_pain",), False, "hip"),
-    Region("anterior_thigh_pain", "Front of the thigh", "front", ("anterior_thigh_pain",), False, "thigh"),
-    Region("posterior_thigh_pain", "Back of the thigh", "back", ("posterior_thigh_pain",), False, "thigh"),
-    Region("outer_thigh_pain", "Outer side of the thigh", "front", ("outer_thigh_pain",), False, "thigh"),
-    Region("knee_front_pain", "Front of the knee (around the kneecap)", "front", ("knee_front_pain",), False, "knee"),
-    Region("knee_joint_pain", "Inside the knee joint (inner or outer side)", "front", ("knee_joint_pain",), False,
+    Region("low_back_pain", N_("Lower back"), "back", ("low_back_pain",), False, "back"),
+    Region("buttock_pain", N_("Buttock"), "back", ("buttock_pain",), False, "hip"),
+    Region("groin_pain", N_("Groin or front of the hip"), "front", ("groin_pain",), False, "hip"),
+    Region("outer_hip_pain", N_("Outer side of the hip"), "back", ("outer_hip_pain",), False, "hip"),
+    Region("anterior_thigh_pain", N_("Front of the thigh"), "front", ("anterior_thigh_pain",), False, "thigh"),
+    Region("posterior_thigh_pain", N_("Back of the thigh"), "back", ("posterior_thigh_pain",), False, "thigh"),
+    Region("outer_thigh_pain", N_("Outer side of the thigh"), "front", ("outer_thigh_pain",), False, "thigh"),
+    Region("knee_front_pain", N_("Front of the knee (around the kneecap)"), "front", ("knee_front_pain",), False, "knee"),
+    Region("knee_joint_pain", N_("Inside the knee joint (inner or outer side)"), "front", ("knee_joint_pain",), False,
            "knee"),
-    Region("knee_back_pain", "Behind the knee", "back", ("knee_back_pain",), False, "knee"),
-    Region("shin_pain", "Shin (front or inner edge)", "front", ("shin_pain",), True, "lower_leg"),
-    Region("outer_lower_leg", "Outer side of the lower leg", "front", (), True, "lower_leg"),
-    Region("calf_pain", "Calf", "back", ("calf_pain",), True, "lower_leg"),
-    Region("achilles_pain", "Achilles tendon (just above the heel)", "back", ("achilles_pain",), True, "ankle_foot"),
-    Region("ankle_pain", "Ankle", "front", ("ankle_pain",), True, "ankle_foot"),
-    Region("heel_pain", "Under the heel", "back", ("heel_pain", "foot_pain"), True, "ankle_foot"),
-    Region("foot_pain", "Top of the foot or the sole", "front", ("foot_pain",), True, "ankle_foot"),
-    Region("big_toe_joint_pain", "Big toe joint", "front", ("big_toe_joint_pain", "foot_pain"), True, "ankle_foot"),
+    Region("knee_back_pain", N_("Behind the knee"), "back", ("knee_back_pain",), False, "knee"),
+    Region("shin_pain", N_("Shin (front or inner edge)"), "front", ("shin_pain",), True, "lower_leg"),
+    Region("outer_lower_leg", N_("Outer side of the lower leg"), "front", (), True, "lower_leg"),
+    Region("calf_pain", N_("Calf"), "back", ("calf_pain",), True, "lower_leg"),
+    Region("achilles_pain", N_("Achilles tendon (just above the heel)"), "back", ("achilles_pain",), True, "ankle_foot"),
+    Region("ankle_pain", N_("Ankle"), "front", ("ankle_pain",), True, "ankle_foot"),
+    Region("heel_pain", N_("Under the heel"), "back", ("heel_pain", "foot_pain"), True, "ankle_foot"),
+    Region("foot_pain", N_("Top of the foot or the sole"), "front", ("foot_pain",), True, "ankle_foot"),
+    Region("big_toe_joint_pain", N_("Big toe joint"), "front", ("big_toe_joint_pain", "foot_pain"), True, "ankle_foot"),
 )
 
 

@@ -278,7 +278,7 @@ async def screen_answer(request: Request, assessment_id: str, screen: str) -> Re
         none = form.get("none") is not None
         if none and ticked:
             errors.append(_("You ticked something and also chose “None of these”. Untick it, or press "
-                            "“Continue”."))
+                            "“Continue with what I ticked”."))
         elif not none and not ticked and not unsure:
             errors.append(_("Tick everything that applies, or press “None of these”."))
         values = {k: "present" if k in ticked else "unknown" if k in unsure else "absent" for k in keys}

@@ -23,11 +23,16 @@ LEVEL_LABEL = {
     "soon": "See a clinician soon",
     "self_care": "Look after it yourself",
 }
+def N_(text: str) -> str:  # noqa: N802 - marks text for extraction (a babel keyword); translated where shown
+    return text
+
+
 ORIGIN_LABEL = {"back": "Your lower back", "hip": "Your hip", "leg": "Your leg itself", "vascular": "Your blood vessels",
                 "systemic": "Your whole body (for example an infection)"}
 # the same, in a clinician's words (clinician pages and the report a clinician reads)
-ORIGIN_LABEL_CLINICIAN = {"back": "Lumbar spine", "hip": "Hip", "leg": "The leg itself (muscle, tendon, bone, nerve)",
-                          "vascular": "Blood vessels", "systemic": "Systemic (for example infection)"}
+ORIGIN_LABEL_CLINICIAN = {"back": N_("Lumbar spine"), "hip": N_("Hip"),
+                          "leg": N_("The leg itself (muscle, tendon, bone, nerve)"), "vascular": N_("Blood vessels"),
+                          "systemic": N_("Systemic (for example infection)")}
 
 
 def _pct(p: float) -> str:
