@@ -82,5 +82,5 @@ def result_view(rec: AssessmentRecord) -> dict[str, Any]:
                          key=lambda kv: -kv[1]),
         "treatments_offered": [t for t in treatments if t.get("grade") != "not_recommended"],
         "treatments_not": [t for t in treatments if t.get("grade") == "not_recommended"],
-        "do_now": ((rec.plan or {}).get("do_now") or [])[:3],
+        "do_now": ((rec.plan or {}).get("do_now") or [])[:2],  # the rest is in the full plan
     }
