@@ -47,14 +47,11 @@ class InterviewState(BaseModel):
     def answer_map(self) -> dict[str, AnswerValue]:
         return {a.finding: a.value for a in self.answers}
 
-    def as_case(self, ckb: CompiledKB | None = None) -> Case:
-        """The answers as a case; unanswered findings are *unknown* (nothing is assumed).
-
-        Pass ``ckb`` to list every finding it knows that was not answered as ``None``: a case read by the
-        benchmark rules takes an unlisted symptom as *absent*, which the interview never heard.
-        """
-        f: dict[str, bool | None] = {k: None for k in (ckb.findings if ckb is not None else ())}
-        f.update({k: (True if v == "present" else False if v == "absent" else None) for k, v in self.answer_map.items()})
+    def as_case(self) -> Case:
+        """The answers as a case; unanswered findings are *unknown* (nothing is assumed)."""
+        f: dict[str, bool | None] = {
+            k: (True if v == "present" else False if v == "absent" else None) for k, v in self.answer_map.items()
+        }
         return Case(id="interview", age=self.age, sex=self.sex, findings=f)
 
     def evidence(self, ckb: CompiledKB) -> np.ndarray:

@@ -202,7 +202,7 @@ def finish(s: Session, who: Principal, assessment_id: str, *, startback: Mapping
         return rec
     state = state_of(rec)
     validate_state(state, ckb)
-    case = state.as_case(ckb)  # what was never asked is unknown, as in the simulated interview
+    case = state.as_case()
     result = assess(case, mode=state.mode, setting=state.setting, ckb=ckb)
     sb = None
     if startback is not None:

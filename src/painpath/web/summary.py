@@ -62,7 +62,8 @@ def result_view(rec: AssessmentRecord) -> dict[str, Any]:
     at_level = [c for c in named if c["level"] == level][:3]
     other = other_share(result)
     top_p = conds[0]["probability"] if conds else 0.0
-    other_leads = other is not None and other > top_p
+    flag = result.get("other", {}).get("leads") if isinstance(result.get("other"), dict) else None
+    other_leads = bool(flag) if flag is not None else (other is not None and other > top_p)
     reasons = []
     for r in result.get("triage", {}).get("reasons", []):
         if r["kind"] == "condition":
