@@ -1,4 +1,4 @@
-"""What a person does in the browser: start, the body map, one question per page, the result."""
+"""What a person does in the browser: start, the body map, one page per interview screen, the result."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-INTERVIEW_URL = re.compile(r"/a/[0-9a-f-]{36}$")
-ANSWER_BUTTON = {"present": "Yes", "absent": "No", "unknown": "I don't know"}
+INTERVIEW_URL = re.compile(r"/a/[0-9a-f-]{36}/s/([a-z0-9_]+)$")
 RADIO_VALUE = {True: "yes", False: "no", None: "unknown"}
 SHARE_CODE = re.compile(r"\b[0-9A-Z]{4}(?:-[0-9A-Z]{4})+\b")
 
@@ -25,6 +24,12 @@ def assessment_id(page: Any) -> str:
     return m.group(1)
 
 
+def screen(page: Any) -> str | None:
+    """The interview screen on show (from the URL), or None when the page is not an interview step."""
+    m = INTERVIEW_URL.search(page.url)
+    return m.group(1) if m else None
+
+
 def start(page: Any, age: int, sex: str) -> str:
     """Open the start page, give age and sex, press Start; returns the new assessment's id."""
     page.goto("/")
@@ -33,20 +38,25 @@ def start(page: Any, age: int, sex: str) -> str:
     page.get_by_role("radio", name=sex.capitalize(), exact=True).check()
     with page.expect_navigation():
         page.get_by_role("button", name="Start", exact=True).click()
-    assert INTERVIEW_URL.search(page.url), page.url
+    assert screen(page) == "where", page.url
     return assessment_id(page)
 
 
 def fill_body_map(page: Any, regions: Iterable[str], *, both_legs: bool | None = False,
-                  leg_worse: bool | None = False, below_knee: bool | None = False,
-                  pain_now: int | None = None) -> None:
-    """Tick regions by clicking their labels on the drawing, answer the three follow-ups (not submitted)."""
+                  leg_worse: bool | None = False, pain_now: int | None = None, tap_drawing: bool = True) -> None:
+    """Tick the regions (by tapping the place on the drawing, or its box in the list), answer the two
+    follow-ups (not submitted)."""
     expect(page.get_by_role("heading", name="Where do you feel the pain?")).to_be_visible()
     for key in regions:
-        label = page.locator(f"label.hotspot.hs-{key}")
-        label.click()
-        expect(label.locator("input[name=region]")).to_be_checked()
-    for name, value in (("both_legs", both_legs), ("leg_worse", leg_worse), ("below_knee", below_knee)):
+        box = page.locator(f"input[name=region][value={key}]")
+        if box.is_checked():
+            continue
+        if tap_drawing and page.locator(f".rg[data-region={key}]").count():
+            page.locator(f".rg[data-region={key}]").first.click()
+        else:
+            box.check()
+        expect(box).to_be_checked()
+    for name, value in (("both_legs", both_legs), ("leg_worse", leg_worse)):
         radio = page.locator(f"input[type=radio][name={name}][value={RADIO_VALUE[value]}]")
         radio.check()
         expect(radio).to_be_checked()
@@ -59,31 +69,51 @@ def submit_body_map(page: Any) -> None:
         page.get_by_role("button", name="Next", exact=True).click()
 
 
-def current_finding(page: Any) -> str:
-    """The finding the question on screen asks about (the form's hidden field)."""
-    loc = page.locator("form.question input[name=finding]")
-    expect(loc).to_have_count(1)
-    return str(loc.input_value())
+def is_checklist(page: Any) -> bool:
+    return bool(page.locator("form.checklist").count())
 
 
-def question_text(page: Any) -> str:
-    return str(page.locator("form.question legend h1").inner_text()).strip()
+def items(page: Any) -> list[str]:
+    """The findings the screen on show asks about."""
+    if is_checklist(page):
+        return [str(v) for v in page.locator("form.checklist input[name=yes]").evaluate_all("els => els.map(e => e.value)")]
+    names = page.locator("form.screen input[type=radio]").evaluate_all("els => els.map(e => e.name)")
+    return list(dict.fromkeys(n[2:] for n in names))
 
 
-def answer(page: Any, value: str) -> None:
-    """Press Yes / No / I don't know and wait for the next page."""
+def answer_screen(page: Any, decide: Callable[[str], str]) -> list[str]:
+    """Answer the screen on show (``decide(finding)`` -> present / absent / unknown) and go on; returns the
+    findings it asked."""
+    asked = items(page)
+    values = {k: decide(k) for k in asked}
+    if is_checklist(page):
+        for k, v in values.items():
+            if v == "present":
+                page.locator(f"input[name=yes][value={k}]").check()
+            elif v == "unknown":
+                details = page.locator("details.unsure")
+                if details.get_attribute("open") is None:
+                    details.locator("summary").click()
+                page.locator(f"input[name=unsure][value={k}]").check()
+        ticked = any(v != "absent" for v in values.values())
+        button = "Continue with what I ticked" if ticked else "None of these"
+    else:
+        for k, v in values.items():
+            page.locator(f"input[name=f_{k}][value={v}]").check()
+        button = "Next"
     with page.expect_navigation():
-        page.get_by_role("button", name=ANSWER_BUTTON[value], exact=True).click()
+        page.get_by_role("button", name=button, exact=True).click()
+    return asked
 
 
-def interview(page: Any, decide: Callable[[str], str], *, limit: int = 80) -> list[str]:
-    """Answer every question until the result or emergency page; returns the findings asked, in order."""
+def interview(page: Any, decide: Callable[[str], str], *, limit: int = 40) -> list[str]:
+    """Answer every screen until the result or emergency page; returns the findings asked, in order."""
     asked: list[str] = []
-    while INTERVIEW_URL.search(page.url):
-        finding = current_finding(page)
-        asked.append(finding)
-        assert len(asked) <= limit, f"more than {limit} questions: {asked}"
-        answer(page, decide(finding))
+    pages = 0
+    while screen(page) not in (None, "where"):
+        pages += 1
+        assert pages <= limit, f"more than {limit} screens: {asked}"
+        asked += answer_screen(page, decide)
     assert page.url.endswith(("/result", "/emergency")), page.url
     return asked
 
@@ -93,11 +123,12 @@ def yes_for(present: set[str]) -> Callable[[str], str]:
 
 
 def result_summary(page: Any) -> dict[str, Any]:
-    """Urgency label, causes (name, percent) in order, and the share code from a result page."""
+    """Urgency label, causes (name, percent) in order, the leading explanation and the share code of a result."""
     level = page.locator(".level .level-label").first.inner_text().strip()
-    names = [t.strip() for t in page.locator(".conditions .cond-name").all_inner_texts()]
-    pcts = [t.strip() for t in page.locator(".conditions .cond-p").all_inner_texts()]
-    code = page.locator("p.code")
+    names = [str(t).strip() for t in page.locator(".conditions .cond-name").evaluate_all("e => e.map(x => x.textContent)")]
+    pcts = [str(t).strip() for t in page.locator(".conditions .cond-p").evaluate_all("e => e.map(x => x.textContent)")]
+    lead = page.locator(".leading strong")
+    code = page.locator(".share .code")
     m = SHARE_CODE.search(code.inner_text()) if code.count() else None
     return {"level": level, "conditions": list(zip(names, pcts, strict=True)), "top": names[0] if names else None,
-            "share_code": m.group(0) if m else None}
+            "leading": lead.inner_text().strip() if lead.count() else None, "share_code": m.group(0) if m else None}

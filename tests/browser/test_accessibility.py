@@ -58,11 +58,48 @@ def body_map_error(page: Any) -> None:
     assert page.locator(".error-summary").count() == 1
 
 
-def question(page: Any) -> None:
+def body_map_filled(page: Any) -> None:
+    flows.start(page, 61, "female")
+    flows.fill_body_map(page, ["low_back_pain", "groin_pain", "knee_front_pain", "heel_pain"], both_legs=None,
+                        pain_now=5)
+
+
+def checklist(page: Any) -> None:
     flows.start(page, 61, "female")
     flows.fill_body_map(page, ["calf_pain"], both_legs=False)
     flows.submit_body_map(page)
-    page.get_by_text("Why am I asked this?", exact=True).click()
+    assert flows.is_checklist(page)
+    page.locator("details.unsure summary").click()
+    page.locator("details.why").last.locator("summary").click()
+
+
+def checklist_error(page: Any) -> None:
+    checklist(page)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continue with what I ticked", exact=True).click()
+    assert page.locator(".error-summary").count() == 1
+
+
+def _to_symptoms(page: Any) -> None:
+    flows.start(page, 61, "female")
+    flows.fill_body_map(page, ["calf_pain"], both_legs=False)
+    flows.submit_body_map(page)
+    while flows.is_checklist(page):
+        flows.answer_screen(page, lambda f: "absent")
+
+
+def symptom_screen(page: Any) -> None:
+    _to_symptoms(page)
+    page.locator("details.why summary").click()
+    first = flows.items(page)[0]
+    page.locator(f"input[name=f_{first}][value=unknown]").check()
+
+
+def symptom_screen_error(page: Any) -> None:
+    _to_symptoms(page)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Next", exact=True).click()
+    assert page.locator(".error-summary").count() == 1
 
 
 def emergency(page: Any) -> None:
@@ -79,7 +116,9 @@ def not_found(page: Any) -> None:
 
 PATIENT_OWN: dict[str, Callable[[Any], None]] = {
     "start": start_page, "start-errors": start_errors, "body-map": body_map, "body-map-error": body_map_error,
-    "question": question, "emergency": emergency, "not-found": not_found,
+    "body-map-filled": body_map_filled, "checklist": checklist, "checklist-error": checklist_error,
+    "symptom-screen": symptom_screen, "symptom-screen-error": symptom_screen_error, "emergency": emergency,
+    "not-found": not_found,
 }
 PATIENT_FINISHED = {"result": "/result", "answers": "/answers", "followup": "/followup", "report": "/report"}
 
@@ -99,8 +138,10 @@ def test_patient_result_page(name: str, sciatica: Finished, axe_source: str) -> 
     page = sciatica.page
     page.goto(f"/a/{sciatica.id}{PATIENT_FINISHED[name]}")
     if name == "result":
+        for summary in page.locator("details.more > summary").all():
+            summary.click()  # open every section so its content is checked too
         for summary in page.locator(".conditions details summary").all()[:2]:
-            summary.click()  # open the first "Why?" explanations so they are checked too
+            summary.click()  # and the first "Why?" explanations
     _check(page, axe_source, name)
 
 

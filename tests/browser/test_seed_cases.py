@@ -14,7 +14,7 @@ import yaml
 
 import painpath
 from painpath.engine import default_compiled
-from painpath.interview.presenting import REGIONS
+from painpath.web.bodymap import regions_from_case
 from painpath.web.render import LEVEL_LABEL
 from tests.browser import flows
 from tests.browser.conftest import shot
@@ -45,10 +45,10 @@ def test_seed_case_through_the_web_matches_assess(case_id: str, phone: Any) -> N
 
     page = phone
     flows.start(page, raw["age"], raw["sex"])
-    regions = [k for k in REGIONS if findings.get(k) is True]
+    regions = sorted(regions_from_case(default_compiled(), findings))
     assert regions, f"{case_id} has no body-map region"
     flows.fill_body_map(page, regions, both_legs=as_bool("pain_both_legs"),
-                        leg_worse=as_bool("leg_pain_worse_than_back"), below_knee=as_bool("pain_below_knee"))
+                        leg_worse=as_bool("leg_pain_worse_than_back"))
     flows.submit_body_map(page)
     asked = flows.interview(page, decide)
     assert page.url.endswith("/result"), page.url

@@ -161,30 +161,46 @@ class Browser:
         return m.group(1)
 
     def where(self, aid: str, regions: list[str], both_legs: str = "no", leg_worse: str = "unknown",
-              below_knee: str = "unknown", pain_now: str = "") -> httpx.Response:
-        r = self.client.get(f"/a/{aid}")
+              pain_now: str = "") -> httpx.Response:
+        """Tick the body map (the interview's first page, /a/{id}/s/where) and press Next."""
+        r = self.client.get(f"/a/{aid}", follow_redirects=True)
         assert r.status_code == 200 and 'name="region"' in r.text, r.text[:500]
-        f = form(r.text, f"/a/{aid}/where")
+        assert r.url.path == f"/a/{aid}/s/where", r.url
+        f = form(r.text, f"/a/{aid}/s/where")
         return self.submit(f.action, {**f.hidden, "region": regions, "both_legs": both_legs, "leg_worse": leg_worse,
-                                      "below_knee": below_knee, "pain_now": pain_now})
+                                      "pain_now": pain_now})
+
+    def answer_screen(self, r: httpx.Response, aid: str, answers: dict[str, str], default: str = "absent",
+                      follow: bool = True) -> httpx.Response:
+        """Answer the screen page ``r`` by its form: a warning checklist ticks the findings answered present
+        (and marks unknown ones "not sure", pressing "None of these" when there are none); a symptom screen
+        answers each item (``answers[finding]`` or ``default``)."""
+        f = [x for x in forms(r.text) if f"/a/{aid}/s/" in x.action]
+        assert len(f) == 1, (r.url, [x.action for x in forms(r.text)])
+        data: dict[str, Any] = dict(f[0].hidden)
+        if "yes" in f[0].fields:
+            items = f[0].fields["yes"]
+            data["yes"] = [k for k in items if answers.get(k, default) == "present"]
+            data["unsure"] = [k for k in items if answers.get(k, default) == "unknown"]
+            data["go" if data["yes"] or data["unsure"] else "none"] = "1"
+        else:
+            for name in f[0].fields:
+                if name.startswith("f_"):
+                    data[name] = answers.get(name[2:], default)
+        return self.submit(f[0].action, data, follow=follow)
 
     def answer_until_done(self, aid: str, answers: dict[str, str] | None = None, default: str = "absent",
-                          limit: int = 120) -> httpx.Response:
-        """Answer every question page by its form (``answers[finding]`` or ``default``) until the interview
-        ends; returns the final page (the result or the emergency page)."""
+                          limit: int = 60) -> httpx.Response:
+        """Answer every screen page by its form until the interview ends; returns the final page (the result
+        or the emergency page)."""
         answers = answers or {}
-        r = self.client.get(f"/a/{aid}")
+        r = self.client.get(f"/a/{aid}", follow_redirects=True)
         for _ in range(limit):
             if r.url.path.endswith(("/result", "/emergency")):
                 return r
             assert r.status_code == 200, r.text[:500]
-            f = form(r.text, f"/a/{aid}/answer")
-            finding = f.hidden["finding"]
-            values = [v for _n, v in f.buttons]
-            assert values == ["present", "absent", "unknown"]
-            value = answers.get(finding, default)
-            r = self.submit(f.action, {**f.hidden, "value": value}, follow=True)
-        raise AssertionError(f"the interview did not end within {limit} questions")
+            r = self.answer_screen(r, aid, answers, default)
+        raise AssertionError(f"the interview did not end within {limit} screens")
 
     def finished(self, regions: list[str] | None = None, answers: dict[str, str] | None = None,
                  **start: Any) -> str:

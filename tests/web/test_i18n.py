@@ -301,27 +301,30 @@ def test_interview_and_result_pages_in_spanish(site, spanish: Catalog) -> None: 
     csrf = site.cookies["pp_csrf"]
     r = site.post("/start", data={"age": "45", "sex": "male", "csrf": csrf})
     assert r.status_code == 200 and "¿Dónde siente el dolor?" in r.text and "Pantorrilla" in r.text
-    aid = str(r.url).rstrip("/").rsplit("/", 1)[-1]
-    r = site.post(f"/a/{aid}/where", data={"region": ["low_back_pain", "posterior_thigh_pain", "calf_pain"],
-                                          "both_legs": "no", "leg_worse": "yes", "csrf": csrf})
+    assert str(r.url).endswith("/s/where")
+    aid = str(r.url).split("/a/", 1)[1].split("/", 1)[0]
+    r = site.post(f"/a/{aid}/s/where", data={"region": ["low_back_pain", "posterior_thigh_pain", "calf_pain"],
+                                            "both_legs": "no", "leg_worse": "yes", "csrf": csrf})
     english_left: list[str] = []
     for _ in range(40):
         if "/result" in str(r.url) or "/emergency" in str(r.url):
             break
         es = r.text
-        english_left += _untranslated(spanish, site.get(f"/a/{aid}?lang=en").text, es)
+        english_left += _untranslated(spanish, site.get(f"{r.url.path}?lang=en").text, es)
         assert "¿Por qué me preguntan esto?" in es and not _english_left(es)
-        finding = re.search(r'name="finding" value="([^"]+)"', es)
-        screen = re.search(r'name="screen" value="([^"]*)"', es)
-        assert finding and screen, es[:2000]
-        r = site.post(f"/a/{aid}/answer", data={"finding": finding[1], "screen": screen[1], "value": "absent",
-                                               "csrf": csrf})
+        assert re.search(r"/s/[a-z_]+$", r.url.path), r.url
+        names = set(re.findall(r'name="(f_[a-z0-9_]+)"', es))
+        data = {"csrf": csrf, **{n: "absent" for n in names}}
+        if not names:
+            assert "Ninguna de estas" in es
+            data["none"] = "1"
+        r = site.post(r.url.path, data=data)
     result = site.get(f"/a/{aid}/result")
     assert result.status_code == 200
     es, en = result.text, site.get(f"/a/{aid}/result?lang=en").text
-    assert "Su resultado" in es and "Causas posibles" in es and "Qué hacer" in es
-    assert "The likely causes at this level of care" in en
-    assert "Las causas probables en este nivel de atención" in es
+    assert "Su resultado" in es and "Causas posibles" in es and "Qué hacer ahora" in es
+    assert "Causes that fit this level of care:" in en
+    assert "Causas que encajan con este nivel de atención:" in es
     assert not _english_left(es)
     english_left += _untranslated(spanish, en, es)
     report_es, report_en = site.get(f"/a/{aid}/report").text, site.get(f"/a/{aid}/report?lang=en").text

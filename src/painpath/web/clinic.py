@@ -19,6 +19,7 @@ from painpath.web.patient import _answer_rows, db_of
 from painpath.web.render import render
 from painpath.web.reports import html_report, pdf_report
 from painpath.web.security import SESSION_COOKIE, check_csrf, delete_cookie, get_cookie, rotate_csrf, set_cookie
+from painpath.web.summary import result_view
 
 router = APIRouter(include_in_schema=False)
 LEVELS = ("emergency", "urgent", "soon", "self_care")
@@ -245,7 +246,7 @@ def detail(request: Request, assessment_id: str) -> Response:
         followups = store.followups(s, who, assessment_id)
     answered = store.state_of(rec).answer_map
     return render(request, "clinic/detail.html", rec=rec, result=rec.result, plan=rec.plan, rows=_answer_rows(rec),
-                  exam=_exam_screens(), answered=answered, points=points, chart=chart(points) if points else None,
+                  exam=_exam_screens(), answered=answered, view=result_view(rec) if rec.result else None, points=points, chart=chart(points) if points else None,
                   followups=followups,
                   conditions={k: c.short_name for k, c in default_compiled().kb.conditions.conditions.items()})
 

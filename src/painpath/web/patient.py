@@ -1,4 +1,5 @@
-"""Patient pages: start, body map, one question per page, emergency advice, result, report, follow-up."""
+"""Patient pages: start, body map, one page per interview screen (each with its own URL), emergency advice,
+result, report, follow-up."""
 
 from __future__ import annotations
 
@@ -9,14 +10,13 @@ from fastapi.responses import RedirectResponse, Response
 
 from painpath.careplan import OutcomeSnapshot, PsfsActivity
 from painpath.engine import default_compiled
-from painpath.errors import CaseError, NotFoundError, ServiceError
-from painpath.interview import next_item
-from painpath.interview.presenting import BELOW_KNEE, REGIONS, location_answers
+from painpath.errors import ConflictError, NotFoundError, ServiceError
+from painpath.interview import next_step
 from painpath.storage import assessments as store
 from painpath.storage.accounts import Principal, resolve_token
 from painpath.storage.db import Database
 from painpath.storage.models import AssessmentRecord
-from painpath.web import i18n, reports
+from painpath.web import bodymap, i18n, reports, summary, why
 from painpath.web.i18n import gettext as _
 from painpath.web.render import render
 from painpath.web.security import LANG_COOKIE, PATIENT_COOKIE, check_csrf, get_cookie, set_cookie
@@ -113,12 +113,29 @@ def start(request: Request, age: Annotated[str, Form()] = "", sex: Annotated[str
     return resp
 
 
-# --- the interview -------------------------------------------------------------------------------------
+# --- the interview: one page per screen, each with its own URL ----------------------------------------
 
-def _progress(step: Any, phase: str) -> dict[str, Any]:
+def _progress(state: Any, phase: str) -> dict[str, Any]:
     names = [p for p, _label in PHASES]
-    return {"phases": PHASES, "current": names.index(phase) if phase in names else 2,
-            "asked": step.questions_asked}
+    asked = [s for s in state.screens_asked if s != "where"]
+    return {"phases": PHASES, "current": names.index(phase) if phase in names else 2, "asked": len(asked)}
+
+
+def _step_url(aid: str, screen: str) -> str:
+    return f"/a/{aid}/s/{screen}"
+
+
+def _continue(request: Request, who: Principal, aid: str) -> RedirectResponse:
+    """Redirect to the next screen to answer, or finish the interview and go to the result (or emergency)."""
+    with db_of(request).read() as s:
+        state = store.state_of(store.load(s, who, aid))
+    step = next_step(state, default_compiled())
+    if step.should_stop:
+        with db_of(request).write() as s:
+            store.finish(s, who, aid)
+        return _redirect(f"/a/{aid}/{'emergency' if step.stop_reason == 'emergency' else 'result'}")
+    assert step.question is not None
+    return _redirect(_step_url(aid, step.question.screen))
 
 
 @router.get("/a/{assessment_id}")
@@ -127,56 +144,200 @@ def interview_page(request: Request, assessment_id: str) -> Response:
     rec = _load(request, who, assessment_id)
     if rec.status == "finished":
         return _redirect(f"/a/{assessment_id}/result")
+    return _continue(request, who, assessment_id)
+
+
+def _screen_items(state: Any, screen: str, step: Any) -> list[Any] | None:
+    """The items a screen page shows: all of an answered screen (going back), the pending ones of the next
+    screen, or None when the screen is neither (the page then sends the person to the right step)."""
+    ckb = default_compiled()
+    sc = ckb.kb.interview.screens.get(screen)
+    if sc is None:
+        return None
+    if screen in state.screens_asked:
+        keys = [k for k in sc.findings if not (state.mode == "self" and ckb.is_sign[ckb.fidx[k]])]
+        return [_item_of(ckb, k, state.mode) for k in keys]
+    if step is not None and not step.should_stop and step.question is not None and step.question.screen == screen:
+        return list(step.question.items)
+    return None
+
+
+def _item_of(ckb: Any, key: str, mode: str) -> Any:
+    from painpath.interview.policy import QuestionItem
+
+    f = ckb.kb.findings.findings[key]
+    return QuestionItem(finding=key, text=f.clinician_question if (mode == "clinician" and f.clinician_question)
+                        else f.question, help=f.help)
+
+
+def _previous(state: Any, screen: str) -> str | None:
+    asked = list(state.screens_asked)
+    if screen in asked:
+        i = asked.index(screen)
+        return asked[i - 1] if i > 0 else None
+    return asked[-1] if asked else None
+
+
+def _where_page(request: Request, rec: AssessmentRecord, state: Any, *, status: int = 200,
+                chosen: set[str] | None = None, values: dict[str, str] | None = None,
+                errors: dict[str, str] | None = None) -> Response:
+    ckb = default_compiled()
+    answered = state.answer_map
+    if chosen is None:
+        chosen = bodymap.chosen_from_answers(ckb, answered)
+    if values is None:
+        inv = {"present": "yes", "absent": "no", "unknown": "unknown"}
+        values = {}
+        if "pain_both_legs" in answered:
+            values["both_legs"] = inv[answered["pain_both_legs"]]
+        if "low_back_pain" in chosen and len(chosen) > 1 and "leg_pain_worse_than_back" in answered:
+            values["leg_worse"] = inv[answered["leg_pain_worse_than_back"]]
+        if rec.outcome and rec.outcome.get("pain") is not None:
+            values["pain_now"] = str(round(rec.outcome["pain"]))
+    regions = bodymap.regions_for(ckb)
+    return render(request, "where.html", status=status, rec=rec, regions=regions, chosen=chosen,
+                  region_keys={r.key for r in regions}, OUTLINE=bodymap.OUTLINE, SHAPES=bodymap.SHAPES,
+                  CENTRE=bodymap.CENTRE,
+                  values=values, errors=errors or {}, progress=_progress(state, "presenting"),
+                  why=why.WHY_WHERE, finished=rec.status == "finished")
+
+
+@router.get("/a/{assessment_id}/s/{screen}")
+def screen_page(request: Request, assessment_id: str, screen: str) -> Response:
+    who = patient(request, assessment_id)
+    rec = _load(request, who, assessment_id)
     state = store.state_of(rec)
-    step, item = next_item(state, default_compiled())
-    if step.should_stop:
-        with db_of(request).write() as s:
-            store.finish(s, who, assessment_id)
-        return _redirect(f"/a/{assessment_id}/{'emergency' if step.stop_reason == 'emergency' else 'result'}")
-    q = step.question
-    assert q is not None
-    if q.phase == "presenting":
-        return render(request, "where.html", rec=rec, regions=REGIONS, below_knee=BELOW_KNEE,
-                      progress=_progress(step, "presenting"), errors={}, chosen=set())
-    return render(request, "question.html", rec=rec, question=q, item=item, progress=_progress(step, q.phase),
-                  current=None, can_go_back=bool(state.answers))
+    finished = rec.status == "finished"
+    if screen == "where":
+        return _where_page(request, rec, state)
+    if not any(a.screen == "where" for a in state.answers):
+        return _redirect(_step_url(assessment_id, "where"))
+    step = None if finished or screen in state.screens_asked else next_step(state, default_compiled())
+    items = _screen_items(state, screen, step)
+    if items is None:
+        return _redirect(f"/a/{assessment_id}/result" if finished else f"/a/{assessment_id}")
+    return _screen_render(request, rec, state, screen, items)
 
 
-@router.post("/a/{assessment_id}/where")
-async def answer_where(request: Request, assessment_id: str) -> Response:
+def _screen_render(request: Request, rec: AssessmentRecord, state: Any, screen: str, items: list[Any], *,
+                   status: int = 200, current: dict[str, str] | None = None,
+                   errors: list[str] | None = None) -> Response:
+    sc = default_compiled().kb.interview.screens[screen]
+    answered = state.answer_map
+    cur = current if current is not None else {i.finding: answered[i.finding] for i in items if i.finding in answered}
+    prev = _previous(state, screen)
+    template = "checklist.html" if sc.phase == "warning" else "screen.html"
+    return render(request, template, status=status, rec=rec, screen=screen, title=sc.title, items=items,
+                  current=cur, errors=errors or [], progress=_progress(state, sc.phase),
+                  why=why.why_for(screen, sc.phase), back_url=_step_url(rec.id, prev) if prev else None,
+                  finished=rec.status == "finished")
+
+
+async def _form(request: Request) -> Any:
     form = await request.form()
     check_csrf(request, form.get("csrf"))  # type: ignore[arg-type]
-    who = patient(request, assessment_id)
-    regions = [str(r) for r in form.getlist("region")]
+    return form
 
-    def yn(name: str) -> bool | None:
-        v = form.get(name)
-        return True if v == "yes" else False if v == "no" else None
 
-    try:
-        values = location_answers(regions, both_legs=yn("both_legs"), leg_worse_than_back=yn("leg_worse"),
-                                  below_knee_elsewhere=yn("below_knee"))
-    except CaseError:
-        rec = _load(request, who, assessment_id)
-        step, _item = next_item(store.state_of(rec), default_compiled())
-        return render(request, "where.html", status=422, rec=rec, regions=REGIONS, below_knee=BELOW_KNEE,
-                      progress=_progress(step, "presenting"), chosen=set(regions),
-                      errors={"region": _("Choose at least one place that hurts.")})
-    pain_raw = str(form.get("pain_now") or "").strip()
+def _save(request: Request, who: Principal, rec: AssessmentRecord, values: dict[str, str], screen: str) -> Response:
+    """Record a screen's answers; before the end go on to the next step, after it amend the result if changed."""
+    aid = rec.id
+    if rec.status == "finished":
+        answered = store.state_of(rec).answer_map
+        changed = {k: v for k, v in values.items() if answered.get(k) != v}
+        if changed:
+            with db_of(request).write() as s:
+                store.amend(s, who, aid, changed)
+        return _redirect(f"/a/{aid}/result")
     with db_of(request).write() as s:
-        store.record_answers(s, who, assessment_id, values, screen="where")
-        if pain_raw:
-            try:
-                store.set_outcome(s, who, assessment_id, OutcomeSnapshot(pain=float(pain_raw)))
-            except ValueError as exc:
-                raise ServiceError("pain_now: must be a number from 0 to 10") from exc
-    return _redirect(f"/a/{assessment_id}")
+        store.record_answers(s, who, aid, values, screen=screen)
+    return _continue(request, who, aid)
+
+
+@router.post("/a/{assessment_id}/s/{screen}")
+async def screen_answer(request: Request, assessment_id: str, screen: str) -> Response:
+    form = await _form(request)
+    who = patient(request, assessment_id)
+    rec = _load(request, who, assessment_id)
+    state = store.state_of(rec)
+    ckb = default_compiled()
+    if screen == "where":
+        return _answer_where(request, who, rec, state, form)
+    if not any(a.screen == "where" for a in state.answers):
+        return _redirect(_step_url(assessment_id, "where"))
+    step = None if rec.status == "finished" or screen in state.screens_asked else next_step(state, ckb)
+    items = _screen_items(state, screen, step)
+    if items is None:
+        raise ConflictError(f"screen: '{screen}' is not the step to answer now; the interview continues at "
+                            f"/a/{assessment_id}")
+    keys = [i.finding for i in items]
+    sc = ckb.kb.interview.screens[screen]
+    errors: list[str] = []
+    values: dict[str, str] = {}
+    if sc.phase == "warning":
+        ticked = [str(v) for v in form.getlist("yes")]
+        unsure = [str(v) for v in form.getlist("unsure")]
+        bad = sorted({k for k in ticked + unsure if k not in keys})
+        if bad:
+            raise ServiceError(f"yes/unsure: not on this screen: {', '.join(bad)}")
+        none = form.get("none") is not None
+        if none and ticked:
+            errors.append(_("You ticked something and also chose “None of these”. Untick it, or press "
+                            "“Continue with what I ticked”."))
+        elif not none and not ticked and not unsure:
+            errors.append(_("Tick everything that applies, or press “None of these”."))
+        values = {k: "present" if k in ticked else "unknown" if k in unsure else "absent" for k in keys}
+        current = {k: v for k, v in values.items() if v != "absent"}
+    else:
+        for i in items:
+            v = str(form.get(f"f_{i.finding}") or "")
+            if v in ("present", "absent", "unknown"):
+                values[i.finding] = v
+            elif v:
+                raise ServiceError(f"f_{i.finding}: must be present, absent or unknown")
+            else:
+                errors.append(_("Please answer: {question}").format(question=_(i.text)))
+        current = values
+    if errors:
+        return _screen_render(request, rec, state, screen, items, status=422, current=current, errors=errors)
+    return _save(request, who, rec, values, screen)
+
+
+def _answer_where(request: Request, who: Principal, rec: AssessmentRecord, state: Any, form: Any) -> Response:
+    ckb = default_compiled()
+    regions = [str(r) for r in form.getlist("region")]
+    both, worse = str(form.get("both_legs") or ""), str(form.get("leg_worse") or "")
+    pain_raw = str(form.get("pain_now") or "").strip()
+    kept = {"both_legs": both, "leg_worse": worse, "pain_now": pain_raw}
+    known = {r.key for r in bodymap.regions_for(ckb)}
+    bad = [r for r in regions if r not in known]
+    if bad:
+        raise ServiceError(f"region: unknown region '{bad[0]}'")
+    if not regions:
+        return _where_page(request, rec, state, status=422, chosen=set(), values=kept,
+                           errors={"region": _("Choose at least one place that hurts.")})
+    pain: float | None = None
+    if pain_raw:
+        try:
+            pain = float(pain_raw)
+            if not 0 <= pain <= 10:
+                raise ValueError
+        except ValueError:
+            return _where_page(request, rec, state, status=422, chosen=set(regions), values=kept,
+                               errors={"pain_now": _("Give the pain as a whole number from 0 to 10, or leave it "
+                                                     "empty.")})
+    values = bodymap.location_values(ckb, regions, both_legs=both, leg_worse=worse)
+    if pain is not None and rec.status != "finished":
+        with db_of(request).write() as s:
+            store.set_outcome(s, who, rec.id, OutcomeSnapshot(pain=pain))
+    return _save(request, who, rec, values, "where")
 
 
 @router.post("/a/{assessment_id}/answer")
 def answer(request: Request, assessment_id: str, finding: Annotated[str, Form(max_length=64)],
            value: Annotated[str, Form(max_length=16)], screen: Annotated[str, Form(max_length=64)] = "",
            back_to: Annotated[str, Form(max_length=16)] = "", csrf: Csrf = None) -> Response:
+    """One answer changed from the answers page (before the end: back to the list; after it: recomputed)."""
     check_csrf(request, csrf)
     who = patient(request, assessment_id)
     if value not in ("present", "absent", "unknown"):
@@ -190,41 +351,16 @@ def answer(request: Request, assessment_id: str, finding: Annotated[str, Form(ma
     return _redirect(f"/a/{assessment_id}/answers" if back_to == "answers" else f"/a/{assessment_id}")
 
 
-@router.post("/a/{assessment_id}/back")
-def back(request: Request, assessment_id: str, csrf: Csrf = None) -> Response:
-    check_csrf(request, csrf)
-    who = patient(request, assessment_id)
-    rec = _load(request, who, assessment_id)
-    state = store.state_of(rec)
-    if rec.status == "in_progress" and state.answers:
-        last = state.answers[-1]
-        with db_of(request).write() as s:
-            if last.screen == "where":
-                store.withdraw_answers(s, who, assessment_id, screen="where")
-            else:  # withdrawing a screen's only answer also un-asks the screen (interview.withdraw)
-                store.withdraw_answers(s, who, assessment_id, findings=[last.finding])
-    return _redirect(f"/a/{assessment_id}")
-
-
 def _answer_rows(rec: AssessmentRecord) -> list[dict[str, Any]]:
     kb = default_compiled().kb
     rows = []
     for a in store.state_of(rec).answers:
         f = kb.findings.findings[a.finding]
         rows.append({"finding": a.finding, "question": f.clinician_question if rec.mode == "clinician" and
-                     f.kind == "sign" and f.clinician_question else f.question, "value": a.value, "kind": f.kind,
+                     f.kind == "sign" and f.clinician_question else f.question, "text": f.text, "value": a.value,
+                     "kind": f.kind,
                      "screen": a.screen})
     return rows
-
-
-@router.post("/a/{assessment_id}/redo-where")
-def redo_where(request: Request, assessment_id: str, csrf: Csrf = None) -> Response:
-    """Show the body map again (the location answers are withdrawn, the others kept)."""
-    check_csrf(request, csrf)
-    who = patient(request, assessment_id)
-    with db_of(request).write() as s:
-        store.withdraw_answers(s, who, assessment_id, screen="where")
-    return _redirect(f"/a/{assessment_id}")
 
 
 @router.get("/a/{assessment_id}/answers")
@@ -243,7 +379,7 @@ def change_page(request: Request, assessment_id: str, finding: str) -> Response:
     if finding not in answered or finding not in kb.findings.findings:
         raise NotFoundError(f"finding: '{finding}' has not been answered")
     if finding in kb.interview.screens["where"].findings:
-        return _redirect(f"/a/{assessment_id}/answers")
+        return _redirect(_step_url(assessment_id, "where"))
     f = kb.findings.findings[finding]
     item = {"finding": finding, "text": f.question, "help": f.help}
     return render(request, "question.html", rec=rec, question=None, item=item, progress=None,
@@ -266,13 +402,14 @@ def emergency_page(request: Request, assessment_id: str) -> Response:
     rec = _load(request, who, assessment_id)
     if rec.status != "finished":
         return _redirect(f"/a/{assessment_id}")
-    return render(request, "emergency.html", rec=rec, result=rec.result)
+    return render(request, "emergency.html", rec=rec, result=rec.result, view=summary.result_view(rec))
 
 
 @router.get("/a/{assessment_id}/result")
 def result_page(request: Request, assessment_id: str) -> Response:
     _who, rec = _finished(request, assessment_id)
-    return render(request, "result.html", rec=rec, result=rec.result, plan=rec.plan, **reports.share_context(request, rec))
+    return render(request, "result.html", rec=rec, result=rec.result, plan=rec.plan, view=summary.result_view(rec),
+                  **reports.share_context(request, rec))
 
 
 @router.get("/a/{assessment_id}/report")

@@ -24,12 +24,26 @@ LEVEL_LABEL = {
     "soon": "See a clinician soon",
     "self_care": "Look after it yourself",
 }
-ORIGIN_LABEL = {"back": "Your lower back", "leg": "Your leg itself", "vascular": "Your blood vessels",
+def N_(text: str) -> str:  # noqa: N802 - marks text for extraction (a babel keyword); translated where shown
+    return text
+
+
+ORIGIN_LABEL = {"back": "Your lower back", "hip": "Your hip", "leg": "Your leg itself", "vascular": "Your blood vessels",
                 "systemic": "Your whole body (for example an infection)"}
+# the same, in a clinician's words (clinician pages and the report a clinician reads)
+ORIGIN_LABEL_CLINICIAN = {"back": N_("Lumbar spine"), "hip": N_("Hip"),
+                          "leg": N_("The leg itself (muscle, tendon, bone, nerve)"), "vascular": N_("Blood vessels"),
+                          "systemic": N_("Systemic (for example infection)")}
 
 
 def _pct(p: float) -> str:
-    return f"{round(p * 100)}%"
+    """A probability in whole percent; never "100%" (nothing here is certain) and never "0%"."""
+    n = round(p * 100)
+    if n >= 100:
+        return ">99%"
+    if n < 1:
+        return "<1%"
+    return f"{n}%"
 
 
 @lru_cache(maxsize=1)
@@ -68,7 +82,8 @@ def env() -> Environment:
     e.globals["diagram"] = diagram
     e.filters["region"] = fill_region
     e.globals["region"] = region_info
-    e.globals.update(LEVEL_LABEL=LEVEL_LABEL, ORIGIN_LABEL=ORIGIN_LABEL, LANGUAGES=i18n.LANGUAGES,
+    e.globals.update(LEVEL_LABEL=LEVEL_LABEL, ORIGIN_LABEL=ORIGIN_LABEL, ORIGIN_LABEL_CLINICIAN=ORIGIN_LABEL_CLINICIAN,
+                     LANGUAGES=i18n.LANGUAGES,
                      app_version=__version__)
     return e
 

@@ -32,7 +32,12 @@ def share_context(request: Request, rec: AssessmentRecord) -> dict[str, Any]:
 
 
 def _context(request: Request, rec: AssessmentRecord, answers: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"rec": rec, "result": rec.result, "plan": rec.plan, "answers": answers, **share_context(request, rec)}
+    from painpath.web.summary import result_view
+
+    # places that do not hurt are the body map's unticked boxes: the report names the places that hurt
+    answers = [a for a in answers if not (a.get("screen") == "where" and a["value"] == "absent")]
+    return {"rec": rec, "result": rec.result, "plan": rec.plan, "answers": answers, "view": result_view(rec),
+            **share_context(request, rec)}
 
 
 def html_report(request: Request, rec: AssessmentRecord, answers: list[dict[str, Any]]) -> Response:

@@ -1,0 +1,73 @@
+"""Benchmark v2 cases walked through the web interview on a phone, one per body-map region family.
+
+The person taps the body map from the case's location findings and answers every screen from the case
+by the benchmark's rules (as benchmarks/web_walk.py does for every case, in-process); the result must be
+the one the simulated interview of ``painpath evaluate --interview`` gives: same urgency, same leading
+condition.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from painpath.cases import parse_case
+from painpath.engine import default_compiled
+from painpath.interview.simulate import simulate
+from painpath.web.bodymap import regions_for, regions_from_case
+from painpath.web.render import LEVEL_LABEL
+from tests.browser import flows
+from tests.browser.conftest import shot
+
+V2 = (Path(__file__).resolve().parents[2] / ".." / "shared" / "benchmark-v2" / "dev").resolve()
+FAMILIES = ["back", "hip", "thigh", "knee", "lower_leg", "ankle_foot"]
+
+
+def _case_for(family: str) -> tuple[Any, dict[str, Any]]:
+    """The first v2 dev case (file order) with a region of this family and no emergency warning ticked."""
+    ckb = default_compiled()
+    fam = {r.key: r.family for r in regions_for(ckb)}
+    for path in sorted(V2.glob("*.yaml")):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw.setdefault("id", path.stem)
+        case = parse_case({k: v for k, v in raw.items() if k not in ("gold", "title", "narrative", "source")}, ckb)
+        if any(fam[k] == family for k in regions_from_case(ckb, case.findings)) and \
+                (raw.get("gold") or {}).get("triage") != "emergency":
+            return case, raw
+    pytest.skip(f"no v2 dev case with a {family} region")
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_v2_case_walked_on_a_phone_gives_the_interview_result(family: str, phone: Any) -> None:
+    if not V2.is_dir():
+        pytest.skip(f"benchmark v2 not found at {V2}")
+    ckb = default_compiled()
+    case, _raw = _case_for(family)
+    f = case.findings
+
+    def decide(key: str) -> str:
+        if ckb.kb.findings.findings[key].kind == "sign" or (key in f and f[key] is None):
+            return "unknown"
+        return "present" if f.get(key) else "absent"
+
+    page = phone
+    flows.start(page, case.age, case.sex)
+    regions = sorted(regions_from_case(ckb, f))
+    flows.fill_body_map(page, regions, both_legs=f.get("pain_both_legs", False),
+                        leg_worse=f.get("leg_pain_worse_than_back", False))
+    flows.submit_body_map(page)
+    asked = flows.interview(page, decide)
+    shot(page, f"walk-{family}-{case.id}")
+    sim = simulate(case, "self", ckb=ckb)
+    top = ckb.kb.conditions.conditions[ckb.conditions[int(np.argmax(sim.posterior))]].short_name
+    got = flows.result_summary(page)
+    if page.url.endswith("/emergency"):
+        page.goto(page.url.replace("/emergency", "/result"))
+        got = flows.result_summary(page)
+    assert (got["level"], got["top"]) == (LEVEL_LABEL[sim.level], top), (
+        f"{case.id} ({family}): the web gave {got['level']!r} / {got['top']!r}, the simulated interview "
+        f"{LEVEL_LABEL[sim.level]!r} / {top!r} (asked: {asked})")
