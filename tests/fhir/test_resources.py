@@ -38,7 +38,10 @@ def test_questionnaire_is_the_knowledge_base(fc: TestClient) -> None:
     validate(q)
     kb = default_compiled().kb
     assert q["url"] == C.QUESTIONNAIRE_URL and q["version"] == kb.version and q["status"] == "active"
-    groups = q["item"]
+    mode, groups = q["item"][0], q["item"][1:]
+    assert mode["linkId"] == C.MODE_ITEM and mode["type"] == "choice" and mode["required"] is True
+    assert [(o["valueCoding"]["code"], o.get("initialSelected", False)) for o in mode["answerOption"]] == \
+        [("self", True), ("clinician", False)]
     assert [g["linkId"] for g in groups] == [C.ABOUT_YOU, *kb.interview.screens]
     about = {i["linkId"]: i for i in groups[0]["item"]}
     assert about["age"]["type"] == "integer" and about["age"]["required"] is True
@@ -49,7 +52,12 @@ def test_questionnaire_is_the_knowledge_base(fc: TestClient) -> None:
         assert i["type"] == "choice"
         text = kb.findings.findings[i["linkId"]].text
         assert i["code"] == [{"system": C.FINDING_SYSTEM, "code": i["linkId"], "display": text}]
-        assert [o["valueCoding"] for o in i["answerOption"]] == [C.YES, C.NO, C.DONT_KNOW]
+        options = [o["valueCoding"] for o in i["answerOption"]]
+        assert [{k: c[k] for k in ("system", "code", "display")} for c in options] == [C.YES, C.NO, C.DONT_KNOW]
+        assert [c["display"] for c in options] == ["Yes", "No", "Don't know"]  # what a generic renderer shows
+        spanish = [{e["url"]: e.get("valueCode", e.get("valueString")) for e in c["_display"]["extension"][0]["extension"]}
+                   for c in options]
+        assert spanish == [{"lang": "es", "content": t} for t in ("Sí", "No", "No sé")]
     by_link = {g["linkId"]: g for g in groups}
     for name, sc in kb.interview.screens.items():
         g = by_link[name]
@@ -60,7 +68,10 @@ def test_questionnaire_is_the_knowledge_base(fc: TestClient) -> None:
         if sc.when_any:
             assert sc.phase == "warning"
             assert [(e["question"], e["operator"], e["answerCoding"]["code"]) for e in g["enableWhen"]] == \
-                [(k, "=", "Y") for k in sc.when_any]
+                [(k, "=", C.YES["code"]) for k in sc.when_any]
+        elif sc.phase == "exam":  # hidden from patient renderers: enabled only when a clinician answers
+            assert g["enableWhen"] == [{"question": C.MODE_ITEM, "operator": "=",
+                                        "answerCoding": {"system": C.MODE_SYSTEM, "code": "clinician"}}]
         else:
             assert "enableWhen" not in g
     assert "warning_back_serious" in by_link and "enableWhen" in by_link["warning_back_serious"]

@@ -36,4 +36,4 @@ def test_downgrade_to_nothing_and_up_again(tmp_path: Path) -> None:
     finally:
         engine.dispose()
     upgrade(url)
-    assert current_revision(url) == head_revision() == "0004"
+    assert current_revision(url) == head_revision() == "0005"

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from painpath.api import problems, routes_engine, routes_stored
-from painpath.api.middleware import AccessLog, BodyLimit
+from painpath.api.middleware import AccessLog, ApiCors, BodyLimit
 from painpath.config import Settings, get_settings
 from painpath.careplan import load_care_content
 from painpath.engine import default_compiled
@@ -60,6 +60,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
 
         web_pages.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # type: ignore[arg-type]
+    if settings.cors_origin_list:  # opt-in (PAINPATH_CORS_ORIGINS); inside the access log, so preflights are logged
+        app.add_middleware(ApiCors, origins=settings.cors_origin_list)  # type: ignore[arg-type]
     app.add_middleware(AccessLog)  # type: ignore[arg-type]
     _configure_logging()
     return app

@@ -119,3 +119,30 @@ class AccessLog:
             route = scope.get("route")
             template = getattr(route, "path", None) or "(unmatched)"
             log.info("%s %s %s %.1fms", scope.get("method", "-"), template, status, (time.perf_counter() - t0) * 1000)
+
+
+CORS_PREFIXES = ("/fhir", "/cds-services", "/v1")
+
+
+class ApiCors:
+    """CORS (Starlette's ``CORSMiddleware``) for the machine-facing APIs only: /fhir, /cds-services and /v1.
+
+    The web pages get no CORS headers. Credentials are never allowed: cross-origin callers authenticate with a
+    bearer token (``Authorization`` is an allowed header), never with the clinic's session cookie.
+    """
+
+    def __init__(self, app: Any, origins: list[str]) -> None:
+        from starlette.middleware.cors import CORSMiddleware
+
+        self.app = app
+        self.cors = CORSMiddleware(
+            app, allow_origins=origins, allow_credentials=False, allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Accept", "Accept-Language", "Prefer", "If-Match"],
+            expose_headers=["Location", "Retry-After", "WWW-Authenticate", "Content-Location"], max_age=600)
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if any(path == p or path.startswith(p + "/") for p in CORS_PREFIXES):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

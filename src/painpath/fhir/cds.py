@@ -23,7 +23,7 @@ from painpath.assessment import Assessment, assess
 from painpath.cases import Case
 from painpath.engine import CompiledKB
 from painpath.fhir import codes as C
-from painpath.fhir.operations import check_fhir, response_case
+from painpath.fhir.operations import check_fhir, needs_location, response_case
 from painpath.fhir.outcome import FhirError
 
 __all__ = ["CdsError", "discovery", "lumbar_imaging", "patient_view"]
@@ -262,7 +262,7 @@ def patient_view(body: Any, ckb: CompiledKB, *, base_url: str = "") -> dict[str,
         raise CdsError(412, "prefetch_required", "prefetch.painpathResponse: required (this service does not query "
                                                  "the FHIR server)")
     ev = evidence(req, ckb)
-    if ev is None or ev.case is None:
+    if ev is None or ev.case is None or needs_location(ev.answers, ckb):  # no place that hurts: nothing to assess
         return {"cards": []}
     result = assess(ev.case, mode=ev.mode, ckb=ckb)  # type: ignore[arg-type]
     return {"cards": [assessment_card(result, base_url=base_url, assessment_id=ev.assessment_id)]}

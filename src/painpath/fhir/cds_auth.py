@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import jwt
@@ -69,9 +69,13 @@ class ReplayGuard(Protocol):
     def check_and_add(self, iss: str, jti: str, exp: float) -> bool: ...
 
 
-def verify_jwt(authorization: str | None, *, issuers: Mapping[str, Any], audience: str, leeway: int = 60,
-               replay: ReplayGuard | None = None) -> dict[str, Any]:
-    """The verified claims, or :class:`CdsAuthError` saying what is wrong."""
+def verify_jwt(authorization: str | None, *, issuers: Mapping[str, Any], audience: str | Sequence[str],
+               leeway: int = 60, replay: ReplayGuard | None = None) -> dict[str, Any]:
+    """The verified claims, or :class:`CdsAuthError` saying what is wrong.
+
+    ``audience``: the service's URL, or several accepted URLs (the feedback endpoint accepts the service's URL and
+    its own)."""
+    audiences = [audience] if isinstance(audience, str) else list(audience)
     if not authorization:
         raise CdsAuthError("authorization: a CDS Hooks JWT is required (Authorization: Bearer <JWT>)")
     scheme, _, token = authorization.partition(" ")
@@ -102,6 +106,8 @@ def verify_jwt(authorization: str | None, *, issuers: Mapping[str, Any], audienc
     if not candidates:
         raise CdsAuthError("kid: no key with this id is configured for the issuer")
     jwk = candidates[0]
+    aud = unverified.get("aud")
+    audience = aud if isinstance(aud, str) and aud in audiences else audiences[0]
     if jwk.get("alg") not in (None, alg):
         raise CdsAuthError(f"alg: the key '{kid}' is for {jwk.get('alg')}, not {alg}")
     try:
@@ -116,7 +122,7 @@ def verify_jwt(authorization: str | None, *, issuers: Mapping[str, Any], audienc
     except jwt.ExpiredSignatureError:
         raise CdsAuthError("exp: the token has expired") from None
     except jwt.InvalidAudienceError:
-        raise CdsAuthError(f"aud: must be this service's URL, {audience}") from None
+        raise CdsAuthError(f"aud: must be this service's URL, {' or '.join(audiences)}") from None
     except jwt.ImmatureSignatureError:
         raise CdsAuthError("iat: the token is issued in the future") from None
     except jwt.InvalidSignatureError:

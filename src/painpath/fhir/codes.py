@@ -20,6 +20,8 @@ EXT_WHY = f"{BASE}/StructureDefinition/why-asked"  # valueString, on adaptive gr
 EXT_MODE = f"{BASE}/StructureDefinition/interview-mode"  # valueCode self|clinician, on the QR
 EXT_STOP = f"{BASE}/StructureDefinition/stop-reason"  # valueCode emergency|confident|cap, on the QR
 EXT_LEVEL = f"{BASE}/StructureDefinition/triage-level"  # valueCoding (TRIAGE_SYSTEM), on a stopped QR
+MODE_SYSTEM = f"{BASE}/CodeSystem/interview-mode"  # self | clinician: the answer of the MODE_ITEM question
+MODE_ITEM = "painpath-mode"  # the first item of the static Questionnaire: who is answering (enables the exam)
 
 # --- canonical URLs and identifiers -----------------------------------------------------------
 QUESTIONNAIRE_URL = f"{BASE}/Questionnaire/painpath"
@@ -43,16 +45,24 @@ ITEM_CONTROL = "http://hl7.org/fhir/questionnaire-item-control"
 MIN_VALUE_EXT = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE_EXT = "http://hl7.org/fhir/StructureDefinition/maxValue"
 SDC_ADAPTIVE_EXT = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-questionnaireAdaptive"
+TRANSLATION_EXT = "http://hl7.org/fhir/StructureDefinition/translation"
 SDC_NEXT_QUESTION = "http://hl7.org/fhir/uv/sdc/OperationDefinition/Questionnaire-next-question"
 
 # --- answers ----------------------------------------------------------------------------------------
-YES = {"system": V2_0136, "code": "Y", "display": "Yes"}
-NO = {"system": V2_0136, "code": "N", "display": "No"}
-DONT_KNOW = {"system": DATA_ABSENT, "code": "asked-unknown", "display": "Asked But Unknown"}
+# The LOINC answer codes for Yes / No / Don't know: generic renderers show the display as it is, so "Don't
+# know" reads "Don't know" (data-absent-reason's display is "Asked But Unknown"). The older codings are still
+# read (v2-0136 Y / N and data-absent-reason asked-unknown).
+YES = {"system": LOINC, "code": "LA33-6", "display": "Yes"}
+NO = {"system": LOINC, "code": "LA32-8", "display": "No"}
+DONT_KNOW = {"system": LOINC, "code": "LA12688-0", "display": "Don't know"}
 ANSWER_CODINGS = (YES, NO, DONT_KNOW)
-VALUE_OF = {(YES["system"], "Y"): "present", (NO["system"], "N"): "absent",
-            (DONT_KNOW["system"], "asked-unknown"): "unknown"}
+SPANISH = {"LA33-6": "Sí", "LA32-8": "No", "LA12688-0": "No sé"}  # the displays' translations (lang "es")
+VALUE_OF = {(LOINC, "LA33-6"): "present", (LOINC, "LA32-8"): "absent", (LOINC, "LA12688-0"): "unknown",
+            (V2_0136, "Y"): "present", (V2_0136, "N"): "absent", (DATA_ABSENT, "asked-unknown"): "unknown"}
 CODING_OF = {"present": YES, "absent": NO, "unknown": DONT_KNOW}
+MODE_SELF = {"system": MODE_SYSTEM, "code": "self", "display": "The person with the pain"}
+MODE_CLINICIAN = {"system": MODE_SYSTEM, "code": "clinician", "display": "A clinician examining them"}
+MODE_SPANISH = {"self": "La persona que tiene el dolor", "clinician": "Un profesional que le explora"}
 FEMALE = {"system": GENDER, "code": "female", "display": "Female"}
 MALE = {"system": GENDER, "code": "male", "display": "Male"}
 
@@ -72,6 +82,6 @@ def coding(system: str, code: str, display: str | None = None) -> dict[str, Any]
 
 def painpath_code(code: str) -> dict[str, Any]:
     displays = {"age": "Age in years", "sex": "Sex (female or male, as the engine's priors use it)",
-                "triage-disposition": "PainPath triage disposition",
+                "triage-disposition": "PainPath triage disposition", "interview-mode": "Who is answering",
                 "leg-pain-assessment": "PainPath leg-pain assessment", "painpath-response": "PainPath response"}
     return coding(PAINPATH_SYSTEM, code, displays[code])

@@ -11,6 +11,7 @@ first). When the engine stops, the response's status becomes ``completed`` with 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -23,11 +24,34 @@ from painpath.fhir.outcome import FhirError
 from painpath.fhir.questionnaire import Response, about_you_group, read_response, screen_group
 from painpath.fhir.results import build_bundle
 from painpath.interview import InterviewState, answer, next_step, start
+from painpath.interview.presenting import REGIONS
 
 __all__ = ["assess_response", "next_question", "unwrap"]
 
 QR_STATUSES = ("in-progress", "completed", "amended", "entered-in-error", "stopped")
 MAX_GROUPS = 80
+LOCATION_NEEDED = "painpath-location-needed"
+LOCATION_TEXT = ("PainPath assesses leg and back pain, so it needs to know where the pain is: answer Yes for at "
+                 "least one place where you feel it. If you feel very unwell, get medical help now.")
+
+
+def location_findings(ckb: CompiledKB) -> list[str]:
+    """The findings that say where the pain is (the body regions and pain below the knee)."""
+    return [k for k in (*REGIONS, "pain_below_knee") if k in ckb.fidx]
+
+
+def needs_location(answers: dict[str, str], ckb: CompiledKB) -> bool:
+    """True when no place that hurts was answered Yes and no warning sign was either: nothing to assess yet.
+
+    A warning sign answered Yes is always assessed (its triage must not wait for a location)."""
+    if any(answers.get(k) == "present" for k in location_findings(ckb)):
+        return False
+    warnings = {k for sc in ckb.kb.interview.screens.values() if sc.phase == "warning" for k in sc.findings}
+    return not any(v == "present" for k, v in answers.items() if k in warnings)
+
+
+def authored_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def unwrap(body: Any, names: tuple[str, ...] = ("questionnaire-response", "in")) -> tuple[dict[str, Any], str | None]:
@@ -147,7 +171,8 @@ def _asked_groups(q: dict[str, Any], ckb: CompiledKB) -> list[tuple[str, list[st
             continue
         if link not in screens:
             raise FhirError(f"{at}.linkId: '{link}' is not a PainPath interview screen", expression=f"{at}.linkId")
-        keys = [c.get("linkId") for c in (g.get("item") or []) if isinstance(c, dict)]
+        keys = [c.get("linkId") for c in (g.get("item") or [])
+                if isinstance(c, dict) and c.get("linkId") != LOCATION_NEEDED]
         bad = [k for k in keys if k not in screens[link].findings]
         if bad or not keys:
             raise FhirError(f"{at}.item: group '{link}' must hold findings of that screen"
@@ -215,11 +240,27 @@ def next_question(body: Any, ckb: CompiledKB) -> dict[str, Any]:
     return _ordered(_next_question(body, ckb))
 
 
+def _ask_location_again(qr: dict[str, Any], q: dict[str, Any], where: str) -> dict[str, Any]:
+    """No place that hurts: the location group is asked again (its answers cleared, with a prompt)."""
+    group = next(g for g in q["item"] if isinstance(g, dict) and g.get("linkId") == where)
+    if not any(isinstance(c, dict) and c.get("linkId") == LOCATION_NEEDED for c in group.get("item") or []):
+        group["item"] = [{"linkId": LOCATION_NEEDED, "type": "display", "text": LOCATION_TEXT},
+                         *(group.get("item") or [])]
+    qr["item"] = [it for it in qr.get("item") or [] if not (isinstance(it, dict) and it.get("linkId") == where)]
+    if not qr["item"]:
+        qr.pop("item")
+    qr["status"] = "in-progress"
+    _set_ext(qr, C.EXT_STOP, None)
+    _set_ext(qr, C.EXT_LEVEL, None)
+    return qr
+
+
 def _next_question(body: Any, ckb: CompiledKB) -> dict[str, Any]:
     raw, mode_param = unwrap(body)
     qr = copy.deepcopy(raw)
     qr.setdefault("status", "in-progress")
     check_fhir(qr)
+    qr.setdefault("authored", authored_now())
     q = _contained_questionnaire(qr)
     groups = _asked_groups(q, ckb)
     resp = read_response(qr, ckb)
@@ -233,6 +274,9 @@ def _next_question(body: Any, ckb: CompiledKB) -> dict[str, Any]:
         _set_ext(qr, C.EXT_LEVEL, None)
         return qr
     state = _state(resp, groups, mode, ckb)
+    presenting = [name for name, _ in groups if ckb.kb.interview.screens[name].phase == "presenting"]
+    if presenting and needs_location(resp.answers, ckb):
+        return _ask_location_again(qr, q, presenting[0])
     step = next_step(state, ckb)
     if step.should_stop:
         qr["status"] = "completed"
@@ -303,6 +347,12 @@ def assess_response(body: Any, ckb: CompiledKB) -> tuple[dict[str, Any], Assessm
         raise FhirError(f"QuestionnaireResponse.questionnaire: must be {C.QUESTIONNAIRE_URL} or a contained "
                         "PainPath adaptive Questionnaire ('#<id>')", expression="QuestionnaireResponse.questionnaire")
     resp, case, mode = response_case(qr, ckb, mode_param)
+    if needs_location(resp.answers, ckb):
+        at = resp.paths.get(next((n for n, sc in ckb.kb.interview.screens.items() if sc.phase == "presenting"), ""),
+                            "QuestionnaireResponse.item")
+        raise FhirError(f"{at}: no place that hurts is answered Yes ({', '.join(location_findings(ckb))}); "
+                        f"{LOCATION_TEXT}", expression=at, code="required")
+    qr.setdefault("authored", authored_now())
     result = assess(case, mode=mode, ckb=ckb, explain_conditions=None)  # type: ignore[arg-type]
     seed = str(uuid.uuid4())
     _tag(qr)

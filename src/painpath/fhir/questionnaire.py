@@ -23,12 +23,37 @@ __all__ = ["Response", "about_you_group", "finding_item", "questionnaire", "read
 
 AGE_HELP = "In whole years, for example 45."
 SEX_HELP = "Some causes of leg pain are more common in one sex."
+MODE_HELP = ("Examination questions are for a clinician who is examining the person; they appear only when a "
+             "clinician is answering.")
 
 
 def _help(link_id: str, text: str) -> dict[str, Any]:
     return {"linkId": link_id, "text": text, "type": "display",
             "extension": [{"url": C.ITEM_CONTROL_EXT, "valueCodeableConcept": {
                 "coding": [{"system": C.ITEM_CONTROL, "code": "help", "display": "Help-Button"}]}}]}
+
+
+def _translated(spanish: str) -> dict[str, Any]:
+    """``_display`` with its Spanish translation (the core translation extension)."""
+    return {"extension": [{"url": C.TRANSLATION_EXT, "extension": [
+        {"url": "lang", "valueCode": "es"}, {"url": "content", "valueString": spanish}]}]}
+
+
+def answer_options() -> list[dict[str, Any]]:
+    """Yes / No / Don't know as LOINC answers (displays as renderers show them; Spanish as translations)."""
+    return [{"valueCoding": {**c, "_display": _translated(C.SPANISH[c["code"]])}}
+            for c in C.ANSWER_CODINGS]
+
+
+def mode_item() -> dict[str, Any]:
+    """Who is answering: the examination groups are enabled only by the answer "a clinician"."""
+    return {"linkId": C.MODE_ITEM, "code": [C.painpath_code("interview-mode")], "text": "Who is answering?",
+            "type": "choice", "required": True,
+            "answerOption": [
+                {"valueCoding": {**C.MODE_SELF, "_display": _translated(C.MODE_SPANISH["self"])},
+                 "initialSelected": True},
+                {"valueCoding": {**C.MODE_CLINICIAN, "_display": _translated(C.MODE_SPANISH["clinician"])}}],
+            "item": [_help(f"{C.MODE_ITEM}-help", MODE_HELP)]}
 
 
 def finding_item(ckb: CompiledKB, key: str, mode: str = "self") -> dict[str, Any]:
@@ -41,7 +66,7 @@ def finding_item(ckb: CompiledKB, key: str, mode: str = "self") -> dict[str, Any
         "text": text,
         "type": "choice",
         "required": False,
-        "answerOption": [{"valueCoding": dict(c)} for c in C.ANSWER_CODINGS],
+        "answerOption": answer_options(),
     }
     if f.help:
         item["item"] = [_help(f"{key}-help", f.help)]
@@ -88,12 +113,19 @@ def screen_of(ckb: CompiledKB) -> dict[str, str]:
 def questionnaire(ckb: CompiledKB, *, date: str | None = None) -> dict[str, Any]:
     """The whole PainPath interview as a static Questionnaire (``GET /fhir/Questionnaire/painpath``)."""
     kb = ckb.kb
-    items: list[dict[str, Any]] = [about_you_group()]
+    items: list[dict[str, Any]] = [mode_item(), about_you_group()]
+    yes = {k: C.YES[k] for k in ("system", "code")}
     for name, sc in kb.interview.screens.items():
         g = screen_group(ckb, name)
-        if sc.when_any:
-            g["enableWhen"] = [{"question": k, "operator": "=", "answerCoding": dict(C.YES)} for k in sc.when_any]
-            if len(sc.when_any) > 1:
+        when = [{"question": k, "operator": "=", "answerCoding": dict(yes)} for k in sc.when_any]
+        if sc.phase == "exam":  # hidden unless a clinician is answering (a standard enableWhen every renderer runs)
+            if when:
+                raise ValueError(f"screen {name}: an examination screen cannot also depend on answers")
+            when = [{"question": C.MODE_ITEM, "operator": "=",
+                     "answerCoding": {k: C.MODE_CLINICIAN[k] for k in ("system", "code")}}]
+        if when:
+            g["enableWhen"] = when
+            if len(when) > 1:
                 g["enableBehavior"] = "any"
         items.append(g)
     q: dict[str, Any] = {
@@ -110,9 +142,9 @@ def questionnaire(ckb: CompiledKB, *, date: str | None = None) -> dict[str, Any]
         "description": (
             "Every question PainPath can ask about leg pain, exported from its knowledge base (version "
             f"{kb.version}). Groups are interview screens (linkId = screen key); items are findings "
-            "(linkId = finding key) answered Yes (v2-0136#Y), No (v2-0136#N) or Don't know "
-            "(data-absent-reason#asked-unknown). Groups with the clinician-only extension are examination "
-            "findings, asked only in clinician mode. PainPath asks a short adaptive subset of these: use "
+            "(linkId = finding key) answered Yes (LOINC LA33-6), No (LA32-8) or Don't know (LA12688-0). The first "
+            f"item ('{C.MODE_ITEM}') says who is answering: the examination groups (clinician-only extension) are "
+            "enabled only when a clinician is. PainPath asks a short adaptive subset of these: use "
             "Questionnaire/$next-question. PainPath gives information, not a diagnosis."),
         "purpose": "Assess where leg pain comes from, how urgent it is, and what to do.",
         "item": items,
@@ -188,7 +220,7 @@ def _finding_value(a: dict[str, Any], at: str) -> str:
                     expression=at, code="value")
 
 
-DISPLAY_LINKS = {"age-help", "sex-help", "painpath-emergency"}
+DISPLAY_LINKS = {"age-help", "sex-help", "painpath-emergency", "painpath-location-needed", f"{C.MODE_ITEM}-help"}
 
 
 def read_response(qr: Any, ckb: CompiledKB, *, where: str = "QuestionnaireResponse") -> Response:
@@ -253,10 +285,22 @@ def read_response(qr: Any, ckb: CompiledKB, *, where: str = "QuestionnaireRespon
                 out.unanswered.add(link)
             if top is not None and top in out.groups:
                 out.groups[top][link] = value
+        elif link == C.MODE_ITEM:
+            if a is not None:
+                c = a.get("valueCoding")
+                code = c.get("code") if isinstance(c, dict) and c.get("system") == C.MODE_SYSTEM else None
+                if code not in ("self", "clinician"):
+                    raise FhirError(f"{at}.valueCoding: who is answering must be {C.MODE_SYSTEM}#self or #clinician",
+                                    expression=f"{at}.valueCoding", code="code-invalid")
+                if out.mode is not None and out.mode != code:
+                    raise FhirError(f"{at}.valueCoding: says '{code}' but the interview-mode extension says "
+                                    f"'{out.mode}'", expression=f"{at}.valueCoding", code="business-rule")
+                out.mode = code
+            out.paths[C.MODE_ITEM] = here
         elif link in help_links or link in DISPLAY_LINKS:
             if node.get("answer"):
                 raise FhirError(f"{here}: display item '{link}' cannot have an answer", expression=f"{here}.answer")
         else:
             raise FhirError(f"{here}.linkId: '{link}' is not a PainPath item (finding key, screen key, "
-                            "about-you, age or sex)", expression=f"{here}.linkId", code="value")
+                            f"about-you, age, sex or {C.MODE_ITEM})", expression=f"{here}.linkId", code="value")
     return out

@@ -30,6 +30,7 @@ from painpath.errors import CaseError, NotFoundError, RateLimitedError, ServiceE
 from painpath.fhir.capability import capability_statement
 from painpath.fhir.cds import LUMBAR_IMAGING, PATIENT_VIEW, CdsError, discovery, lumbar_imaging, patient_view
 from painpath.fhir.cds_auth import CdsAuthError, verify_jwt
+from painpath.fhir.feedback import clinic_slug, read_feedback, store_feedback
 from painpath.fhir.operations import assess_response, next_question
 from painpath.fhir.outcome import ISSUE_CODE, FhirError, operation_outcome
 from painpath.fhir.questionnaire import questionnaire
@@ -236,14 +237,17 @@ def fhir_not_found(rest: str, request: Request) -> Response:
 # --- CDS Hooks -------------------------------------------------------------------------------------------
 
 
-def _authenticate(request: Request, service: str) -> None:
-    """Verify the caller's JWT; its jti is recorded in the database (shared by every worker and machine)."""
+def _authenticate(request: Request, service: str, *, feedback: bool = False) -> dict[str, Any]:
+    """Verify the caller's JWT (its claims); its jti is recorded in the database (shared by every worker and machine).
+
+    A feedback call may name the service's URL or the feedback endpoint's own URL as its audience."""
     settings = request.app.state.settings
     base = _base_url(request) or str(request.base_url).rstrip("/")
-    verify_jwt(request.headers.get("authorization"), issuers=getattr(settings, "cds_issuers", {}) or {},
-               audience=f"{base}/cds-services/{service}",
-               leeway=int(getattr(settings, "cds_clock_skew_seconds", 60)),
-               replay=DatabaseReplayGuard(request.app.state.db))
+    url = f"{base}/cds-services/{service}"
+    return verify_jwt(request.headers.get("authorization"), issuers=getattr(settings, "cds_issuers", {}) or {},
+                      audience=[url, f"{url}/feedback"] if feedback else url,
+                      leeway=int(getattr(settings, "cds_clock_skew_seconds", 60)),
+                      replay=DatabaseReplayGuard(request.app.state.db))
 
 
 @cds_router.get("")
@@ -265,6 +269,20 @@ async def cds_lumbar_imaging(request: Request) -> Response:
     body = await _json_body(request, fhir=False)
     return SafeJSONResponse(await run_in_threadpool(lumbar_imaging, body, default_compiled(),
                                                     base_url=_base_url(request)), headers=NO_STORE)
+
+
+@cds_router.post("/{service}/feedback")
+async def cds_feedback(service: str, request: Request) -> Response:
+    """CDS Hooks 2.0 feedback on a card of one of PainPath's services: stored with the caller's tenancy, audited."""
+    if service not in (PATIENT_VIEW, LUMBAR_IMAGING):
+        return _cds_error(404, "not_found", f"/cds-services/{service}/feedback: no such CDS service "
+                                            "(see GET /cds-services)")
+    claims = await run_in_threadpool(_authenticate, request, service, feedback=True)
+    entries = read_feedback(await _json_body(request, fhir=False))
+    issuers = getattr(request.app.state.settings, "cds_issuers", {}) or {}
+    await run_in_threadpool(store_feedback, request.app.state.db, issuer=claims["iss"], service=service,
+                            entries=entries, clinic=clinic_slug(issuers, claims["iss"]))
+    return SafeJSONResponse({}, headers=NO_STORE)
 
 
 @cds_router.api_route("/{rest:path}", methods=ALL_METHODS)

@@ -140,3 +140,23 @@ class UsedJwt(Base):
     __tablename__ = "cds_used_jwts"
     key: Mapped[str] = mapped_column(String(64), primary_key=True, comment="SHA-256 of issuer and jti")
     expires_at: Mapped[float] = mapped_column(Float, index=True, comment="seconds since the epoch")
+
+
+class CdsFeedback(Base):
+    """CDS Hooks feedback (``POST /cds-services/{id}/feedback``): what a clinician did with a card, one row each.
+
+    Tenancy: the JWT issuer that sent it, and that issuer's clinic when the issuer is linked to one."""
+
+    __tablename__ = "cds_feedback"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True,
+                                                  default=None)
+    issuer: Mapped[str] = mapped_column(String(255), index=True, comment="iss of the calling CDS client's JWT")
+    service: Mapped[str] = mapped_column(String(64), comment="CDS service id")
+    card: Mapped[str] = mapped_column(String(64), comment="uuid of the card acted on")
+    outcome: Mapped[str] = mapped_column(String(16), comment="accepted | overridden")
+    outcome_at: Mapped[dt.datetime] = mapped_column(comment="outcomeTimestamp")
+    accepted_suggestions: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    override_reason: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None, comment="a Coding")
+    user_comment: Mapped[str | None] = mapped_column(Text, default=None)
