@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from importlib import resources
 from pathlib import Path
 
 import pytest
+
+# Tests never touch the user's own data directory (the default when PAINPATH_DATA_DIR is unset): every command,
+# server and app a test starts without its own data directory gets this temporary one.
+_TEST_DATA = tempfile.mkdtemp(prefix="painpath-tests-")
+os.environ["PAINPATH_DATA_DIR"] = _TEST_DATA
+atexit.register(shutil.rmtree, _TEST_DATA, ignore_errors=True)
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARK = (REPO / ".." / "shared" / "benchmark").resolve()

@@ -150,7 +150,7 @@ def check_columns(columns: Sequence[str], ckb: CompiledKB | None = None, *, wher
         more = f" ({len(unknown)} unknown columns in all)" if len(unknown) > 1 else ""
         raise BatchError(
             f"{prefix}unknown column '{unknown[0]}': not id, age, sex or a finding key{hint}{more} "
-            "(`painpath kb stats` lists the finding keys)"
+            "(`painpath kb findings` lists the finding keys)"
         )
     for need in (AGE, SEX):
         if need not in seen:

@@ -1,8 +1,10 @@
 """One settings object for the service adapters (API, web, storage), read from the environment.
 
 Every setting has a working default so ``painpath serve`` needs no configuration:
-SQLite in ``PAINPATH_DATA_DIR`` (default ``./data``). ``DATABASE_URL`` switches to
-PostgreSQL, e.g. ``postgresql+psycopg://user@127.0.0.1:5432/painpath``.
+SQLite in ``PAINPATH_DATA_DIR``, by default the user's data directory as platformdirs names it
+(``~/.local/share/painpath`` on Linux, ``~/Library/Application Support/painpath`` on macOS,
+``%LOCALAPPDATA%\\painpath`` on Windows), so the database is the same wherever a command is run
+from. ``DATABASE_URL`` switches to PostgreSQL, e.g. ``postgresql+psycopg://user@127.0.0.1:5432/painpath``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from platformdirs import user_data_dir
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
@@ -25,10 +28,17 @@ def cors_list(value: str) -> list[str]:
     return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PAINPATH_", extra="ignore")
+def default_data_dir() -> Path:
+    """Where the SQLite database lives unless PAINPATH_DATA_DIR says otherwise (independent of the working
+    directory)."""
+    return Path(user_data_dir("painpath", appauthor=False))
 
-    data_dir: Path = Field(default=Path("data"), description="where the SQLite database lives")
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAINPATH_", extra="ignore", env_ignore_empty=True)
+
+    data_dir: Path = Field(default_factory=default_data_dir,
+                           description="where the SQLite database lives (default: the user's data directory)")
     database_url: str | None = Field(
         default=None,
         validation_alias="DATABASE_URL",
@@ -111,7 +121,14 @@ class Settings(BaseSettings):
             if url.startswith("postgresql://"):
                 url = "postgresql+psycopg://" + url[len("postgresql://"):]
             return url
-        return f"sqlite:///{(self.data_dir / 'painpath.sqlite3').resolve()}"
+        return f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file (an absolute path), or None when DATABASE_URL names another database."""
+        if self.database_url:
+            return None
+        return (self.data_dir.expanduser() / "painpath.sqlite3").resolve()
 
 
 @lru_cache(maxsize=1)

@@ -233,3 +233,46 @@ def test_openapi_and_docs(api):
     r = api.get("/docs")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert "swagger" in r.text.lower() and "/openapi.json" in r.text
+
+
+def test_assess_reports_every_error_at_once(api):
+    """Field errors, unknown finding keys and an unknown setting come back together, each named."""
+    r = api.post("/v1/assess", json={"age": 300, "sex": "robot", "setting": "hospital",
+                                     "findings": {"calf_pain": True, "calf_pian": True, "no_such_finding": None}})
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    fields = [e["field"] for e in body["errors"]]
+    assert sorted(fields) == sorted(["body.age", "body.sex", "body.setting", "body.findings.calf_pian",
+                                     "body.findings.no_such_finding"]), body
+    assert body["detail"].startswith(f"{fields[0]}:") and "(and 4 more, each listed in errors)" in body["detail"]
+    assert all("unknown finding key" in e["message"] for e in body["errors"] if e["field"].startswith("body.findings"))
+    assert "self, clinic" in next(e["message"] for e in body["errors"] if e["field"] == "body.setting")
+    # the control: a single problem is reported alone, without "more"
+    one = api.post("/v1/assess", json={"age": 45, "sex": "male", "findings": {"calf_pian": True}}).json()
+    assert [e["field"] for e in one["errors"]] == ["body.findings.calf_pian"] and "more" not in one["detail"]
+
+
+def test_omitted_symptom_rule_is_in_the_openapi_description(api):
+    op = api.get("/openapi.json").json()["paths"]["/v1/assess"]["post"]
+    assert "leave out counts as absent" in op["description"]
+    schema = api.get("/openapi.json").json()["components"]["schemas"]["AssessRequest"]
+    assert "leave out counts as absent" in schema["properties"]["findings"]["description"]
+
+
+def test_docs_need_nothing_from_other_hosts(api):
+    """/docs and every file it loads come from this server, under a CSP that allows no other origin and no
+    inline script (the browser test tests/browser/test_first_run.py renders it with other hosts blocked)."""
+    import re
+
+    r = api.get("/docs")
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "script-src 'self';" in csp and "unsafe" not in csp
+    assert not re.search(r"https?://", r.text)
+    assert "<script>" not in r.text  # no inline script
+    refs = re.findall(r'(?:src|href)="([^"]+)"', r.text)
+    assert {"/docs/assets/swagger-ui-bundle.js", "/docs/init.js", "/docs/assets/swagger-ui.css"} <= set(refs)
+    for ref in refs:
+        got = api.get(ref)
+        assert got.status_code == 200 and got.content, ref
+    assert "/openapi.json" in api.get("/docs/init.js").text
+    assert api.get("/redoc").status_code == 404  # no second set of docs that would load from a CDN

@@ -106,7 +106,7 @@ def test_unknown_finding_key_names_it(client):
     assert_problem(client.post(f"/v1/assessments/{aid}/withdraw", headers=h, json={"findings": ["no_such_finding"]}),
                    422, "findings.no_such_finding")
     assert_problem(client.post("/v1/assess", json={"age": 40, "sex": "male", "findings": {"no_such_finding": True}}),
-                   422, "findings.no_such_finding")
+                   422, "body.findings.no_such_finding")
     assert_problem(client.put(f"/v1/assessments/{aid}/answers", headers=h,
                               json={"answers": {"low_back_pain": "maybe"}}), 422, "body.answers.low_back_pain")
     assert_problem(client.put(f"/v1/assessments/{aid}/answers", headers=h,

@@ -89,7 +89,7 @@ def test_invalid_input_reasks_with_a_hint() -> None:
     assert out.count("Please type a whole number from 0 to 120") == 2
     assert out.count("Please type one of") == 1
     assert out.count("Please type one or more numbers from 1 to 9") == 4
-    assert out.count(HINT) == 3
+    assert out.count(HINT) == 1 + 3  # once up front, then after each of the three bad answers
     assert "EMERGENCY" in out  # the bad answers were not taken as answers
 
 
@@ -214,3 +214,48 @@ def test_repeated_region_is_one_region() -> None:
     assert "worse than the back pain" not in once.stdout  # control
     assert "worse than the back pain" not in twice.stdout
     assert "below the knee" not in twice.stdout
+
+
+# --- what the interview says about keys, saving and its length is true ----------------------------------
+
+def test_key_hint_is_shown_before_the_first_question() -> None:
+    r = interview("--age", "40", "--sex", "male", stdin="")  # EOF at the body map
+    assert r.returncode == 0, r.stderr
+    assert HINT in r.stdout
+    assert r.stdout.index(HINT) < r.stdout.index("Where do you feel the pain?")
+
+
+def test_without_save_nothing_claims_to_save() -> None:
+    r = interview("--age", "40", "--sex", "male", stdin=CALF_ONLY + "q\n")
+    assert r.returncode == 0, r.stderr
+    assert "save and quit" not in r.stdout and "Saved" not in r.stdout and "saved in" not in r.stdout
+    assert "q = stop (answers are not kept: start with --save FILE to keep them)" in r.stdout
+    assert "Stopped. Nothing was saved" in r.stdout
+
+
+def test_with_save_it_says_where_once_not_after_every_question(tmp_path: Path) -> None:
+    saved = tmp_path / "visit.json"
+    r = interview("--age", "40", "--sex", "male", "--mode", "clinician", "--save", str(saved),
+                  stdin=CALF_ONLY + SPINAL_NO + "n\nn\nn\nn\n" + "q\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count(str(saved)) == 1 + 3  # up front; then "saved in X: continue with --resume X --save X"
+    assert "Saved the interview" not in r.stdout
+    assert "q = stop (your answers are saved; continue later with --resume)" in r.stdout
+    assert f"Stopped. Your answers are saved in {saved}" in r.stdout
+    state = InterviewState.model_validate_json(saved.read_text(encoding="utf-8"))
+    assert state.screens_asked == ("where", "warning_spinal", "warning_limb")
+
+
+@pytest.mark.parametrize("mode", ["self", "clinician"])
+def test_the_length_it_announces_is_a_bound_it_keeps(mode: str) -> None:
+    from painpath.engine import default_compiled
+
+    caps = default_compiled().kb.interview.caps
+    cap = caps.self_ if mode == "self" else caps.clinician
+    stdin = "1,6\nn\nn\n" + "d\n" * 400  # "don't know" to everything: the least informative interview
+    r = interview("--age", "40", "--sex", "female", "--mode", mode, stdin=stdin)
+    assert r.returncode == 0, r.stderr
+    assert "most interviews take" not in r.stdout
+    assert f"at most {cap} questions" in r.stdout and f"(of at most {cap})" in r.stdout
+    asked = int(r.stdout.split(" questions asked")[0].rsplit("\n", 1)[-1].strip())
+    assert 0 < asked <= cap

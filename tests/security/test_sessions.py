@@ -122,7 +122,7 @@ def test_admin_create_user_refuses_short_passwords(site: Site, monkeypatch: pyte
     get_settings.cache_clear()
     opened: list[Any] = []  # the command's own Database: closed here (a process would simply exit)
     real_db = serve_cmd._db
-    monkeypatch.setattr(serve_cmd, "_db", lambda: opened.append(real_db()) or opened[-1])
+    monkeypatch.setattr(serve_cmd, "_db", lambda **kw: opened.append(real_db(**kw)) or opened[-1])
     try:
         runner = CliRunner()
         args = ["admin", "create-user", slug, f"short@{slug}.example.org", "--password-stdin"]

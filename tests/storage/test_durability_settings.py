@@ -89,14 +89,17 @@ def test_db_check_command(lax_pg_url: str, pg_url: str) -> None:
 
 
 def test_db_check_on_sqlite(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    r = run_cli("db", "check", env={"PAINPATH_DATA_DIR": str(tmp_path), "DATABASE_URL": ""})
+    env = {"PAINPATH_DATA_DIR": str(tmp_path), "DATABASE_URL": ""}
+    assert run_cli("db", "upgrade", env=env).returncode == 0  # `db check` creates no database
+    r = run_cli("db", "check", env=env)
     assert r.returncode == 0, r.stderr
     assert "ok     synchronous = FULL" in r.stdout and "ok     journal_mode = wal" in r.stdout
 
 
 def test_db_check_unreachable_database_is_a_clear_error() -> None:
     r = run_cli("db", "check", env={"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
-    assert r.returncode == 2 and r.stderr.startswith("error: database postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert r.returncode == 2 and r.stderr.startswith("database: postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert r.stderr.splitlines()[-1].startswith("error: database postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert "Traceback" not in r.stderr
 
 

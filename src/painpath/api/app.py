@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from painpath.api import problems, routes_engine, routes_stored
+from painpath.api import docs, problems, routes_engine, routes_stored
 from painpath.api.middleware import AccessLog, ApiCors, BodyLimit
 from painpath.config import Settings, get_settings
 from painpath.careplan import load_care_content
@@ -47,10 +47,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
 
     # the document's version is the API's (/v1), not the software's: versions are not told to anonymous callers
     app = FastAPI(title="PainPath API", version=API_VERSION, description=DESCRIPTION, lifespan=lifespan,
-                  docs_url="/docs", redoc_url="/redoc", openapi_url="/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.settings = settings
     app.state.db = database
     problems.install(app)
+    docs.install(app)  # /docs from files installed with PainPath (works offline, strict CSP)
     app.include_router(routes_engine.router)
     app.include_router(routes_stored.router)
     app.include_router(fhir_routes.fhir_router)

@@ -64,7 +64,7 @@ def _db_reason(exc: OperationalError) -> str:
 
 
 def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
-    return ".".join(str(p) for p in loc)
+    return ".".join(str(p) for p in loc if p != "[key]")  # a mapping's invalid key is named by the key itself
 
 
 ERROR_DESCRIPTIONS = {
@@ -139,7 +139,8 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> Any:
         errors = [{"field": _loc(e.get("loc", ())), "message": e.get("msg", "invalid")} for e in exc.errors()]
         first = errors[0] if errors else {"field": "", "message": "invalid request"}
-        return problem(422, f"{first['field']}: {first['message']}", request, errors=errors)
+        more = f" (and {len(errors) - 1} more, each listed in errors)" if len(errors) > 1 else ""
+        return problem(422, f"{first['field']}: {first['message']}{more}", request, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

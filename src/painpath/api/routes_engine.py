@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from painpath import __version__
 from painpath.api.deps import DB, Who
 from painpath.api.schemas import (
+    OMITTED_RULE,
     AnswerRequest,
     AssessRequest,
     AssessResponse,
@@ -52,7 +53,9 @@ def version(db: DB, _who: Who) -> VersionOut:
 
 
 @router.post("/assess", response_model=AssessResponse, tags=["engine"],
-             summary="Assess findings: ranked conditions, origin, triage with reasons, explanation and care plan")
+             summary="Assess findings: ranked conditions, origin, triage with reasons, explanation and care plan",
+             description="Send what is known as `findings` (finding key -> true, false or null). " + OMITTED_RULE
+             + " Every invalid field of a request is reported at once, each in `errors`.")
 def assess_endpoint(req: AssessRequest) -> AssessResponse:
     ckb = default_compiled()
     findings: dict[str, Any] = dict(req.findings)

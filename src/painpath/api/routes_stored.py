@@ -208,7 +208,7 @@ def clinic_info(db: DB, who: ClinicWho) -> ClinicOut:
     with db.read() as s:
         c = s.get(Clinic, who.clinic_id)
         assert c is not None
-        return ClinicOut(slug=c.slug, name=c.name, intake_code=c.intake_code)
+        return ClinicOut(slug=c.slug, name=c.name, intake_code=acc.format_code(c.intake_code))
 
 
 @router.get("/clinic/assessments", response_model=AssessmentPage, tags=["clinic"], responses=ERRORS,

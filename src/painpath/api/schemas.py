@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic_core import PydanticCustomError
 
 from painpath.assessment import Assessment
 from painpath.careplan import CarePlan, FollowUpResult, OutcomeSnapshot
@@ -30,21 +31,48 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] = Field(default_factory=list, description="one entry per invalid field")
 
 
+def _known_finding(key: str) -> str:
+    """A finding key of the knowledge base; checked by pydantic, so every unknown key is reported together with
+    every other invalid field of the request."""
+    from painpath.engine import default_compiled
+
+    if key not in default_compiled().fidx:
+        raise PydanticCustomError("unknown_finding", "unknown finding key (GET /v1/findings lists them)")
+    return key
+
+
+def _known_setting(setting: str | None) -> str | None:
+    from painpath.engine import default_compiled
+
+    known = default_compiled().log_prior
+    if setting is not None and setting not in known:
+        raise PydanticCustomError("unknown_setting", "unknown setting (known: {known})", {"known": ", ".join(known)})
+    return setting
+
+
+KnownFindingKey = Annotated[str, AfterValidator(_known_finding)]
+OMITTED_RULE = ("A symptom or history finding you leave out counts as absent (\"no\"), unless `unlisted` is "
+                "'unknown'; a sign (examination finding) left out is unknown. List a finding as null to say "
+                "\"don't know\".")
+
+
 class AssessRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "age": 45, "sex": "male", "findings": {"pain_below_knee": True, "back_pain": True, "dermatomal_distribution": True}}]})
     id: str = Field(default="request", max_length=100)
     age: StrictInt = Field(ge=0, le=120, description="whole years")
     sex: Sex
-    findings: dict[FindingKey, bool | None] = Field(
+    findings: dict[KnownFindingKey, bool | None] = Field(
         default_factory=dict, max_length=200,
-        description="finding key -> true (present), false (absent) or null (unknown); keys from GET /v1/findings")
+        description="finding key -> true (present), false (absent) or null (unknown); keys from GET /v1/findings. "
+                    + OMITTED_RULE)
     unlisted: Literal["absent", "unknown"] = Field(
         default="absent",
         description="what a finding you did not list means: 'absent' (the case-file rule: symptoms not mentioned are "
                     "absent, signs unknown) or 'unknown' (only what you list counts)")
     mode: ModeT = "self"
-    setting: str | None = Field(default=None, max_length=32, description="prior setting: self or clinic")
+    setting: Annotated[str | None, AfterValidator(_known_setting)] = Field(
+        default=None, max_length=32, description="prior setting: self or clinic")
     include_plan: bool = True
     explain_conditions: int = Field(default=6, ge=0, le=50, description="how many top conditions get for/against evidence")
 

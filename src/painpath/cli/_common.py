@@ -1,9 +1,11 @@
-"""Shared CLI helpers: error exit, Rich rendering of an assessment."""
+"""Shared CLI helpers: error exit, progress bars, Rich rendering of an assessment."""
 
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import NoReturn, TypeVar
 
 from rich.console import Console
 from rich.panel import Panel
@@ -21,6 +23,43 @@ LABEL = {"emergency": "EMERGENCY", "urgent": "URGENT - TODAY", "soon": "SEE A CL
 def fail(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
     sys.exit(2)
+
+
+T = TypeVar("T")
+
+
+@contextmanager
+def progress_bar(*, enabled: bool = True) -> Iterator[Any]:
+    """A Rich progress display on standard error, shown only when standard error is a terminal and ``enabled``
+    (commands pass ``not --json``/``not --quiet``); otherwise a display that draws nothing."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TimeRemainingColumn(), console=console, transient=True,
+                        disable=not (enabled and console.is_terminal))
+    with progress:
+        yield progress
+
+
+class Ticking(Sequence[T]):
+    """A sequence that advances a progress task as it is iterated the first time (later passes do not tick)."""
+
+    def __init__(self, items: Sequence[T], progress: Any, task: Any) -> None:
+        self._items, self._progress, self._task, self._ticked = items, progress, task, False
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def]
+        return self._items[i]
+
+    def __iter__(self) -> Iterator[T]:
+        first, self._ticked = not self._ticked, True
+        for item in self._items:
+            yield item
+            if first:
+                self._progress.advance(self._task)
 
 
 def bar(p: float, width: int = 20) -> str:

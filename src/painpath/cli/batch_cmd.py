@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from painpath.cli._common import fail
+from painpath.cli._common import fail, progress_bar
 from painpath.errors import PainPathError
 
 
@@ -35,7 +35,10 @@ def batch(
         "--threads", help="Chunks scored at once (default: 2, or 1 on a one-CPU machine).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
 ) -> None:
-    """Score a table of cases in bulk: triage level, top conditions and origin per row (streamed)."""
+    """Score a table of cases in bulk: triage level, top conditions and origin per row (streamed).
+
+    On a terminal a progress bar shows the rows scored (out of the total for Parquet, whose row count is known
+    up front); it is not drawn when standard error is not a terminal or with --quiet."""
     if mode not in ("self", "clinician"):
         fail(f"--mode must be 'self' or 'clinician', got '{mode}'")
     if chunk_size < 1:
@@ -52,7 +55,10 @@ def batch(
     options = BatchOptions(mode=mode, setting=setting, top=top,  # type: ignore[arg-type]
                            all_probabilities=all_probabilities, skip_invalid=skip_invalid)
     try:
-        summary = score_file(source, output, options, chunk_size=chunk_size, rejects=rejects, threads=threads)
+        with progress_bar(enabled=not quiet) as bar:
+            task = bar.add_task("scoring", total=_row_count(source) if not bar.disable else None)
+            summary = score_file(source, output, options, chunk_size=chunk_size, rejects=rejects, threads=threads,
+                                 progress=lambda s: bar.update(task, completed=s.rows))
     except PainPathError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -65,3 +71,18 @@ def batch(
     print(f"triage: {levels}", file=sys.stdout)
     if summary.rejects is not None:
         print(f"rejected {summary.rejected:,} invalid rows -> {summary.rejects}", file=sys.stdout)
+
+
+def _row_count(source: str) -> int | None:
+    """The number of rows of a Parquet input (from its metadata), else None (a CSV is not read twice)."""
+    from painpath.batch import open_input
+
+    try:
+        lf, fmt, _where = open_input(source)
+        if fmt != "parquet":
+            return None
+        import polars as pl
+
+        return int(lf.select(pl.len()).collect().item())
+    except Exception:  # noqa: BLE001 - only a progress total; score_file reports real problems
+        return None

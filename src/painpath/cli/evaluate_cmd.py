@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from painpath.cases import load_cases
-from painpath.cli._common import fail
+from painpath.cli._common import Ticking, fail, progress_bar
 from painpath.engine import default_compiled
 from painpath.errors import PainPathError
 from painpath.evaluate import METRICS, score_cases
@@ -26,6 +26,9 @@ def evaluate(
     mode: Annotated[str, typer.Option("--mode", help="self, clinician or both.")] = "both",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (keys self and/or clinician).")] = False,
     interview: Annotated[bool, typer.Option("--interview", help="Run every case as a simulated adaptive interview.")] = False,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Also write an HTML page with a reliability diagram, a confusion matrix and the triage "
+                         "table into this directory (of the all-findings assessment).")] = None,
 ) -> None:
     """Score every case in DIR with the benchmark metrics (gold is read only to score)."""
     if mode not in ("self", "clinician", "both"):
@@ -35,15 +38,26 @@ def evaluate(
     try:
         ckb = default_compiled()
         cases = load_cases(directory, ckb, require_gold=True)
-        for m in modes:
-            if interview:
-                from painpath.interview.simulate import score_interviews
+        with progress_bar(enabled=not as_json) as bar:
+            for m in modes:
+                task = bar.add_task(f"{m}{' interviews' if interview else ''}", total=len(cases))
+                if interview:
+                    from painpath.interview.simulate import score_interviews
 
-                out[m] = score_interviews(cases, m, ckb=ckb)  # type: ignore[arg-type]
-            else:
-                out[m] = score_cases(cases, m, ckb=ckb)  # type: ignore[arg-type]
+                    out[m] = score_interviews(Ticking(cases, bar, task), m, ckb=ckb)  # type: ignore[arg-type]
+                else:
+                    out[m] = score_cases(cases, m, ckb=ckb)  # type: ignore[arg-type]
+                bar.update(task, completed=len(cases))
+        if report is not None:
+            from painpath.evaluate_report import predictions_for, write_report
+
+            page = write_report(report, [predictions_for(cases, m, ckb=ckb) for m in modes],
+                                title=f"PainPath on {directory}", metrics=out if not interview else None)
+            print(f"report: {page}", file=sys.stderr)
     except PainPathError as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(f"{report}: cannot write the report ({exc.strerror})")
     if as_json:
         print(json.dumps(out, indent=2))
         return

@@ -21,11 +21,16 @@ from painpath.interview.policy import validate_state
 from painpath.interview.presenting import REGIONS, location_answers
 
 YES, NO, DK = {"y", "yes"}, {"n", "no"}, {"d", "dk", "?", "don't know", "dont know", "not sure"}
-HINT = "Type y (yes), n (no) or d (don't know); w = why am I asked this?, b = back, q = save and quit."
+HINT = "Type y (yes), n (no) or d (don't know); w = why am I asked this?, b = back, {quit}."
+QUIT_SAVED = "q = stop (your answers are saved; continue later with --resume)"
+QUIT_UNSAVED = "q = stop (answers are not kept: start with --save FILE to keep them)"
 
 
 class _Quit(Exception):
     pass
+
+
+_hint = HINT.format(quit=QUIT_UNSAVED)  # set per run by interview()
 
 
 class _Back(Exception):
@@ -72,7 +77,7 @@ def _yes_no(console: Console, text: str, why: str, allow_back: bool) -> bool | N
             raise _Back
         if raw in {"q", "quit"}:
             raise _Quit
-        console.print(f"  [yellow]{HINT}[/]")
+        console.print(f"  [yellow]{_hint}[/]")
 
 
 def _ask_where(console: Console) -> dict:
@@ -122,14 +127,14 @@ def _ask_startback(console: Console):  # type: ignore[no-untyped-def]
     return result
 
 
-def _save(state: InterviewState, path: Path | None, console: Console) -> None:
+def _save(state: InterviewState, path: Path | None) -> None:
+    """Write the state after every answer (quietly: the start and the end of the interview say where)."""
     if path is None:
         return
     try:
         path.write_text(state.model_dump_json(indent=2), encoding="utf-8")
     except OSError as exc:
         fail(f"{path}: cannot save ({exc.strerror})")
-    console.print(f"[dim]Saved the interview to {path}.[/]")
 
 
 def interview(
@@ -141,8 +146,10 @@ def interview(
     as_json: Annotated[bool, typer.Option("--json", help="Print the final assessment as JSON.")] = False,
 ) -> None:
     """Answer a short adaptive interview about your leg pain and get a result and plan."""
+    global _hint
     console = Console(stderr=as_json)
     ckb = default_compiled()
+    _hint = HINT.format(quit=QUIT_SAVED if save is not None else QUIT_UNSAVED)
     if mode not in ("self", "clinician"):
         fail(f"--mode must be 'self' or 'clinician', got '{mode}'")
     state: InterviewState | None = None
@@ -168,6 +175,13 @@ def interview(
             a = age if age is not None else _ask_int(console, "Your age in years: ", 0, 120)
             s = sex or _ask_choice(console, "Sex (f/m): ", {"f": "female", "female": "female", "m": "male", "male": "male"})
             state = InterviewState(age=a, sex=s, mode=mode)  # type: ignore[arg-type]
+        caps = ckb.kb.interview.caps
+        cap = caps.self_ if state.mode == "self" else caps.clinician
+        console.print(f"[dim]Questions stop as soon as more answers would not change the result; at most {cap} "
+                      "questions after where it hurts.[/]")
+        console.print(f"[dim]{_hint}[/]")
+        if save is not None:
+            console.print(f"[dim]Your answers are saved to {save} after each question.[/]")
         while True:
             step = next_step(state, ckb)
             if step.should_stop:
@@ -177,9 +191,9 @@ def interview(
             n = step.questions_asked + 1
             if q.phase == "presenting":
                 state = answer(state, _ask_where(console), ckb, screen=q.screen)
-                _save(state, save, console)
+                _save(state, save)
                 continue
-            console.print(f"\n[bold]Question {n}[/] [dim](most interviews take 5 to 10)[/]  [bold]{q.title}[/]")
+            console.print(f"\n[bold]Question {n}[/] [dim](of at most {cap})[/]  [bold]{q.title}[/]")
             values = {}
             try:
                 for item in q.items:
@@ -190,11 +204,13 @@ def interview(
                     state = withdraw(state, screen=state.screens_asked[-1])
                 continue
             state = answer(state, values, ckb, screen=q.screen)
-            _save(state, save, console)
+            _save(state, save)
     except _Quit:
-        if state is not None:
-            _save(state, save, console)
-        console.print("Stopped. Resume later with --resume FILE if you used --save FILE.")
+        if state is not None and save is not None:
+            _save(state, save)
+            console.print(f"Stopped. Your answers are saved in {save}: continue with --resume {save} --save {save}.")
+        else:
+            console.print("Stopped. Nothing was saved (start with --save FILE to be able to continue later).")
         raise typer.Exit(0) from None
     except PainPathError as exc:
         fail(str(exc))
@@ -215,6 +231,8 @@ def interview(
         payload["care_plan"] = plan
         print(json.dumps(payload, indent=2))
         return
+    if save is not None:
+        console.print(f"\n[dim]The interview is saved in {save}.[/]")
     console.print(f"\n[dim]{step.questions_asked} questions asked.[/]")
     render_assessment(result, console)
     render_plan(plan, console)

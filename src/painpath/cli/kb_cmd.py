@@ -1,4 +1,4 @@
-"""`painpath kb check` and `painpath kb stats`."""
+"""`painpath kb check`, `painpath kb stats` and `painpath kb findings`."""
 
 from __future__ import annotations
 
@@ -95,3 +95,26 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         ct.add_row(cond, *(str(counts.get(b, 0)) for b in ("measured", "adapted", "described", "estimate")))
     console.print(ct)
     console.print(f"Priors: {s['priors']}; sources in the bibliography: {s['sources']}")
+
+
+@app.command("findings")
+def findings(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every finding key (the columns of `painpath batch`, the keys of case files and /v1/assess), its kind and text.
+
+    A symptom or history finding left out of a case counts as absent ("no"); a sign left out is unknown."""
+    kb = load_kb()
+    rows = [{"key": key, "kind": f.kind, "group": f.group, "text": f.text, "if_omitted": _omitted(f.kind)}
+            for key, f in kb.findings.findings.items()]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    t = Table(title=f"Finding keys of knowledge base {kb.version} ({len(rows)})")
+    for col in ("key", "kind", "group", "text", "if omitted"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["key"], r["kind"], r["group"], r["text"], r["if_omitted"])
+    Console().print(t)
+
+
+def _omitted(kind: str) -> str:
+    return "unknown" if kind == "sign" else "absent"

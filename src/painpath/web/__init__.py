@@ -2,7 +2,7 @@
 
 Map: ``patient.py`` (start, body map, questions, result, report, follow-up),
 ``clinic.py`` (login, list, detail, examination findings, export), ``reports.py``
-(HTML/PDF report, share code and QR), ``render.py`` (templates), ``i18n.py``
+(HTML/PDF report, share code and QR), ``setup.py`` (the first-run page), ``render.py`` (templates), ``i18n.py``
 (Babel catalogues), ``security.py`` (CSRF, cookies, CSP).
 """
 
@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from painpath.web import clinic, i18n, patient
+from painpath.web import clinic, i18n, patient, setup
 from painpath.web.security import LANG_COOKIE, HtmlSecurityHeaders
 
 STATIC = Path(__file__).with_name("static")
@@ -51,6 +51,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(patient.router)
     app.include_router(clinic.router)
+    setup.install(app)  # first run: /setup while no clinic exists (this machine only)
     app.state.html_error = html_error
 
     @app.exception_handler(clinic.LoginRequired)

@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from painpath import __version__
 from painpath.careplan import regions
+from painpath.storage.accounts import format_code
 from painpath.web import i18n
 from painpath.web.security import csrf_token, finish_response
 
@@ -79,6 +80,7 @@ def env() -> Environment:
                     extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
     e.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=False)  # type: ignore[attr-defined]
     e.filters["pct"] = _pct
+    e.filters["code"] = format_code  # intake and share codes, spelled one way everywhere (9FZ5-4WTZ)
     e.globals["diagram"] = diagram
     e.filters["region"] = fill_region
     e.globals["region"] = region_info
