@@ -13,15 +13,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from painpath.careplan import CarePlan, build_care_plan
-
-DEV_V2 = (Path(__file__).resolve().parents[2] / ".." / "shared" / "benchmark-v2" / "dev").resolve()
+from tests.conftest import DEV_V2, SKIP_NO_BENCH_V2
 NEW = {
     "hip_osteoarthritis", "greater_trochanteric_pain_syndrome", "hip_fracture", "hamstring_strain",
     "meralgia_paresthetica", "achilles_rupture", "knee_osteoarthritis", "patellofemoral_pain",
@@ -43,7 +41,7 @@ def _cases() -> list[tuple[str, dict[str, Any]]]:
 
 
 CASES = _cases()
-needs_cases = pytest.mark.skipif(not CASES, reason=f"benchmark v2 dev cases not found at {DEV_V2}")
+needs_cases = pytest.mark.skipif(not CASES, reason=SKIP_NO_BENCH_V2)
 
 
 def _text(items: list[Any]) -> str:
