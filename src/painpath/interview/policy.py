@@ -16,8 +16,10 @@ probability under the current posterior, and re-running the engine on it:
 so a question that can change the disposition beats one that only reorders
 unlikely conditions.
 
-Stopping rule (published in docs/interview.md): stop at once when the level is
-``emergency``; otherwise stop when every applicable warning screen has been
+Stopping rule (published in docs/interview.md): stop at once when an answer
+fires an ``emergency`` warning floor; otherwise (including an emergency level
+that comes only from the probability of an emergency condition, which the next
+answers can confirm or rule out) stop when every applicable warning screen has been
 asked, at least ``min_history_screens`` history screens have been asked, and no
 remaining screen would change the triage level or the leading condition with
 probability of at least ``change_probability``; or at the hard cap.
@@ -208,7 +210,7 @@ def next_step(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
     for name in presenting:
         if not any(k in answered for k in iv.screens[name].findings):
             return ask(name, _pending(state, ckb, name))
-    if level == 3:
+    if int(tri.floor_rank[0]) == 3:
         return step(None, True, "emergency")
     cap = iv.caps.self_ if state.mode == "self" else iv.caps.clinician
     for name, sc in iv.screens.items():
