@@ -1,4 +1,4 @@
-"""Triage on the shipped knowledge base against shared/benchmark/TRIAGE.md.
+"""Triage on the shipped knowledge base against shared/benchmark-v2/TRIAGE.md (v1 rows and v2 additions).
 
 The floors and escalations are written out here from TRIAGE.md (not read from
 triage.yaml) so that the tests check the KB against the policy text.
@@ -25,6 +25,9 @@ RANK = {"self_care": 0, "soon": 1, "urgent": 2, "emergency": 3}
 LOCATION = [
     "low_back_pain", "buttock_pain", "posterior_thigh_pain", "anterior_thigh_pain", "knee_back_pain", "calf_pain",
     "shin_pain", "achilles_pain", "foot_pain", "pain_below_knee", "pain_both_legs", "leg_pain_worse_than_back",
+    # v2
+    "groin_pain", "outer_hip_pain", "outer_thigh_pain", "knee_front_pain", "knee_joint_pain", "ankle_pain", "heel_pain",
+    "big_toe_joint_pain",
 ]
 CES = ["bladder_problem_new", "bowel_incontinence_new", "saddle_numbness", "sexual_dysfunction_new"]
 CLOT_RISK = ["recent_immobility_surgery_travel", "leg_recently_in_cast", "previous_dvt", "active_cancer", "hormones_or_pregnancy"]
@@ -42,6 +45,12 @@ FLOORS: list[tuple[list[str], list[str], str]] = [
     (["pain_severe_out_of_proportion"], [], "urgent"),
     (["calf_swelling_one_leg"], CLOT_RISK, "urgent"),
     (["low_back_pain"], BACK_FLAGS, "urgent"),
+    # v2
+    (["unable_to_bear_weight"], ["onset_after_trauma"], "urgent"),
+    (["joint_swelling"], ["fever_unwell"], "emergency"),
+    (["hot_swollen_joint"], ["temperature_38_or_more"], "emergency"),
+    (["hot_swollen_joint"], [], "urgent"),
+    (["fever_unwell"], ["unable_to_bear_weight"], "emergency"),
 ]
 
 # TRIAGE.md section 2
@@ -53,6 +62,13 @@ CONDITION_LEVEL = {
     "bakers_cyst": "soon", "lumbar_radicular": "self_care", "lumbar_somatic_referred": "self_care",
     "calf_muscle_strain": "self_care", "achilles_tendinopathy": "self_care", "medial_tibial_stress_syndrome": "self_care",
     "foot_mechanics_overload": "self_care",
+    # v2
+    "hip_fracture": "emergency", "septic_arthritis": "emergency", "achilles_rupture": "urgent",
+    "meralgia_paresthetica": "soon", "knee_internal_derangement": "soon", "gout": "soon",
+    "superficial_thrombophlebitis": "soon", "hip_osteoarthritis": "self_care",
+    "greater_trochanteric_pain_syndrome": "self_care", "hamstring_strain": "self_care", "knee_osteoarthritis": "self_care",
+    "patellofemoral_pain": "self_care", "patellar_tendinopathy": "self_care", "plantar_heel_pain": "self_care",
+    "ankle_sprain": "self_care", "chronic_venous_disease": "self_care", "nocturnal_leg_cramps": "self_care",
 }
 
 
