@@ -12,6 +12,7 @@ from painpath.cases import Case, Mode, encode, encode_many, parse_case
 from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled, evidence_weights, posterior, triage_arrays
 from painpath.engine.compiled import LEVEL_RANK, OTHER, RANK_LEVEL
 from painpath.engine.explain import contributions
+from painpath.engine.fast import assess_fast
 from painpath.engine.triage import other_leads
 from painpath.errors import CaseError
 
@@ -313,14 +314,14 @@ def assess_arrays(
     ``ev`` is (N, F) int8 with +1 present, -1 absent, 0 unknown, in
     ``ckb.findings`` order; the M columns of the posteriors are ``ckb.candidates``
     (the conditions, then "other" when the KB defines it); ranks are 3 emergency,
-    2 urgent, 1 soon, 0 self_care.
+    2 urgent, 1 soon, 0 self_care. The fused batch path (:mod:`painpath.engine.fast`)
+    computes them in float32 whatever the number of rows, so a case gets the same
+    result in any batch; they agree with the float64 path of :func:`assess` to about 1e-5.
     """
     ckb = ckb or default_compiled()
     if setting not in ckb.log_prior:
         raise CaseError(f"setting: unknown setting '{setting}' (known: {', '.join(ckb.log_prior)})")
-    post = posterior(ckb, ev, age, female, setting)
-    tri = triage_arrays(ckb, ev, post, age)
-    return post, tri.level_rank
+    return assess_fast(ckb, ev, age, female, setting)
 
 
 def assess_many(

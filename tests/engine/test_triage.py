@@ -370,9 +370,10 @@ def _as_case(ev: np.ndarray, age: int, female: bool) -> dict[str, Any]:
     return {"age": age, "sex": "female" if female else "male", "findings": findings}
 
 
-# One-row and many-row batches may take different code paths (and BLAS kernels); in float64 the
-# same case must still come out the same to rounding.
-BATCH_RTOL = 1e-9
+# The batch entry points (assess_arrays, assess_many) compute in float32 (engine/fast.py), the
+# one-case path (assess, posterior) in float64: the same case must agree to float32 rounding
+# (probabilities within 2e-5) and get the same triage level.
+BATCH_ATOL = 2e-5
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -385,9 +386,9 @@ def test_batch_equals_per_case(cs: list[tuple[np.ndarray, int, bool, str]], mode
     for i, cs_i in enumerate(cases):
         one = assess(cs_i, mode=mode)  # type: ignore[arg-type]
         probs = {c.key: c.probability for c in one.conditions}
-        assert_allclose(batch.probabilities[i], [probs[k] for k in CKB.conditions], rtol=BATCH_RTOL, atol=1e-12)
+        assert_allclose(batch.probabilities[i], [probs[k] for k in CKB.conditions], rtol=0, atol=BATCH_ATOL)
         assert batch.triage_levels[i] == one.triage.level
-        assert_allclose(batch.origin[i], [one.origin[o] for o in CKB.origin_names], rtol=BATCH_RTOL, atol=1e-12)
+        assert_allclose(batch.origin[i], [one.origin[o] for o in CKB.origin_names], rtol=0, atol=BATCH_ATOL)
     # and the array entry point agrees with the encoded batch
     ev = np.stack([encode(parse_case(c, CKB), CKB, mode) for c in cases])  # type: ignore[arg-type]
     age = np.array([c["age"] for c in cases])
@@ -419,7 +420,7 @@ def test_large_batch_equals_per_case(mode: str) -> None:
         w_one = evidence_weights(CKB, ev[i : i + 1])
         assert_allclose(w_batch[i], w_one[0], rtol=1e-12, atol=0)
         p_one, t_one = run(ev[i], int(age[i]), bool(female[i]), setting)
-        assert_allclose(post[i], p_one[0], rtol=BATCH_RTOL, atol=1e-12)
+        assert_allclose(post[i], p_one[0], rtol=0, atol=BATCH_ATOL)
         assert int(ranks[i]) == int(t_one.level_rank[0])
 
 
