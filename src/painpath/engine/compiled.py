@@ -79,7 +79,7 @@ def compile_kb(kb: KnowledgeBase) -> CompiledKB:
     is_sign = np.array([kb.findings.findings[f].kind == "sign" for f in finds])
     other = kb.model.other
     M = C + (1 if other is not None else 0)
-    theta_all = np.vstack([theta, _other_theta(kb, finds)[None, :]]) if other is not None else theta
+    theta_all = np.vstack([theta, _other_theta(kb, finds, theta)[None, :]]) if other is not None else theta
     theta_all = np.clip(theta_all, lo, hi)
 
     log_prior = {}
@@ -182,11 +182,17 @@ def compile_kb(kb: KnowledgeBase) -> CompiledKB:
     )
 
 
-def _other_theta(kb: KnowledgeBase, finds: tuple[str, ...]) -> np.ndarray:
-    """P(finding | unlisted cause): each finding's background rate flattened on the logit scale,
-    ``logit(p) = flatten * logit(default)``, unless ``model.yaml: other.strengths`` gives it."""
+def _other_theta(kb: KnowledgeBase, finds: tuple[str, ...], theta: np.ndarray) -> np.ndarray:
+    """P(finding | unlisted cause), unless ``model.yaml: other.strengths`` gives it:
+
+        (1 - mix) * background + mix * (mean over the conditions of P(finding | condition)),
+
+    flattened on the logit scale, ``logit(p) = flatten * logit(p)``. The background is the
+    finding's ``defaults`` entry in strengths.yaml; the mean counts every condition once (an
+    unlisted cause is as likely to resemble any of them)."""
     other = kb.model.other
     assert other is not None
+    mean = theta.mean(axis=0)
     out = np.empty(len(finds))
     for fi, f in enumerate(finds):
         entry = other.strengths.get(f)
@@ -195,6 +201,7 @@ def _other_theta(kb: KnowledgeBase, finds: tuple[str, ...]) -> np.ndarray:
             continue
         e = kb.strengths.defaults[f]
         d = e.p if e.p is not None else kb.strengths.grades[e.grade]  # type: ignore[index]
+        d = (1.0 - other.mix) * d + other.mix * mean[fi]
         lo = np.log(d) - np.log1p(-d)
         out[fi] = 1.0 / (1.0 + np.exp(-other.flatten * lo))
     return out

@@ -291,6 +291,8 @@ class OtherClass(_Strict):
     prior: OtherPrior
     age_factors: list[float] | None = None
     age_factors_est: str | None = None
+    mix: float = Field(default=0.0, ge=0.0, lt=1.0)
+    mix_est: str | None = None
     flatten: float = Field(gt=0.0, le=1.0)
     flatten_est: str
     strengths: dict[str, Strength] = Field(default_factory=dict)
