@@ -44,7 +44,9 @@ def snapshot(site: Site, ids: list[str]) -> list[tuple[Any, ...]]:
 @pytest.fixture
 def world(site: Site, make_clinic: Any) -> dict[str, Any]:
     """Clinic A (admin browser logged in on the web and the API) with two assessments; clinic B with one;
-    one unshared assessment; a patient browser with its own assessment."""
+    one unshared assessment; a patient browser with its own assessment. Every injection is a failed claim by
+    share code, so the claim limit is raised for these tests."""
+    site.app.state.settings = site.app.state.settings.model_copy(update={"claim_attempts": 100_000})
     a, b = make_clinic(), make_clinic()
     admin = site.browser()
     assert admin.web_login(str(a["admin_email"])).status_code == 303

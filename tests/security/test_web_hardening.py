@@ -37,7 +37,7 @@ def people(site: Site, make_clinic: Any) -> dict[str, Any]:
 
 
 def _owner(people: dict[str, Any], path: str) -> Browser:
-    return people["doc"] if path.startswith("/clinic") else people["patient"]
+    return people["doc"] if path.startswith(("/clinic", "/share")) else people["patient"]
 
 
 def _state(site: Site, aid: str) -> tuple[Any, ...]:
@@ -53,6 +53,7 @@ FORM_DATA = {  # realistic fields, so that a refusal is about the CSRF token and
     "/start": {"age": "40", "sex": "male"},
     "/clinic/login": {"email": "nobody@example.org", "password": "not the password"},
     "/clinic/claim": {"share_code": "AAAA-AAAA-AAAA"},
+    "/clinic/reset": {"code": "ppr_AAAA-AAAA-AAAA-AAAA", "password": "a new password here"},
     "/clinic/a/{assessment_id}/exam": {"f_slr_positive": "present"},
     "/a/{assessment_id}/answer": {"finding": "fever_unwell", "value": "present"},
     "/a/{assessment_id}/where": {"region": "low_back_pain", "both_legs": "no"},
@@ -69,7 +70,7 @@ def test_every_post_form_needs_the_csrf_token(site: Site, people: dict[str, Any]
     stranger = site.browser()
     for path in routes:
         owner = _owner(people, path)
-        url = fill(path, assessment_id=aid)
+        url = fill(path, assessment_id=aid, code=people["loose"]["share_code"])
         data = FORM_DATA.get(path, {})
         token = owner.csrf()
         # the owner's login and patient cookies, but no CSRF cookie (a page of another site posting the form)

@@ -184,7 +184,10 @@ def share_link(request: Request, code: str) -> Response:
     """A share link or QR code: a logged-in clinician is asked to confirm (receiving changes data, so it is a
     POST); anyone else is asked to log in first."""
     clinician(request)
-    return render(request, "clinic/share_confirm.html", code=acc.format_code(acc.normalise_code(code[:32])))
+    normal = acc.normalise_code(code[:32])
+    if len(normal) != 12 or not set(normal) <= set(acc.CODE_ALPHABET):  # not a share code at all
+        raise NotFoundError(store.UNCLAIMABLE)
+    return render(request, "clinic/share_confirm.html", code=acc.format_code(normal))
 
 
 @router.post("/share/{code}")

@@ -77,10 +77,16 @@ def rotate_csrf(request: Request, response: Response, session_token: str | None)
     set_cookie(request, response, CSRF_COOKIE, tok, max_age=60 * 60 * 24)
 
 
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
+
+
 def check_csrf(request: Request, submitted: str | None) -> None:
     session = get_cookie(request, SESSION_COOKIE)
-    expected = session_csrf(session) if session else get_cookie(request, CSRF_COOKIE)
-    if not expected or not submitted or not hmac.compare_digest(expected, submitted):
+    cookie = get_cookie(request, CSRF_COOKIE)
+    expected = session_csrf(session) if session else cookie
+    # the cookie must carry the token too (double submit), and with a session the token must be the session's
+    if not expected or not submitted or not cookie or not _same(expected, submitted) or not _same(cookie, submitted):
         raise PermissionDeniedError("csrf: the form expired or did not come from this site; reload the page and try again")
     origin = request.headers.get("origin")
     if origin and origin != "null":
