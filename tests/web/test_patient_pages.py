@@ -436,6 +436,10 @@ def test_follow_up_creates_a_linked_assessment(web) -> None:  # type: ignore[no-
     assert b.get(f"/a/{aid}/result").status_code == 200
     (line,) = set_cookie_headers(r, PATIENT_COOKIE)
     assert line.count("ppp_") == 2
+    # the follow-up's body map shows the pain given; changing it keeps the activity scores
+    assert 'value="3"' in b.get(f"/a/{new.id}/s/where").text
+    b.where(new.id, ["calf_pain"], pain_now="4")
+    assert record(web, new.id).outcome == {"pain": 4.0, "psfs": [{"activity": "Walking to work", "score": 6.0}]}
 
 
 def test_language_switch_keeps_the_page(web) -> None:  # type: ignore[no-untyped-def]
