@@ -196,14 +196,10 @@ def main(argv: list[str] | None = None) -> int:
                 level, top, result = rec.triage_level, rec.top_condition, rec.result or {}
                 answered = store.state_of(rec).answer_map
             sim = simulate(case, "self", ckb=ckb)
-            sim_top = ckb.conditions[int(np.argmax(sim.posterior))]
-            other = result.get("other_probability", result.get("other"))
-            if isinstance(other, dict):
-                other = other.get("probability")
-            web_top = "other" if isinstance(other, float) and other > max(c["probability"] for c in result["conditions"]) else top
-            sim_other = getattr(sim, "other", None)
-            if isinstance(sim_other, float) and sim_other > float(np.max(sim.posterior)):
-                sim_top = "other"
+            # the candidates are the conditions, and "other" when the engine gives it a column
+            candidates = list(getattr(ckb, "candidates", ckb.conditions))
+            sim_top = candidates[int(np.argmax(sim.posterior))]
+            web_top = result.get("leading") or top
             loc = location_values(ckb, regions_from_case(ckb, case.findings),
                                   both_legs=_yn(case.findings.get("pain_both_legs", False)),
                                   leg_worse=_yn(case.findings.get("leg_pain_worse_than_back", False)))

@@ -46,7 +46,9 @@ def test_clinician_opens_shared_assessment_and_adds_exam_findings(sciatica: Fini
     expect(page.get_by_text("mode: self")).to_be_visible()
     before = flows.result_summary(page)
     assert before["level"] == sciatica.summary["level"]
-    assert before["conditions"] == sciatica.summary["conditions"]
+    full = {c.short_name: c.name for c in default_compiled().kb.conditions.conditions.values()}
+    # the same causes and figures, in the clinician's words (full names)
+    assert before["conditions"] == [(full[n], p) for n, p in sciatica.summary["conditions"]]
     expect(page.get_by_role("heading", name="Earlier results")).to_have_count(0)
     shot(page, "clinic-03-detail")
 
@@ -58,8 +60,9 @@ def test_clinician_opens_shared_assessment_and_adds_exam_findings(sciatica: Fini
     page.get_by_role("group", name=findings["reflex_reduced"].clinician_question).get_by_label("Absent").check()
     expect(page.locator("input[name=f_slr_positive][value=present]")).to_be_checked()
     with page.expect_navigation():
-        page.get_by_role("button", name="Save findings and update the result").click()
-    expect(page).to_have_url(_detail_url(sciatica.id))
+        page.get_by_role("button", name="Save and update the result").click()
+    expect(page).to_have_url(re.compile(rf"/clinic/a/{sciatica.id}\?changed=[a-z_,]+#result$"))
+    expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
 
     expect(page.get_by_text("mode: clinician")).to_be_visible()
     earlier = page.get_by_role("heading", name="Earlier results")

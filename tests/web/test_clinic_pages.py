@@ -276,9 +276,8 @@ def test_detail_shows_every_answer(web, make_clinic) -> None:  # type: ignore[no
     kb = default_compiled().kb
     answers = rec.state["answers"]
     assert len(answers) > 10
-    for a in answers:
-        question = kb.findings.findings[a["finding"]].question
-        assert str(escape(question)) in r.text, a["finding"]
+    for a in answers:  # in the clinician's words ("pain in the calf"), not the patient's question
+        assert str(escape(kb.findings.findings[a["finding"]].text)) in r.text, a["finding"]
     rows = re.search(r'<h2 id="ans-h">.*?<tbody>(.*?)</tbody>', r.text, re.S)
     assert rows and rows.group(1).count("<tr>") == len(answers)
     assert rec.kb_version in r.text and "mode: self" in r.text
@@ -292,13 +291,14 @@ def test_exam_findings_recompute_the_result_and_keep_the_history(web, make_clini
     before = record(web, aid)
     b = logged_in(web, clinic)
     r = b.get(f"/clinic/a/{aid}")
-    f = form(r.text, f"/clinic/a/{aid}/exam")
+    f = form(r.text, f"/clinic/a/{aid}/answers")
     exam_fields = [k for k in f.fields if k.startswith("f_")]
     assert "f_slr_positive" in exam_fields and "f_reflex_reduced" in exam_fields
     assert f.checked["f_slr_positive"] == ""  # "Not tested" is the default
     r = b.submit(f.action, {**f.hidden, "f_slr_positive": "present", "f_dermatomal_sensory_loss": "present",
                             "f_reflex_reduced": "", "f_myotomal_weakness": "absent"})
-    assert r.status_code == 303 and r.headers["location"] == f"/clinic/a/{aid}#result"
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/clinic/a/{aid}?changed=slr_positive,dermatomal_sensory_loss,myotomal_weakness#result"
     after = record(web, aid)
     assert after.mode == "clinician" and after.revision > before.revision
     assert after.result != before.result
@@ -306,9 +306,16 @@ def test_exam_findings_recompute_the_result_and_keep_the_history(web, make_clini
     answers = {a["finding"]: a["value"] for a in after.state["answers"]}
     assert answers["slr_positive"] == "present" and answers["myotomal_weakness"] == "absent"
     assert "reflex_reduced" not in answers  # "Not tested" adds nothing
-    r = b.get(f"/clinic/a/{aid}")
+    r = b.get(r.headers["location"].split("#")[0])
     assert "Earlier results" in r.text and "mode: clinician" in r.text
-    f = form(r.text, f"/clinic/a/{aid}/exam")
+    saved = re.search(r'<div class="callout saved" role="status">(.*?)</div>', r.text, re.S)
+    assert saved and "Saved." in saved.group(1)
+    kb = default_compiled().kb
+    for key, word in (("slr_positive", "yes"), ("myotomal_weakness", "no")):
+        assert f"{escape(kb.findings.findings[key].text)}: <strong>{word}</strong>" in saved.group(1)
+    assert ("The result did not change." in saved.group(1)) == (
+        (before.triage_level, before.top_condition) == (after.triage_level, after.top_condition))
+    f = form(r.text, f"/clinic/a/{aid}/answers")
     assert f.checked["f_slr_positive"] == "present"  # the saved findings are shown
     # a second round keeps both earlier results
     assert b.submit(f.action, {"f_crossed_slr_positive": "present"}).status_code == 303
@@ -326,7 +333,7 @@ def test_exam_findings_only_for_finished_assessments_and_known_findings(web, mak
     b = logged_in(web, clinic)
     r = b.get(f"/clinic/a/{open_['id']}")
     assert r.status_code == 200 and "has not finished this interview yet" in r.text
-    assert f'action="/clinic/a/{open_["id"]}/exam"' not in r.text
+    assert f'action="/clinic/a/{open_["id"]}/answers"' not in r.text
     r = b.submit(f"/clinic/a/{open_['id']}/exam", {"f_slr_positive": "present"})
     assert r.status_code == 400 and "has not finished" in r.text
     rec = record(web, open_["id"])
@@ -387,3 +394,84 @@ def test_logout_revokes_the_session(web, make_clinic) -> None:  # type: ignore[n
     assert web.browser.get("/v1/me", headers={"Authorization": f"Bearer {old}"}).status_code == 401
     # logging out again without a session is harmless
     assert b.submit("/clinic/logout").status_code == 303
+
+
+# --- adding and correcting, relevance, references ---------------------------------------------------------
+
+
+def test_a_clinician_corrects_and_adds_history_answers(web, make_clinic) -> None:  # type: ignore[no-untyped-def]
+    clinic = make_clinic()
+    aid = web.browser.finished(regions=["calf_pain"], intake_code=str(clinic["intake_code"]))
+    before = record(web, aid)
+    given = {a["finding"]: a["value"] for a in before.state["answers"] if a["screen"] != "where"}
+    b = logged_in(web, clinic)
+    r = b.get(f"/clinic/a/{aid}")
+    f = form(r.text, f"/clinic/a/{aid}/answers")
+    for key, value in given.items():  # every answer given can be corrected, shown as given
+        assert f.checked.get(f"f_{key}") == value, key
+    kb = default_compiled().kb
+    history = [k for k, fd in kb.findings.findings.items() if fd.kind != "sign"]
+    unasked = next(k for k in history if k not in given and f"f_{k}" in f.fields)
+    assert f.checked[f"f_{unasked}"] == ""  # "Not asked" by default
+    corrected = next(iter(given))
+    new = "present" if given[corrected] != "present" else "absent"
+    r = b.submit(f.action, {f"f_{corrected}": new, f"f_{unasked}": "present",
+                            **{f"f_{k}": v for k, v in given.items() if k != corrected}})  # the rest unchanged
+    assert r.status_code == 303 and sorted(r.headers["location"].split("changed=")[1].split("#")[0].split(",")) == \
+        sorted([corrected, unasked])
+    after = record(web, aid)
+    answers = {a["finding"]: a["value"] for a in after.state["answers"]}
+    assert answers[corrected] == new and answers[unasked] == "present"
+    assert after.mode == "self"  # history only: the mode stays
+    assert len(after.history) == 1 and after.history[0]["result"] == before.result  # the earlier result is kept
+    # nothing changed: nothing is saved
+    r = b.submit(f.action, {f"f_{corrected}": new})
+    assert r.headers["location"] == f"/clinic/a/{aid}" and len(record(web, aid).history) == 1
+    # bad input names everything that was wrong; location answers belong to the body map
+    r = b.submit(f.action, {"f_nope": "present", "f_calf_pain": "absent", f"f_{corrected}": "maybe"})
+    assert r.status_code == 400
+    for part in ("f_nope", "f_calf_pain", f"f_{corrected}"):
+        assert part in r.text
+    assert len(record(web, aid).history) == 1
+
+
+def test_the_exam_form_puts_the_most_useful_examinations_first(web, make_clinic) -> None:  # type: ignore[no-untyped-def]
+    from painpath.interview.policy import screen_value
+    from painpath.storage import assessments as store
+
+    clinic = make_clinic()
+    code = str(clinic["intake_code"])
+    b = logged_in(web, clinic)
+    orders = []
+    for answers in (CALF, {"low_back_pain": "present", "posterior_thigh_pain": "present", "pain_below_knee": "present"}):
+        aid = api_assessment(web, answers, intake_code=code)["id"]
+        html = b.get(f"/clinic/a/{aid}").text
+        kb = default_compiled().kb
+        titles = re.findall(r'<fieldset class="exam-screen"><legend>([^<]+)</legend>', html)
+        exam = [n for n, sc in kb.interview.screens.items() if sc.phase == "exam"]
+        by_title = {str(escape(kb.interview.screens[n].title)): n for n in exam}
+        shown = [by_title[t] for t in titles if t in by_title]
+        assert sorted(shown) == sorted(exam)
+        state = store.state_of(record(web, aid)).model_copy(update={"mode": "clinician"})
+        values = [screen_value(state, n)[0] for n in shown]
+        assert values == sorted(values, reverse=True)  # by expected value for this patient
+        orders.append(shown)
+    assert orders[0][:3] != orders[1][:3]  # a calf and a back problem are examined differently
+
+
+def test_the_patient_reference_is_set_and_listed(web, make_clinic) -> None:  # type: ignore[no-untyped-def]
+    clinic = make_clinic()
+    other = make_clinic()
+    aid = api_assessment(web, BACK, intake_code=str(clinic["intake_code"]))["id"]
+    b = logged_in(web, clinic)
+    r = b.get("/clinic")
+    assert "No reference" in r.text
+    r = b.submit(f"/clinic/a/{aid}/ref", {"patient_ref": "  MRN-0042 "})
+    assert r.status_code == 303 and record(web, aid).patient_ref == "MRN-0042"
+    r = b.get("/clinic")
+    assert re.search(rf'href="/clinic/a/{aid}"><strong>MRN-0042</strong>', r.text)
+    assert "MRN-0042" in b.get(f"/clinic/a/{aid}").text
+    assert b.submit(f"/clinic/a/{aid}/ref", {"patient_ref": "x" * 65}).status_code == 422
+    assert logged_in(web, other).submit(f"/clinic/a/{aid}/ref", {"patient_ref": "mine"}).status_code == 404
+    b.submit(f"/clinic/a/{aid}/ref", {"patient_ref": ""})
+    assert record(web, aid).patient_ref is None

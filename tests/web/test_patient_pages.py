@@ -436,6 +436,10 @@ def test_follow_up_creates_a_linked_assessment(web) -> None:  # type: ignore[no-
     assert b.get(f"/a/{aid}/result").status_code == 200
     (line,) = set_cookie_headers(r, PATIENT_COOKIE)
     assert line.count("ppp_") == 2
+    # the follow-up's body map shows the pain given; changing it keeps the activity scores
+    assert 'value="3"' in b.get(f"/a/{new.id}/s/where").text
+    b.where(new.id, ["calf_pain"], pain_now="4")
+    assert record(web, new.id).outcome == {"pain": 4.0, "psfs": [{"activity": "Walking to work", "score": 6.0}]}
 
 
 def test_language_switch_keeps_the_page(web) -> None:  # type: ignore[no-untyped-def]
@@ -552,3 +556,22 @@ def test_the_report_shows_the_answer_with_every_reason_and_fits_one_page(web) ->
     assert len(reader.pages) == 1, f"{len(reader.pages)} pages"
     text = re.sub(r"\s+", " ", reader.pages[0].extract_text() or "")
     assert LEVEL_LABEL[rec.triage_level] in text and ": yes" in text and ": no" in text
+
+
+def test_why_asked_is_plain_and_names_no_illness() -> None:
+    """Every screen has its own reason (or its phase's), and none names a condition or says "you have"."""
+    from painpath.web import why
+
+    kb = default_compiled().kb
+    names = {n.lower() for c in kb.conditions.conditions.values() for n in (c.name, c.short_name)}
+    words = {"thrombosis", "dvt", "cauda", "cancer", "tumour", "fracture", "ischaemia", "sciatica", "clot",
+             "infection of the spine", "compartment"}
+    texts = {s: why.why_for(s, sc.phase) for s, sc in kb.interview.screens.items() if sc.phase != "presenting"}
+    texts["where"] = why.WHY_WHERE
+    for screen, text in texts.items():
+        low = text.lower()
+        assert not [n for n in names if n in low], (screen, text)
+        assert not [w for w in words if w in low], (screen, text)
+    own = [s for s, sc in kb.interview.screens.items() if sc.phase in ("warning", "history")]
+    assert all(s in why.WHY for s in own), [s for s in own if s not in why.WHY]
+    assert len({texts[s] for s in own}) == len(own)  # one reason per screen, not one line for all

@@ -224,10 +224,18 @@ def chart(points: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 EXAM_PHASE = "exam"
+SHOWN_EXAM_SCREENS = 3  # the most relevant examinations are open; the others are one tap away
 
 
-def _exam_screens() -> list[dict[str, Any]]:
-    kb = default_compiled().kb
+def _exam_screens(rec: AssessmentRecord | None = None) -> list[dict[str, Any]]:
+    """Examination screens, most relevant to the current differential first: by the expected value of the
+    screen's answers (the interview's own measure: chance of changing the urgency or the leading cause, and
+    information gained) for the assessment as it stands; screens already fully examined go last."""
+    from painpath.interview.policy import screen_value
+
+    ckb = default_compiled()
+    kb = ckb.kb
+    state = store.state_of(rec).model_copy(update={"mode": "clinician"}) if rec is not None else None
     out = []
     for name, sc in kb.interview.screens.items():
         if sc.phase != EXAM_PHASE:
@@ -236,49 +244,113 @@ def _exam_screens() -> list[dict[str, Any]]:
         for k in sc.findings:
             f = kb.findings.findings[k]
             items.append({"finding": k, "text": f.clinician_question or f.question, "help": f.help})
-        out.append({"name": name, "title": sc.title, "items": items})
+        value = screen_value(state, name, ckb)[0] if state is not None else 0.0
+        out.append({"name": name, "title": sc.title, "items": items, "value": value})
+    if state is not None:
+        out.sort(key=lambda sc: -sc["value"])  # stable: file order on ties
     return out
 
 
+def _history_items(rec: AssessmentRecord) -> dict[str, Any]:
+    """History (and warning) questions in the clinician's words: those answered, to correct, and those the
+    patient was not asked, by screen, to add."""
+    kb = default_compiled().kb
+    answered = store.state_of(rec).answer_map
+    given, more = [], []
+    for name, sc in kb.interview.screens.items():
+        if sc.phase not in ("warning", "history"):
+            continue
+        rows = [{"finding": k, "text": kb.findings.findings[k].text, "value": answered.get(k)} for k in sc.findings]
+        given += [r for r in rows if r["value"] is not None]
+        rest = [r for r in rows if r["value"] is None]
+        if rest:
+            more.append({"title": sc.title, "items": rest})
+    return {"given": given, "more": more}
+
+
+def _changes(rec: AssessmentRecord, changed: str) -> dict[str, Any] | None:
+    """What the last save changed: the answers (from the redirect) and the result before and after."""
+    if not changed or not rec.history:
+        return None
+    kb = default_compiled().kb
+    answered = store.state_of(rec).answer_map
+    keys = [k for k in changed.split(",")[:60] if k in answered]
+    if not keys:
+        return None
+    earlier = rec.history[-1]
+    return {"answers": [{"text": kb.findings.findings[k].text, "value": answered[k]} for k in keys],
+            "before": {"level": earlier.get("triage_level"), "top": earlier.get("top_condition")},
+            "after": {"level": rec.triage_level, "top": rec.top_condition},
+            "same": earlier.get("triage_level") == rec.triage_level and earlier.get("top_condition") == rec.top_condition}
+
+
 @router.get("/clinic/a/{assessment_id}")
-def detail(request: Request, assessment_id: str) -> Response:
+def detail(request: Request, assessment_id: str, changed: str = "") -> Response:
     who = clinician(request)
     with db_of(request).write() as s:
         rec = store.read(s, who, assessment_id)
         points = _trend(s, who, rec)
         followups = store.followups(s, who, assessment_id)
     answered = store.state_of(rec).answer_map
+    finished = rec.status == "finished"
     return render(request, "clinic/detail.html", rec=rec, result=rec.result, plan=rec.plan, rows=_answer_rows(rec),
-                  exam=_exam_screens(), answered=answered, view=result_view(rec) if rec.result else None, points=points, chart=chart(points) if points else None,
-                  followups=followups,
-                  conditions={k: c.short_name for k, c in default_compiled().kb.conditions.conditions.items()})
+                  exam=_exam_screens(rec if finished else None), shown_exam=SHOWN_EXAM_SCREENS, answered=answered,
+                  history=_history_items(rec) if finished else None, changes=_changes(rec, changed[:2000]),
+                  view=result_view(rec) if rec.result else None, points=points,
+                  chart=chart(points) if points else None, followups=followups,
+                  conditions={k: c.name for k, c in default_compiled().kb.conditions.conditions.items()})
 
 
 @router.post("/clinic/a/{assessment_id}/exam")
+@router.post("/clinic/a/{assessment_id}/answers")
 async def exam(request: Request, assessment_id: str) -> Response:
+    """Examination findings and history answers added or corrected by the clinician; the result is recomputed
+    and the earlier one kept. Only answers that differ from the stored ones count as changes."""
     form = await request.form()
     check_csrf(request, form.get("csrf"))  # type: ignore[arg-type]
     who = clinician(request)
     ckb = default_compiled()
+    where = set(ckb.kb.interview.screens["where"].findings) if "where" in ckb.kb.interview.screens else set()
     values: dict[str, str] = {}
+    bad: list[str] = []
     for key, value in form.items():
         if not key.startswith("f_"):
             continue
         finding = key[2:]
-        if finding not in ckb.fidx:
-            raise ServiceError(f"{key}: unknown finding")
-        if value not in ("present", "absent", "unknown", ""):
-            raise ServiceError(f"{key}: must be present, absent or unknown")
-        if value:
+        if finding not in ckb.fidx or finding in where:
+            bad.append(f"{key}: unknown finding" if finding not in ckb.fidx else
+                       f"{key}: where it hurts is the patient's body map, not changed here")
+        elif value not in ("present", "absent", "unknown", ""):
+            bad.append(f"{key}: must be present, absent or unknown")
+        elif value:
             values[finding] = str(value)
-    if not values:
-        return _redirect(f"/clinic/a/{assessment_id}")
+    if bad:
+        raise ServiceError("; ".join(bad))
     with db_of(request).write() as s:
         rec = store.load(s, who, assessment_id)
         if rec.status != "finished":
             raise ServiceError("status: the patient has not finished the interview yet; add findings after it ends")
-        store.amend(s, who, assessment_id, values, mode="clinician")
-    return _redirect(f"/clinic/a/{assessment_id}#result")
+        answered = store.state_of(rec).answer_map
+        changed = {k: v for k, v in values.items() if answered.get(k) != v}
+        if not changed:
+            return _redirect(f"/clinic/a/{assessment_id}")
+        signs = any(ckb.kb.findings.findings[k].kind == "sign" for k in changed)
+        store.amend(s, who, assessment_id, changed, mode="clinician" if signs else None)
+    return _redirect(f"/clinic/a/{assessment_id}?changed={','.join(changed)}#result")
+
+
+@router.post("/clinic/a/{assessment_id}/ref")
+def patient_ref(request: Request, assessment_id: str, patient_ref: Annotated[str, Form(max_length=64)] = "",
+                csrf: Annotated[str | None, Form()] = None) -> Response:
+    """The clinic's own reference for the patient (shown in the list); empty removes it."""
+    check_csrf(request, csrf)
+    who = clinician(request)
+    ref = patient_ref.strip()
+    with db_of(request).write() as s:
+        rec = store.load(s, who, assessment_id, for_update=True)
+        rec.patient_ref = ref or None
+        store.audit(s, who, "patient_ref", [rec.id])
+    return _redirect(f"/clinic/a/{assessment_id}")
 
 
 def _finished_record(request: Request, assessment_id: str) -> AssessmentRecord:

@@ -327,9 +327,10 @@ def _answer_where(request: Request, who: Principal, rec: AssessmentRecord, state
                                errors={"pain_now": _("Give the pain as a whole number from 0 to 10, or leave it "
                                                      "empty.")})
     values = bodymap.location_values(ckb, regions, both_legs=both, leg_worse=worse)
-    if pain is not None and rec.status != "finished":
-        with db_of(request).write() as s:
-            store.set_outcome(s, who, rec.id, OutcomeSnapshot(pain=pain))
+    stored = rec.outcome or {}
+    if pain is not None and rec.status != "finished" and stored.get("pain") != pain:
+        with db_of(request).write() as s:  # a follow-up's activity scores (PSFS) are kept
+            store.set_outcome(s, who, rec.id, OutcomeSnapshot.model_validate({**stored, "pain": pain}))
     return _save(request, who, rec, values, "where")
 
 
