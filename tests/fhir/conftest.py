@@ -15,11 +15,38 @@ from fastapi.testclient import TestClient
 
 from painpath.engine import default_compiled
 from painpath.fhir import codes as C
+from tests.fhir import official
 
 ISSUER = "https://ehr.example.org"
 OTHER_ISSUER = "https://rogue.example.org"
 BASE_URL = "https://painpath.example.org"
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
+
+
+class ValidatingClient(TestClient):
+    """A test client that checks every FHIR resource the app answers with against the official definitions."""
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        r = super().request(*args, **kwargs)
+        if r.headers.get("content-type", "").startswith("application/fhir+json"):
+            errors = official.check(r.json())
+            assert not errors, f"{r.request.method} {r.request.url.path}: " + "\n".join(errors)
+        return r
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    rep = official.REPORT
+    if not rep.resources:
+        return
+    errors = len(rep.schema_errors) + len(rep.constraint_errors) + len(rep.profile_errors)
+    terminalreporter.write_sep("-", "FHIR resources checked with the official definitions")
+    terminalreporter.write_line(
+        f"{rep.resources} resources ({', '.join(f'{k} {v}' for k, v in sorted(rep.by_type.items()))}); "
+        f"SDC profiles: {', '.join(f'{k} {v}' for k, v in sorted(rep.profiles.items())) or 'none'}; "
+        f"{rep.constraints_run} FHIRPath constraint evaluations; errors: R4 JSON schema {len(rep.schema_errors)}, "
+        f"R4 constraints {len(rep.constraint_errors)}, SDC profiles {len(rep.profile_errors)} (total {errors})")
+    for w in sorted(rep.warnings):
+        terminalreporter.write_line(f"warning (not an error): {w}")
 
 
 class Keys:
@@ -64,7 +91,7 @@ def app_env(tmp_path_factory: pytest.TempPathFactory, keys: Keys) -> Iterator[di
     settings = Settings(data_dir=tmp, database_url=None, public_base_url=BASE_URL,
                         cds_issuers={ISSUER: keys.jwks}, cds_clock_skew_seconds=30)
     app = create_app(settings)
-    with TestClient(app) as c:
+    with ValidatingClient(app) as c:
         yield {"client": c, "app": app, "settings": settings}
 
 

@@ -17,6 +17,8 @@ from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 
+from tests.fhir import official
+
 ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 PUBLICATION_STATUS = {"draft", "active", "retired", "unknown"}
 ITEM_TYPES = {"group", "display", "boolean", "decimal", "integer", "date", "dateTime", "time", "string", "text",
@@ -179,3 +181,5 @@ def validate(resource: dict[str, Any]) -> None:
     errors: list[str] = []
     _check(resource, resource["resourceType"], errors)
     assert not errors, "\n".join(errors)
+    official_errors = official.check(resource)  # the R4 JSON schema, R4 constraints and SDC profiles
+    assert not official_errors, "\n".join(official_errors)
