@@ -4,19 +4,29 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 BENCH ?= ../shared/benchmark-v2/dev
 
-.PHONY: system-run system-test run interview serve test install kb-check kb-stats evaluate bench bench-api bench-batch robustness clean
+.PHONY: system-run system-test run interview serve test test-quick install install-run kb-check kb-stats evaluate bench bench-api bench-batch robustness clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-## The exact versions in requirements.lock (what the tests last passed with), then PainPath itself.
-$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+## Two environments in one .venv, each from its lock file, then PainPath itself:
+##   serving only (make run): requirements-run.lock, the runtime dependencies of pyproject.toml;
+##   everything for the tests (make test): requirements.lock, ".[test]" (pytest, Playwright, the batch and
+##   report extras: Polars, PyArrow, Dask, matplotlib ...). The test environment includes the runtime one.
+$(VENV)/.installed-run: pyproject.toml requirements-run.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-run.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m pip check
 	touch $@
 
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check
+	touch $@ $(VENV)/.installed-run
+
+install-run: $(VENV)/.installed-run
 install: $(VENV)/.installed
 
 ## System packages (Pango for PDFs; for tests also Chromium, npm + axe-core, PostgreSQL started).
@@ -29,12 +39,14 @@ system-test:
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-## Run the main job: the web app and REST API on SQLite (data in ./data), at http://$(HOST):$(PORT)/
-run: system-run install
+## Run the main job: the web app and REST API on SQLite, at http://$(HOST):$(PORT)/ . The database lives in the
+## user's data directory (painpath serve prints where; PAINPATH_DATA_DIR moves it). While no clinic exists,
+## http://127.0.0.1:$(PORT)/setup creates the first one and its admin (from this machine only).
+run: system-run install-run
 	$(BIN)/painpath serve --host $(HOST) --port $(PORT)
 
 ## The adaptive interview in the terminal.
-interview: install
+interview: install-run
 	$(BIN)/painpath interview
 
 ## Run the whole test suite.
@@ -42,10 +54,15 @@ test: system-test install
 	$(BIN)/painpath kb check
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider
 
-kb-check: install
+## A quick subset for a first check: no browser, no PostgreSQL, no reliability (crash and fault) tests.
+test-quick: install
+	PAINPATH_TEST_BROWSER=skip PAINPATH_TEST_POSTGRES=skip $(BIN)/python -m pytest tests -q -p no:cacheprovider \
+	  --ignore=tests/browser --ignore=tests/reliability
+
+kb-check: install-run
 	$(BIN)/painpath kb check
 
-kb-stats: install
+kb-stats: install-run
 	$(BIN)/painpath kb stats
 
 evaluate: install
@@ -82,10 +99,10 @@ messages: install
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache
 
-## Pin every package of the test environment to its exact version in requirements.lock (what pip-audit reads;
-## see docs/threat-model.md, Dependencies). Installs ".[test]" first, so the pins are of a complete environment.
+## Pin every package of both environments to its exact version: requirements.lock (the test environment, which
+## pip-audit reads; see docs/threat-model.md, Dependencies) and requirements-run.lock (what serving needs, the
+## same versions). Re-resolves the newest versions pyproject.toml allows (then run make test).
 .PHONY: lock
-## Re-resolve the newest versions pyproject.toml allows and write them to requirements.lock (then run make test).
 lock: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade -e ".[test]"
 	{ \
@@ -95,3 +112,13 @@ lock: | $(BIN)/python
 	  $(BIN)/python -m pip freeze --exclude-editable | LC_ALL=C sort -f; \
 	} > requirements.lock.tmp
 	mv requirements.lock.tmp requirements.lock
+	rm -rf build/run-venv
+	$(PYTHON) -m venv build/run-venv
+	build/run-venv/bin/python -m pip install --quiet -c requirements.lock -e .
+	{ \
+	  echo "# Exact versions of what PainPath needs to serve (the runtime dependencies of pyproject.toml, no extras), at the versions of requirements.lock."; \
+	  echo "# Regenerate with: make lock. Do not edit by hand. Install: pip install -r requirements-run.lock && pip install --no-deps -e ."; \
+	  build/run-venv/bin/python -m pip freeze --exclude-editable | LC_ALL=C sort -f; \
+	} > requirements-run.lock.tmp
+	mv requirements-run.lock.tmp requirements-run.lock
+	rm -rf build/run-venv

@@ -19,8 +19,17 @@ if [ "$what" = "test" ]; then
 fi
 if [ "${#need[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
-    echo "installing system packages: ${need[*]}"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+    # only what is named (no "recommended" extras: Chromium alone would pull ~125 packages), and quietly: the
+    # apt/dpkg output goes to a log that is shown only if the install fails
+    log="$(mktemp -t painpath-apt.XXXXXX)"
+    echo "installing system packages: ${need[*]} (log: $log)"
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+             -o Dpkg::Use-Pty=0 "${need[@]}"; } >"$log" 2>&1; then
+      tail -n 40 "$log" >&2
+      echo "installing system packages failed (full log: $log)" >&2
+      exit 1
+    fi
+    echo "installed $(grep -c '^Setting up ' "$log" || true) packages"
   else
     echo "missing system packages (install them with your package manager): ${need[*]}" >&2
   fi

@@ -220,3 +220,13 @@ def test_errors_are_documented_as_problem_json() -> None:
                     assert list(resp["content"]) == ["application/problem+json"], (method, path, code)
             if "{" in path:
                 assert "404" in op["responses"], (method, path)
+
+
+def test_each_operation_has_its_own_test_id(request: pytest.FixtureRequest) -> None:
+    """A failing schemathesis case names its operation (tests/api/conftest.py), so it can be told apart."""
+    ids = [i.nodeid for i in request.session.items if getattr(i, "operation_label", None)]
+    if not ids:
+        pytest.skip("the schemathesis tests were not collected in this run")
+    assert len(ids) == len(set(ids)), sorted(ids)
+    assert all(i.endswith(f"[{it.operation_label}]") for i, it in  # type: ignore[attr-defined]
+               zip(ids, [x for x in request.session.items if getattr(x, "operation_label", None)], strict=True))
