@@ -350,6 +350,6 @@ def care_plan_for(result: Assessment, case: Case, startback: Any = None) -> Any:
     """The tailored care plan (:class:`painpath.careplan.CarePlan`) for an assessment of ``case``."""
     from painpath.careplan import build_care_plan
 
-    ranked = [(c.key, c.probability) for c in result.conditions]
+    ranked = result.ranking()  # "other" included, so an unexplained pattern gets its own plan
     reasons = [r.text for r in result.triage.reasons]
     return build_care_plan(ranked, result.triage.level, dict(case.findings), triage_reasons=reasons, startback=startback)
