@@ -23,6 +23,8 @@ LEVEL_LABEL = {
     "soon": "See a clinician soon",
     "self_care": "Look after it yourself",
 }
+
+
 def N_(text: str) -> str:  # noqa: N802 - marks text for extraction (a babel keyword); translated where shown
     return text
 
@@ -69,9 +71,9 @@ def env() -> Environment:
     e.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=False)  # type: ignore[attr-defined]
     e.filters["pct"] = _pct
     e.globals["diagram"] = diagram
-    e.globals.update(LEVEL_LABEL=LEVEL_LABEL, ORIGIN_LABEL=ORIGIN_LABEL, ORIGIN_LABEL_CLINICIAN=ORIGIN_LABEL_CLINICIAN,
-                     LANGUAGES=i18n.LANGUAGES,
+    e.globals.update(LEVEL_LABEL=LEVEL_LABEL, ORIGIN_LABEL=ORIGIN_LABEL, LANGUAGES=i18n.LANGUAGES,
                      app_version=__version__)
+    e.globals["ORIGIN_LABEL_CLINICIAN"] = ORIGIN_LABEL_CLINICIAN
     return e
 
 
