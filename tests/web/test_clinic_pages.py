@@ -385,4 +385,3 @@ def test_logout_revokes_the_session(web, make_clinic) -> None:  # type: ignore[n
     assert web.browser.get("/v1/me", headers={"Authorization": f"Bearer {old}"}).status_code == 401
     # logging out again without a session is harmless
     assert b.submit("/clinic/logout").status_code == 303
-
