@@ -522,11 +522,13 @@ def test_the_summary_leaves_out_causes_more_urgent_than_the_level_and_zero_perce
     view = result_view(rec)
     assert view["leading"]["key"] == low["key"]
     assert [c["key"] for c in view["causes"]] == [low["key"], urgent["key"]]  # 0% never listed
-    rec.result = {**rec.result, "other_probability": 0.8}
+    rec.result = {**rec.result, "other": {"key": "other", "probability": 0.8, "leads": True}}  # the engine's
     view = result_view(rec)
-    assert view["other_leads"] and view["leading"] is None
-    rec.result = {**rec.result, "other_probability": 0.1}
+    assert view["other_leads"] and view["leading"] is None and view["other"] == 0.8
+    rec.result = {**rec.result, "other": {"key": "other", "probability": 0.1, "leads": False}}
     assert not result_view(rec)["other_leads"]
+    rec.result = {k: v for k, v in rec.result.items() if k != "other"} | {"other_probability": 0.8}
+    assert result_view(rec)["other_leads"]  # a bare share that beats every cause
 
 
 def test_the_report_shows_the_answer_with_every_reason_and_fits_one_page(web) -> None:  # type: ignore[no-untyped-def]

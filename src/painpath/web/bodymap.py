@@ -129,7 +129,7 @@ def regions_from_case(ckb: CompiledKB, findings: Mapping[str, bool | None]) -> s
 Shape = tuple[str, dict[str, float | str]]
 
 OUTLINE = {
-    "pelvis": "M42 4 L158 4 L166 66 Q100 92 34 66 Z",
+    "pelvis": "M38 4 L162 4 L172 64 Q100 94 28 64 Z",
     "leg": "M34 64 Q38 140 50 196 Q44 252 60 356 Q56 380 54 398 Q70 414 96 410 Q92 384 86 356 "
            "Q98 250 92 196 Q100 130 100 86 Z",
 }

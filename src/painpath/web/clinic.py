@@ -19,7 +19,6 @@ from painpath.web.patient import _answer_rows, db_of
 from painpath.web.render import render
 from painpath.web.reports import html_report, pdf_report
 from painpath.web.security import SESSION_COOKIE, check_csrf, delete_cookie, get_cookie, rotate_csrf, set_cookie
-from painpath.web.summary import result_view
 
 router = APIRouter(include_in_schema=False)
 LEVELS = ("emergency", "urgent", "soon", "self_care")
@@ -286,6 +285,8 @@ def _changes(rec: AssessmentRecord, changed: str) -> dict[str, Any] | None:
 
 @router.get("/clinic/a/{assessment_id}")
 def detail(request: Request, assessment_id: str, changed: str = "") -> Response:
+    from painpath.web.summary import result_view
+
     who = clinician(request)
     with db_of(request).write() as s:
         rec = store.read(s, who, assessment_id)

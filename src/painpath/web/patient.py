@@ -384,7 +384,7 @@ def change_page(request: Request, assessment_id: str, finding: str) -> Response:
     f = kb.findings.findings[finding]
     item = {"finding": finding, "text": f.question, "help": f.help}
     return render(request, "question.html", rec=rec, question=None, item=item, progress=None,
-                  current=answered[finding], can_go_back=False, back_to="answers" if rec.status == "in_progress" else "")
+                  current=answered[finding], back_to="answers" if rec.status == "in_progress" else "")
 
 
 # --- results -------------------------------------------------------------------------------------------

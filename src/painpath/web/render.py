@@ -25,6 +25,8 @@ LEVEL_LABEL = {
     "soon": "See a clinician soon",
     "self_care": "Look after it yourself",
 }
+
+
 def N_(text: str) -> str:  # noqa: N802 - marks text for extraction (a babel keyword); translated where shown
     return text
 

@@ -26,6 +26,8 @@ WHY: dict[str, str] = {
                                  "seen. We ask so that the advice on timing is right."),
     "warning_injury": N_("After a fall or a twist, being able to walk tells us whether the leg should be checked "
                          "today."),
+    "warning_severe_pain": N_("After what you have said, pain far worse than expected changes how soon the leg should "
+                              "be checked."),
     "warning_joint": N_("A swollen joint can change how soon it should be looked at, so we ask before anything "
                         "else."),
     "warning_back_serious": N_("With back pain, these tell us whether the back should be checked sooner than "
