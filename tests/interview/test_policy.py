@@ -263,10 +263,39 @@ def dev_cases(request: pytest.FixtureRequest) -> list[Case]:
     return load_cases(DEV, CKB, require_gold=True)
 
 
+@pytest.fixture(scope="module")
+def dev_v2_cases(tmp_path_factory: pytest.TempPathFactory) -> list[Case]:
+    """The benchmark v2 development cases whose gold is one of the 36 conditions."""
+    import shutil
+
+    from tests.conftest import SKIP_NO_BENCH_V2, dev_v2_case_files
+
+    files = dev_v2_case_files(in_scope_only=True)
+    if not files:
+        pytest.skip(SKIP_NO_BENCH_V2)
+    tmp = tmp_path_factory.mktemp("dev_v2")
+    for f in files:
+        shutil.copy(f, tmp / f.name)
+    return load_cases(tmp, CKB, require_gold=True)
+
+
 @pytest.mark.parametrize("mode", ["self", "clinician"])
 def test_order_and_stopping_on_dev_cases(dev_cases: list[Case], mode: str) -> None:
     for c in dev_cases:
         check_order(c, mode)
+
+
+@pytest.mark.parametrize("mode", ["self", "clinician"])
+def test_order_and_stopping_on_v2_dev_cases(dev_v2_cases: list[Case], mode: str) -> None:
+    for c in dev_v2_cases:
+        check_order(c, mode)
+
+
+def test_v2_emergencies_found_by_the_interview(dev_v2_cases: list[Case]) -> None:
+    # every v2 development case whose gold level is an emergency ends the self-mode interview at emergency
+    for c in dev_v2_cases:
+        if c.gold is not None and c.gold.triage == "emergency":
+            assert simulate(c, "self").level == "emergency", c.id
 
 
 def test_question_choice_is_deterministic(dev_cases: list[Case]) -> None:
