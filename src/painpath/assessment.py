@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any, Literal
 
 import numpy as np
@@ -144,23 +145,33 @@ def _setting_for(mode: Mode, setting: str | None, ckb: CompiledKB | None = None)
     return st
 
 
-def _evidence(ckb: CompiledKB, contrib: np.ndarray, ev: np.ndarray, ci: int, top: int) -> tuple[list[Evidence], list[Evidence]]:
+@cache
+def _finding_texts(ckb: CompiledKB) -> tuple[str, ...]:
+    return tuple(ckb.kb.findings.findings[k].text for k in ckb.findings)
+
+
+def _evidence(ckb: CompiledKB, contrib: np.ndarray, ev: np.ndarray, ci: int, top: int) -> tuple[list[dict], list[dict]]:  # type: ignore[type-arg]
+    """The ``top`` answers that raised and lowered candidate ``ci`` most (|weight| > 0.05), as
+    :class:`Evidence` data (the whole result is validated once, in Rust, by ``model_validate``)."""
     col = contrib[:, ci]
     order = np.argsort(col)
-    findings = ckb.kb.findings.findings
+    hi, lo = order[::-1][:top], order[:top]
+    texts = _finding_texts(ckb)
 
-    def item(fi: int) -> Evidence:
-        key = ckb.findings[fi]
-        return Evidence(
-            finding=key,
-            text=findings[key].text,
-            answer="present" if ev[fi] > 0 else "absent",
-            weight=round(float(col[fi]), 3),
-        )
+    def items(idx: np.ndarray, keep: np.ndarray) -> list[dict]:  # type: ignore[type-arg]
+        idx = idx[keep]
+        weights = np.round(col[idx], 3).tolist()
+        return [{"finding": ckb.findings[fi], "text": texts[fi], "answer": "present" if ev[fi] > 0 else "absent",
+                 "weight": wt} for fi, wt in zip(idx.tolist(), weights, strict=True)]
 
-    sup = [item(i) for i in order[::-1][:top] if col[i] > 0.05]
-    opp = [item(i) for i in order[:top] if col[i] < -0.05]
-    return sup, opp
+    return items(hi, col[hi] > 0.05), items(lo, col[lo] < -0.05)
+
+
+@cache
+def _condition_info(ckb: CompiledKB) -> tuple[dict[str, Any], ...]:
+    kbc = ckb.kb.conditions.conditions
+    return tuple({"key": k, "name": kbc[k].name, "short_name": kbc[k].short_name, "origin": kbc[k].origin,
+                  "icd10cm": list(kbc[k].icd10cm)} for k in ckb.conditions)
 
 
 def assess(
@@ -192,41 +203,30 @@ def assess(
     tri = triage_arrays(ckb, ev, post, age)
     p = post[0]
     contrib = contributions(ckb, ev[0], w[0], p)
-    kbc = ckb.kb.conditions.conditions
+    info = _condition_info(ckb)
     C = len(ckb.conditions)
+    eff = tri.effective_ranks[0]
     conds = []
     for rank, ci in enumerate(np.argsort(-p[:C], kind="stable")):
-        key = ckb.conditions[ci]
         explain = explain_conditions is None or rank < explain_conditions
         sup, opp = _evidence(ckb, contrib, ev[0], ci, explain_top) if explain else ([], [])
-        conds.append(
-            ConditionResult(
-                key=key,
-                name=kbc[key].name,
-                short_name=kbc[key].short_name,
-                origin=kbc[key].origin,
-                probability=float(p[ci]),
-                level=RANK_LEVEL[int(tri.effective_ranks[0, ci])],  # type: ignore[arg-type]
-                icd10cm=list(kbc[key].icd10cm),
-                supporting=sup,
-                opposing=opp,
-            )
-        )
+        conds.append({**info[ci], "icd10cm": list(info[ci]["icd10cm"]), "probability": float(p[ci]),
+                      "level": RANK_LEVEL[int(eff[ci])], "supporting": sup, "opposing": opp})
     origin = {name: float(v) for name, v in zip(ckb.origin_names, p @ ckb.origin_matrix, strict=True)}
     other = _other_result(ckb, tri, contrib, ev[0], p, explain_top)
-    return Assessment(
-        case_id=case.id,
-        mode=mode,
-        setting=st,
-        age=case.age,
-        sex=case.sex,
-        conditions=conds,
-        other=other,
-        leading=OTHER if other is not None and other.leads else conds[0].key,
-        origin=origin,
-        triage=_triage_result(ckb, tri, p),
-        kb_version=ckb.kb.version,
-    )
+    return Assessment.model_validate({
+        "case_id": case.id,
+        "mode": mode,
+        "setting": st,
+        "age": case.age,
+        "sex": case.sex,
+        "conditions": conds,
+        "other": other,
+        "leading": OTHER if other is not None and other["leads"] else conds[0]["key"],
+        "origin": origin,
+        "triage": _triage_result(ckb, tri, p),
+        "kb_version": ckb.kb.version,
+    })
 
 
 #: Plain words for "none of these" (translated in the web catalogue).
@@ -240,7 +240,8 @@ OTHER_MENTION = 0.20
 
 
 def _other_result(ckb: CompiledKB, tri: Any, contrib: np.ndarray, ev: np.ndarray, p: np.ndarray,
-                  top: int) -> OtherResult | None:
+                  top: int) -> dict[str, Any] | None:
+    """:class:`OtherResult` data, or None when the KB has no unlisted-cause class."""
     o = ckb.other_index
     if o is None:
         return None
@@ -248,8 +249,8 @@ def _other_result(ckb: CompiledKB, tri: Any, contrib: np.ndarray, ev: np.ndarray
     prob = float(p[o])
     message = OTHER_LEADS_TEXT if leads else OTHER_POSSIBLE_TEXT if prob >= OTHER_MENTION else None
     sup, opp = _evidence(ckb, contrib, ev, o, top)
-    return OtherResult(probability=prob, leads=leads, level=RANK_LEVEL[int(tri.effective_ranks[0, o])],  # type: ignore[arg-type]
-                       message=message, supporting=sup, opposing=opp)
+    return {"probability": prob, "leads": leads, "level": RANK_LEVEL[int(tri.effective_ranks[0, o])],
+            "message": message, "supporting": sup, "opposing": opp}
 
 
 def _triage_result(ckb: CompiledKB, tri: Any, p: np.ndarray) -> TriageResult:

@@ -40,11 +40,12 @@ class FastArrays:
     table: np.ndarray  # (2F + 2B, M) float32: (log p + log q) / 2T, (log p - log q) / 2T, prior per (band, sex)
     n_prior: int  # 2B
     age_bounds: np.ndarray  # (B,)
-    member: np.ndarray  # (F, K) float32 cluster membership
-    member_t: np.ndarray  # (K, F) float32
+    perm: np.ndarray  # (F,) the order of the findings inside a block: the clusters' findings first
+    n_clustered: int  # Fc, how many findings are in a cluster (the first Fc in ``perm`` order)
+    member: np.ndarray  # (Fc, K) float32 cluster membership, in ``perm`` order
+    member_t: np.ndarray  # (K, Fc)
     rho: np.ndarray  # (K,) float32
-    outside: np.ndarray  # (F,) float32: 1 for a finding in no cluster
-    implications: tuple[tuple[int, np.ndarray, np.ndarray], ...]
+    implications: tuple[tuple[int, np.ndarray, np.ndarray], ...]  # (b's position in perm, a's present, a's absent)
     trig_cols: np.ndarray  # findings any floor or escalation looks at
     trig: np.ndarray  # (T, n_any + n_with + n_esc + n_other) float32
     n_floor: int
@@ -68,11 +69,19 @@ def fast_arrays(ckb: CompiledKB, setting: str) -> FastArrays:
     T = ckb.temperature
     lp = ckb.log_prior[setting]
     prior = [lp + ckb.log_age[b] + ckb.log_sex[s] for b in range(len(ckb.age_bounds)) for s in (0, 1)]
-    table = np.vstack([(ckb.log_p_t + ckb.log_q_t) / (2 * T), ckb.log_d_t / (2 * T), np.asarray(prior)])
+    # the clusters' findings first, side by side: the cluster sums are then a small product over a
+    # contiguous slice instead of one over every finding
+    perm_list = [int(c) for cols in ckb.cluster_cols for c in cols]
+    n_clustered = len(perm_list)
+    perm_list.extend(f for f in range(len(ckb.findings)) if ckb.cluster_of[f] < 0)
+    perm = np.array(perm_list, dtype=np.intp)
+    member = ckb.cluster_member[perm[:n_clustered]].astype(np.float32)
+    inv = np.empty_like(perm)
+    inv[perm] = np.arange(perm.size)
+    table = np.vstack([((ckb.log_p_t + ckb.log_q_t) / (2 * T))[perm], (ckb.log_d_t / (2 * T))[perm], np.asarray(prior)])
     # a constant added to one row adds the same to every candidate's logit, which the softmax ignores:
     # centring each row keeps the logits small, so float32 loses little to rounding
     table -= table.mean(axis=1, keepdims=True)
-    member = ckb.cluster_member.astype(np.float32)
 
     tri = ckb.kb.triage
     any_cols = [[ckb.fidx[k] for k in fl.any] for fl in tri.floors]
@@ -105,11 +114,12 @@ def fast_arrays(ckb: CompiledKB, setting: str) -> FastArrays:
         table=np.ascontiguousarray(table, dtype=np.float32),
         n_prior=len(prior),
         age_bounds=ckb.age_bounds,
+        perm=perm,
+        n_clustered=n_clustered,
         member=member,
         member_t=np.ascontiguousarray(member.T),
         rho=ckb.rho.astype(np.float32),
-        outside=(ckb.cluster_of < 0).astype(np.float32),
-        implications=ckb.implications,
+        implications=tuple((int(inv[b]), ap, aa) for b, ap, aa in ckb.implications),
         trig_cols=np.array(used, dtype=np.intp),
         trig=trig,
         n_floor=len(tri.floors),
@@ -128,45 +138,54 @@ def fast_arrays(ckb: CompiledKB, setting: str) -> FastArrays:
 
 
 def _block(fa: FastArrays, ev: np.ndarray, prior_idx: np.ndarray, age: np.ndarray, out: np.ndarray,
-           ranks: np.ndarray) -> None:
+           ranks: np.ndarray, xbuf: np.ndarray, lbuf: np.ndarray) -> None:
+    """One block of rows; ``xbuf`` and ``lbuf`` are work buffers reused from block to block (a fresh
+    multi-megabyte array per block costs page faults)."""
     n, F = ev.shape
-    present = ev > 0
     # x = [w * |e|, w * e, one-hot prior] with e in {-1, 0, +1}; the table's first two blocks are
     # (log P(present) + log P(absent)) / 2 and (log P(present) - log P(absent)) / 2
-    x = np.zeros((n, 2 * F + fa.n_prior), dtype=np.float32)
-    e = x[:, F:2 * F]
-    np.copyto(e, ev, casting="unsafe")
+    x = xbuf[:n]
+    x[:, 2 * F:] = 0.0
+    e = x[:, F:2 * F]  # the findings in ``fa.perm`` order
+    np.copyto(e, np.take(ev, fa.perm, axis=1), casting="unsafe")
     # implied findings add no evidence (and do not count in their cluster) once the finding that
     # implies them is known: as if unanswered
     for b, a_present, a_absent in fa.implications:
         if a_present.size:
-            e[present[:, a_present].any(axis=1), b] = 0.0
+            e[(ev[:, a_present] > 0).any(axis=1), b] = 0.0
         if a_absent.size:
             e[(ev[:, a_absent] < 0).any(axis=1), b] = 0.0
     w = x[:, :F]
     np.multiply(e, e, out=w)
     # correlated clusters: each of m answered findings counts 1 / (1 + rho (m - 1))
-    m = w @ fa.member
+    nc = fa.n_clustered
+    m = w[:, :nc] @ fa.member
     m -= 1.0
     np.maximum(m, 0.0, out=m)
     m *= fa.rho
     m += 1.0
     np.reciprocal(m, out=m)
     factor = m @ fa.member_t
-    factor += fa.outside
-    w *= factor
-    e *= factor
+    w[:, :nc] *= factor
+    e[:, :nc] *= factor
     # the prior of the case's (age band, sex) as a one-hot column: the product adds it
     x[np.arange(n), 2 * F + prior_idx] = 1.0
-    logits = x @ fa.table
-    logits -= logits.max(axis=1, keepdims=True)
+    logits = np.matmul(x, fa.table, out=lbuf[:n])
+    o = fa.other
+    if o is not None:  # "other" leads when its logit is strictly above every condition's
+        top = logits[:, :o].max(axis=1)
+        leads = logits[:, o] > top
+        np.maximum(top, logits[:, o], out=top)
+    else:
+        top = logits.max(axis=1)
+    logits -= top[:, None]
     np.exp(logits, out=logits)
     logits /= logits.sum(axis=1, keepdims=True)
     out[:] = logits
 
     # triage: warning floors and escalations from the findings present
     M = logits.shape[1]
-    hits = present[:, fa.trig_cols].astype(np.float32) @ fa.trig > 0  # (n, groups)
+    hits = (ev[:, fa.trig_cols] > 0).astype(np.float32) @ fa.trig > 0  # (n, groups)
     nf, ne = fa.n_floor, fa.n_esc
     fired = hits[:, :nf] & (hits[:, nf:2 * nf] | ~fa.floor_has_with)
     floor_rank = np.where(fired, fa.floor_level, -1).max(axis=1, initial=-1)
@@ -177,20 +196,16 @@ def _block(fa: FastArrays, ev: np.ndarray, prior_idx: np.ndarray, age: np.ndarra
     if rows.size:  # only the cases where an escalation fired
         extra = (esc[rows].astype(np.float32) @ fa.esc_extra > 0).astype(np.float32).reshape(rows.size, 3, M)
         mass[rows] += np.einsum("nlm,nm->nl", extra, logits[rows])
-    other_rank = None
-    if fa.other is not None:
-        o = fa.other
+    if o is not None:
         ofired = hits[:, 2 * nf + ne:] | (age[:, None] >= fa.other_min_age)
         other_rank = np.where(ofired, fa.other_targets, fa.other_base).max(axis=1, initial=fa.other_base)
         # the share of "other" counts at its own level (base_ge holds only its base level)
-        for li, level in enumerate(LEVELS):
-            if level > fa.other_base:
-                mass[:, li] += np.where(other_rank >= level, logits[:, o], 0.0)
-    cond = ((mass >= fa.thresholds) * fa.level_values).max(axis=1)
-    if other_rank is not None:
-        o = fa.other
-        leads = logits[:, o] > logits[:, :o].max(axis=1)
+        above_base = (other_rank[:, None] >= fa.level_values) & (fa.level_values > fa.other_base)
+        mass += above_base * logits[:, o:o + 1]
+        cond = ((mass >= fa.thresholds) * fa.level_values).max(axis=1)
         cond = np.where(leads, np.maximum(cond, other_rank), cond)
+    else:
+        cond = ((mass >= fa.thresholds) * fa.level_values).max(axis=1)
     ranks[:] = np.maximum(floor_rank, cond)
 
 
@@ -207,7 +222,10 @@ def assess_fast(ckb: CompiledKB, ev: np.ndarray, age: np.ndarray, female: np.nda
     prior_idx = band * 2 + np.where(female, 0, 1)
     post = np.empty((n, len(ckb.candidates)), dtype=np.float64)  # computed in float32, returned as float64
     ranks = np.empty(n, dtype=np.int64)
+    rows = min(n, BLOCK)
+    xbuf = np.empty((rows, 2 * len(ckb.findings) + fa.n_prior), dtype=np.float32)
+    lbuf = np.empty((rows, len(ckb.candidates)), dtype=np.float32)
     for s in range(0, n, BLOCK):
         e = slice(s, min(s + BLOCK, n))
-        _block(fa, ev[e], prior_idx[e], age[e], post[e], ranks[e])
+        _block(fa, ev[e], prior_idx[e], age[e], post[e], ranks[e], xbuf, lbuf)
     return post, ranks
