@@ -19,7 +19,10 @@ from painpath.web.security import SESSION_COOKIE
 from tests.web.conftest import PASSWORD, Browser, form, set_cookie_headers
 
 BACK = {"low_back_pain": "present", "pain_below_knee": "absent"}  # -> self care
-CALF = {"calf_pain": "present", "pain_below_knee": "present"}  # -> urgent (a clot is possible)
+# -> urgent (a swollen calf with a clot risk: a warning floor; unasked findings are unknown, so the
+# level must follow from the answers given)
+CALF = {"calf_pain": "present", "pain_below_knee": "present", "calf_swelling_one_leg": "present",
+        "recent_immobility_surgery_travel": "present"}
 
 
 def api_assessment(web: Any, answers: dict[str, str] | None = None, *, intake_code: str | None = None,
