@@ -73,7 +73,8 @@ def test_a_well_explained_pattern_does_not_lead_to_other() -> None:
                  "worse_cough_sneeze_strain": True, "tingling_pins_needles": True, "onset_after_lifting_bending": True}
     a = assess(case(radicular, age=38))
     assert a.other is not None and not a.other.leads and a.leading == a.top.key == "lumbar_radicular"
-    assert a.other.probability < 0.05 and a.other.message is None
+    # 0.07: with model.yaml other.mix 0.25 (calibration branch) a textbook sciatica leaves "other" about 0.06
+    assert a.other.probability < 0.07 and a.other.message is None
 
 
 def test_unexplained_and_persistent_is_never_self_care() -> None:
