@@ -429,3 +429,6 @@ def test_an_administrator_manages_users_on_the_users_page(web, make_clinic) -> N
     assert web.new_browser().login(str(clinic["clinician_email"]), "a fresh passphrase").status_code == 303
     assert admin.submit(url, {"action": "explode"}).status_code == 400
     assert admin.post(url, data={"action": "deactivate"}, follow_redirects=False).status_code == 403  # no CSRF
+    # an id beyond the database's integer range is a 422 page, not a database error
+    assert admin.submit("/clinic/users/99999999999999999999", {"action": "activate"}).status_code == 422
+    assert admin.submit("/clinic/users/123456789", {"action": "activate"}).status_code == 404

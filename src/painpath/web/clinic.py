@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from painpath.engine import default_compiled
@@ -152,7 +152,7 @@ USER_ACTIONS = ("deactivate", "activate", "reset", "end_sessions")
 
 
 @router.post("/clinic/users/{user_id}")
-def user_action(request: Request, user_id: int, action: Annotated[str, Form(max_length=16)] = "",
+def user_action(request: Request, user_id: Annotated[int, Path(ge=1, le=2**31 - 1)], action: Annotated[str, Form(max_length=16)] = "",
                 csrf: Annotated[str | None, Form()] = None) -> Response:
     check_csrf(request, csrf)
     who = _admin(request)
