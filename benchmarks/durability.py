@@ -71,8 +71,11 @@ class Server:
 
     def start(self, timeout: float = 60.0) -> Server:
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("PAINPATH_")}
+        # a load generator is one client starting many assessments with one intake code: no intake limit
         env.update(PAINPATH_DATA_DIR=str(self.data_dir), PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1",
-                   OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", **self.extra_env)
+                   OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", PAINPATH_INTAKE_PER_CLIENT="100000000",
+                   PAINPATH_INTAKE_PER_CODE="100000000")
+        env.update(self.extra_env)
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,7 @@ MAX_EXAMPLES = 30
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 PASSWORD = "correct horse battery staple"
 ADMIN_EMAIL = "admin@fuzz.example.org"
+ADMIN_ID = 7_654_321
 
 
 class Env:
@@ -51,6 +52,8 @@ class Env:
         from painpath.storage import accounts
         from painpath.storage import assessments as store
         from painpath.storage.db import Database, upgrade
+        from painpath.storage.models import User
+        from sqlalchemy import update
 
         self.settings = Settings(data_dir=tmp, database_url=database_url, auto_migrate=False)
         upgrade(self.settings.url)
@@ -63,6 +66,12 @@ class Env:
         with self.db.write() as s:
             clinic = accounts.create_clinic(s, "fuzz-clinic", "Fuzz Clinic")
             user = accounts.create_user(s, clinic, ADMIN_EMAIL, PASSWORD, role="admin")
+            # the user-management operations act on the victim, never on the admin (generated ids such as 1 would
+            # otherwise end the admin's sessions or reset its password, and every later request would be a 401)
+            s.execute(update(User).where(User.id == user.id).values(id=ADMIN_ID))
+            s.expire_all()
+            user = s.get(User, ADMIN_ID)
+            self.victim_id = accounts.create_user(s, clinic, "victim@fuzz.example.org", PASSWORD).id
             self.clinic_id, self.user_id = clinic.id, user.id
             _, self.admin_token = accounts.issue_token(s, clinic.id, kind="session", user_id=user.id, hours=12)
             self.api_key_id = accounts.issue_token(s, clinic.id, kind="api", name="fuzz key")[0].id
@@ -83,6 +92,8 @@ class Env:
             path["key"] = keys[len(str(path["key"])) % len(keys)]
         if "token_id" in path:
             path["token_id"] = self.api_key_id
+        if "user_id" in path:
+            path["user_id"] = self.victim_id
         if not isinstance(case.body, dict):
             return
         body = dict(case.body)
@@ -98,12 +109,27 @@ class Env:
             body.update(email=ADMIN_EMAIL, password=PASSWORD)
         if case.operation.path == "/v1/clinic/claim":
             body["share_code"] = self.share_code
+        if case.operation.path == "/v1/auth/reset-password":
+            body["code"] = self.reset_code()
         case.body = body
 
     def token_for(self, who: str, case: Any) -> str | None:
         if who == "admin" and case.operation.path == "/v1/auth/logout":
             return self.session_token()  # logout ends the session it is called with
         return {"admin": self.admin_token, "patient": self.patient_token, "none": None}[who]
+
+    def reset_code(self) -> str:
+        """A fresh one-time reset code for the victim (and no limit left over from the failed tries)."""
+        from sqlalchemy import delete
+
+        from painpath.storage import accounts
+        from painpath.storage.models import RateEvent, User
+
+        with self.db.write() as s:
+            s.execute(delete(RateEvent))
+            user = s.get(User, self.victim_id)
+            accounts.set_active(s, user, True)
+            return accounts.start_password_reset(s, user)
 
     def session_token(self) -> str:
         from painpath.storage import accounts

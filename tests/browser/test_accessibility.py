@@ -166,6 +166,9 @@ def test_clinician_list_page(clinician: Any, axe_source: str) -> None:
 
 def test_clinician_detail_page(clinician: Any, sciatica: Finished, axe_source: str) -> None:
     clinician.goto(f"/share/{sciatica.summary['share_code']}")
+    _check(clinician, axe_source, "clinic-share-confirm")
+    with clinician.expect_navigation():
+        clinician.get_by_role("button", name="Receive it").click()
     assert clinician.url.removesuffix("#result").endswith(f"/clinic/a/{sciatica.id}")
     _check(clinician, axe_source, "clinic-detail")
 
@@ -176,6 +179,8 @@ def test_clinician_pages_on_a_phone(browser: Any, server: Server, sciatica: Fini
         login(page, server)
         _check(page, axe_source, "clinic-list-phone")
         page.goto(f"/share/{sciatica.summary['share_code']}")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Receive it").click()
         _check(page, axe_source, "clinic-detail-phone")
     finally:
         page.context.close()

@@ -110,9 +110,11 @@ def test_follow_up_gives_a_trend_chart(sciatica: Finished, clinician: Any) -> No
     assert patient.url.endswith(f"/a/{follow_id}/result"), patient.url
     shot(patient, "patient-11-followup-result")
 
-    # The share link (as in the QR code) opens the first assessment for a logged-in clinician.
+    # The share link (as in the QR code) asks a logged-in clinician to confirm, then opens the first assessment.
     page = clinician
     page.goto(f"/share/{sciatica.summary['share_code']}")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Receive it").click()
     expect(page).to_have_url(_detail_url(sciatica.id))
     expect(page.get_by_role("heading", name="Progress over time")).to_be_visible()
     expect(page.locator("svg.trend")).to_be_visible()

@@ -300,6 +300,7 @@ API_TEMPLATES: dict[str, list[Any]] = {
     "POST /v1/assessments/{assessment_id}/finish": [{"startback": STARTBACK}],
     "POST /v1/assessments/{assessment_id}/amend": [{"answers": {"calf_pain": "present"}, "mode": "clinician"}],
     "POST /v1/auth/login": [{"email": "nobody@example.org", "password": "not the password"}],
+    "POST /v1/auth/reset-password": [{"code": "ppr_AAAA-BBBB-CCCC-DDDD", "new_password": "a new passphrase"}],
     "POST /v1/clinic/claim": [{"share_code": "ABCD-EFGH-JKMN"}],
     "POST /v1/clinic/tokens": [{"name": "integration"}],
 }

@@ -397,3 +397,48 @@ def test_logout_revokes_the_session(web, make_clinic) -> None:  # type: ignore[n
     assert web.browser.get("/v1/me", headers={"Authorization": f"Bearer {old}"}).status_code == 401
     # logging out again without a session is harmless
     assert b.submit("/clinic/logout").status_code == 303
+
+
+# --- users (clinic administrators) --------------------------------------------------------------------------
+
+
+def test_an_administrator_manages_users_on_the_users_page(web, make_clinic) -> None:  # type: ignore[no-untyped-def]
+    clinic = make_clinic()
+    doc = logged_in(web, clinic)
+    assert doc.get("/clinic/users").status_code == 403  # a clinician is not an administrator
+    assert 'href="/clinic/users"' not in doc.get("/clinic").text
+    admin = web.new_browser()
+    assert admin.login(str(clinic["admin_email"])).status_code == 303
+    assert 'href="/clinic/users"' in admin.get("/clinic").text
+    page = admin.get("/clinic/users")
+    assert page.status_code == 200 and str(clinic["clinician_email"]) in page.text
+    uid = re.search(r'action="/clinic/users/(\d+)"[^<]*<input[^>]*>\s*<button[^>]*value="deactivate"', page.text)
+    assert uid, page.text
+    url = f"/clinic/users/{uid.group(1)}"
+    # reset: the code is shown once; the clinician's session ends; the code sets a new password once
+    r = admin.submit(url, {"action": "reset"})
+    assert r.status_code == 200
+    code = re.search(r'<code class="code">(ppr_[A-Z0-9-]+)</code>', r.text)
+    assert code, r.text
+    assert doc.get("/clinic", follow_redirects=False).status_code == 303  # logged out
+    assert "ppr_" not in admin.get("/clinic/users").text
+    patient = web.new_browser()
+    f = form(patient.get("/clinic/reset").text, "/clinic/reset")
+    r = patient.submit(f.action, {**f.hidden, "code": code.group(1).lower(), "password": "short"})
+    assert r.status_code == 422
+    r = patient.submit(f.action, {**f.hidden, "code": code.group(1), "password": "a fresh passphrase"})
+    assert r.status_code == 303 and r.headers["location"] == "/clinic/login"
+    r = patient.submit(f.action, {**f.hidden, "code": code.group(1), "password": "a fresh passphrase"})
+    assert r.status_code == 404 and "unknown, used or expired" in r.text
+    assert web.new_browser().login(str(clinic["clinician_email"]), "a fresh passphrase").status_code == 303
+    # deactivate: no login; reactivate
+    assert admin.submit(url, {"action": "deactivate"}).status_code == 200
+    assert web.new_browser().login(str(clinic["clinician_email"]), "a fresh passphrase").status_code == 401
+    assert "Reactivate" in admin.get("/clinic/users").text
+    assert admin.submit(url, {"action": "activate"}).status_code == 200
+    assert web.new_browser().login(str(clinic["clinician_email"]), "a fresh passphrase").status_code == 303
+    assert admin.submit(url, {"action": "explode"}).status_code == 400
+    assert admin.post(url, data={"action": "deactivate"}, follow_redirects=False).status_code == 403  # no CSRF
+    # an id beyond the database's integer range is a 422 page, not a database error
+    assert admin.submit("/clinic/users/99999999999999999999", {"action": "activate"}).status_code == 422
+    assert admin.submit("/clinic/users/123456789", {"action": "activate"}).status_code == 404

@@ -153,21 +153,6 @@ def _retry_after(s: Session, key: str, window: int, now: float) -> int:
     return max(1, int((oldest or now) + window - now) + 1)
 
 
-def check_rate(s: Session, key: str, limit: int, window: int) -> None:
-    now = time.time()
-    count = s.scalar(select(func.count()).select_from(RateEvent).where(RateEvent.key == key, RateEvent.at > now - window))
-    if (count or 0) >= limit:
-        retry = _retry_after(s, key, window, now)
-        raise RateLimitedError(f"too many failed attempts; try again in {retry} seconds", retry_after=retry)
-
-
-def record_failure(s: Session, key: str, window: int) -> None:
-    now = time.time()
-    s.add(RateEvent(key=key, at=now))
-    if secrets.randbelow(50) == 0:  # now and then, forget old events
-        s.execute(delete(RateEvent).where(RateEvent.at < now - 86400))
-
-
 def hit(s: Session, limits: list[tuple[str, int]], window: int, *,
         message: str = "too many failed attempts") -> list[int]:
     """Count one attempt against every (key, limit) atomically, or raise RateLimitedError when any is used up

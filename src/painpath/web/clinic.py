@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from painpath.engine import default_compiled
-from painpath.errors import AuthenticationError, NotFoundError, ServiceError
+from painpath.errors import AuthenticationError, ConflictError, NotFoundError, PermissionDeniedError, ServiceError
 from painpath.storage import accounts as acc
 from painpath.storage import assessments as store
 from painpath.storage.accounts import Principal, resolve_token
@@ -123,6 +123,61 @@ def reset(request: Request, code: Annotated[str, Form(max_length=40)] = "",
         return render(request, "clinic/reset.html", status=422,
                       error=_("The new password must have 10 to 1024 characters."))
     return _redirect("/clinic/login")
+
+
+def _admin(request: Request) -> Principal:
+    who = clinician(request)
+    if who.role != "admin":
+        raise PermissionDeniedError("role: only a clinic administrator manages users")
+    return who
+
+
+def _users_page(request: Request, who: Principal, *, status: int = 200, code: str | None = None,
+                code_for: str = "", done: str = "") -> Response:
+    from painpath.api.routes_stored import _user_out
+
+    with db_of(request).read() as s:
+        users = [_user_out(s, u) for u in acc.list_users(s, who.clinic_id)]  # type: ignore[arg-type]
+    return render(request, "clinic/users.html", status=status, users=users, me=who.user_id, code=code,
+                  code_for=code_for, done=done)
+
+
+@router.get("/clinic/users")
+def users_page(request: Request) -> Response:
+    """Clinic administrators: deactivate or reactivate users, reset a password, end a user's sessions."""
+    return _users_page(request, _admin(request))
+
+
+USER_ACTIONS = ("deactivate", "activate", "reset", "end_sessions")
+
+
+@router.post("/clinic/users/{user_id}")
+def user_action(request: Request, user_id: Annotated[int, Path(ge=1, le=2**31 - 1)], action: Annotated[str, Form(max_length=16)] = "",
+                csrf: Annotated[str | None, Form()] = None) -> Response:
+    check_csrf(request, csrf)
+    who = _admin(request)
+    if action not in USER_ACTIONS:
+        raise ServiceError(f"action: must be one of {', '.join(USER_ACTIONS)}")
+    code = None
+    with db_of(request).write() as s:
+        user = acc.get_user(s, who.clinic_id, user_id=user_id)
+        if action == "deactivate":
+            if user.id == who.user_id:
+                raise ConflictError("user: you cannot deactivate yourself; ask another administrator")
+            acc.set_active(s, user, False)
+        elif action == "activate":
+            acc.set_active(s, user, True)
+        elif action == "reset":
+            code = acc.start_password_reset(s, user)
+        else:
+            acc.end_sessions(s, user)
+        store.audit(s, who, {"deactivate": "user_deactivate", "activate": "user_activate",
+                             "reset": "user_reset_password", "end_sessions": "user_end_sessions"}[action],
+                    detail=f"user {user.id}")
+        email = user.email
+    if action in ("reset", "end_sessions") and user_id == who.user_id:
+        return _redirect("/clinic/login")  # the administrator ended their own session
+    return _users_page(request, who, code=code, code_for=email, done=email)
 
 
 def _date(value: str | None, field: str) -> dt.datetime | None:
