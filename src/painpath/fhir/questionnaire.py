@@ -33,6 +33,12 @@ def _help(link_id: str, text: str) -> dict[str, Any]:
                 "coding": [{"system": C.ITEM_CONTROL, "code": "help", "display": "Help-Button"}]}}]}
 
 
+def _radio() -> dict[str, Any]:
+    """itemControl radio-button: renderers show the few answers side by side instead of a drop-down."""
+    return {"url": C.ITEM_CONTROL_EXT, "valueCodeableConcept": {
+        "coding": [{"system": C.ITEM_CONTROL, "code": "radio-button", "display": "Radio Button"}]}}
+
+
 def _translated(spanish: str) -> dict[str, Any]:
     """``_display`` with its Spanish translation (the core translation extension)."""
     return {"extension": [{"url": C.TRANSLATION_EXT, "extension": [
@@ -48,7 +54,7 @@ def answer_options() -> list[dict[str, Any]]:
 def mode_item() -> dict[str, Any]:
     """Who is answering: the examination groups are enabled only by the answer "a clinician"."""
     return {"linkId": C.MODE_ITEM, "code": [C.painpath_code("interview-mode")], "text": "Who is answering?",
-            "type": "choice", "required": True,
+            "type": "choice", "required": True, "extension": [_radio()],
             "answerOption": [
                 {"valueCoding": {**C.MODE_SELF, "_display": _translated(C.MODE_SPANISH["self"])},
                  "initialSelected": True},
@@ -67,6 +73,7 @@ def finding_item(ckb: CompiledKB, key: str, mode: str = "self") -> dict[str, Any
         "type": "choice",
         "required": False,
         "answerOption": answer_options(),
+        "extension": [_radio()],
     }
     if f.help:
         item["item"] = [_help(f"{key}-help", f.help)]
@@ -85,7 +92,7 @@ def about_you_group() -> dict[str, Any]:
              "extension": [{"url": C.MIN_VALUE_EXT, "valueInteger": 0}, {"url": C.MAX_VALUE_EXT, "valueInteger": 120}],
              "item": [_help("age-help", AGE_HELP)]},
             {"linkId": "sex", "code": [C.painpath_code("sex")], "text": "What sex were you born with?",
-             "type": "choice", "required": True,
+             "type": "choice", "required": True, "extension": [_radio()],
              "answerOption": [{"valueCoding": dict(C.FEMALE)}, {"valueCoding": dict(C.MALE)}],
              "item": [_help("sex-help", SEX_HELP)]},
         ],
