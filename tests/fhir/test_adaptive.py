@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,8 @@ def interview(fc: TestClient, path: Path, mode: str) -> tuple[dict[str, Any], di
     answers: dict[str, str] = {}
     screens: list[str] = []
     for _ in range(60):
+        # the whole response travels in every request: it stays under the default 64 KiB body limit with room
+        assert len(json.dumps(qr)) < 56 * 1024
         qr = _post(fc, NEXT, qr)
         if qr["status"] == "completed":
             break
