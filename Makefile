@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-BENCH ?= ../shared/benchmark/dev
+BENCH ?= ../shared/benchmark-v2/dev
 
 .PHONY: system-run system-test run interview serve test install kb-check kb-stats evaluate bench bench-api bench-batch robustness clean
 

@@ -12,10 +12,30 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# Benchmark v1 (19 conditions): BENCHMARK / DEV, for the tests written about its cases (by id).
 BENCHMARK = (REPO / ".." / "shared" / "benchmark").resolve()
 DEV = BENCHMARK / "dev"
+# Benchmark v2 (36 conditions, gold `other`): the target; the knowledge base is checked against it.
+BENCHMARK_V2 = (REPO / ".." / "shared" / "benchmark-v2").resolve()
+DEV_V2 = BENCHMARK_V2 / "dev"
 TINY_KB = Path(__file__).resolve().parent / "data" / "tiny_kb"
 SKIP_NO_BENCH = f"benchmark not found at {BENCHMARK} (expected ../shared/benchmark next to the repository)"
+SKIP_NO_BENCH_V2 = f"benchmark v2 not found at {BENCHMARK_V2} (expected ../shared/benchmark-v2 next to the repository)"
+
+
+def dev_v2_case_files(*, in_scope_only: bool) -> list[Path]:
+    """The v2 development case files in name order; ``in_scope_only`` leaves out gold ``other``."""
+    import yaml
+
+    files = sorted(DEV_V2.glob("*.yaml")) if DEV_V2.is_dir() else []
+    if not in_scope_only:
+        return files
+    out = []
+    for f in files:
+        gold = (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).get("gold") or {}
+        if gold.get("condition") != "other":
+            out.append(f)
+    return out
 
 
 def painpath_cmd() -> list[str]:
@@ -68,6 +88,14 @@ def tiny_copy(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def bench() -> Path:
+    """The benchmark the knowledge base is checked against: v2 (which keeps every v1 key)."""
+    if not (BENCHMARK_V2 / "conditions.yaml").is_file():
+        pytest.skip(SKIP_NO_BENCH_V2)
+    return BENCHMARK_V2
+
+
+@pytest.fixture
+def bench_v1() -> Path:
     if not (BENCHMARK / "conditions.yaml").is_file():
         pytest.skip(SKIP_NO_BENCH)
     return BENCHMARK

@@ -93,7 +93,7 @@ def test_ties_broken_by_taxonomy_order() -> None:
 
 
 def test_empty() -> None:
-    assert score_predictions(CKB, [], np.zeros((0, C)), []) == {"n": 0}
+    assert score_predictions(CKB, [], np.zeros((0, C)), []) == {"n": 0, "misses": []}
 
 
 def test_score_cases_uses_mode_and_gold(dev_dir) -> None:  # type: ignore[no-untyped-def]
@@ -105,3 +105,143 @@ def test_score_cases_uses_mode_and_gold(dev_dir) -> None:  # type: ignore[no-unt
     assert s["n"] == c["n"] == len(cases)
     # self mode hides signs, so the two modes are scored on different evidence
     assert s["brier"] != c["brier"]
+
+
+# --- benchmark v2: "other" in the ranking ---------------------------------------------------------
+
+M = len(CKB.candidates)
+O = CKB.other_index
+
+
+def probs_other(other: float, **p: float) -> np.ndarray:
+    """A row over the candidates (conditions, then "other"): named ones get their value, the rest share."""
+    assert O is not None
+    row = np.zeros(M)
+    for k, v in p.items():
+        row[CKB.cidx[k]] = v
+    row[O] = other
+    rest = [i for i in range(M) if row[i] == 0]
+    row[rest] = (1 - other - sum(p.values())) / len(rest)
+    return row
+
+
+def test_other_in_the_ranking_by_hand() -> None:
+    cases = [
+        mk("o1", "other", "soon"),  # "other" first: top1 hit, other_recall hit
+        mk("o2", "other", "self_care", ("lumbar_radicular",)),  # a key first: top1 hit (also_acceptable), recall miss
+        mk("o3", "other", "self_care"),  # "other" second: top3 hit only
+        mk("i1", "lumbar_radicular", "self_care"),  # "other" first on an in-scope case: other_false, top1 miss
+        mk("i2", "cellulitis", "urgent"),  # right
+    ]
+    post = np.stack([
+        probs_other(0.6, lumbar_radicular=0.3),
+        probs_other(0.3, lumbar_radicular=0.5),
+        probs_other(0.3, cellulitis=0.5),
+        probs_other(0.5, lumbar_radicular=0.4),
+        probs_other(0.1, cellulitis=0.8),
+    ])
+    s = score_predictions(CKB, cases, post, ["soon", "self_care", "self_care", "self_care", "urgent"])
+    assert s["top1"] == pytest.approx(3 / 5)  # o1, o2, i2
+    assert s["top3"] == pytest.approx(5 / 5)
+    assert s["other_recall"] == pytest.approx(1 / 3)  # o1 only: also_acceptable first does not count
+    assert s["other_false"] == pytest.approx(1 / 2)  # i1
+    assert s["origin"] == pytest.approx(1 / 2)  # in scope only: i1 wrong ("other" has no origin), i2 right
+    # Brier: p(other) counts for gold other, and also_acceptable adds in
+    expected = [(1 - 0.6) ** 2, (1 - 0.8) ** 2, (1 - 0.3) ** 2, (1 - 0.4) ** 2, (1 - 0.8) ** 2]
+    assert s["brier"] == pytest.approx(sum(expected) / 5)
+    assert [m["id"] for m in s["misses"]] == ["o3", "i1"]
+    assert s["misses"][0]["gold"] == "other"
+    assert [k for k, _p in s["misses"][0]["predicted_top3"][:2]] == ["cellulitis", "other"]
+    assert s["misses"][1]["predicted_top3"][0] == ["other", 0.5]
+    assert s["misses"][1]["gold"] == "lumbar_radicular"
+
+
+def test_other_ties_rank_after_every_key() -> None:
+    tie = probs_other(0.45, lumbar_radicular=0.45)
+    s = score_predictions(CKB, [mk("t", "other", "soon")], tie[None, :], ["soon"])
+    assert s["top1"] == 0.0 and s["other_recall"] == 0.0 and s["top3"] == 1.0
+    assert [k for k, _p in s["misses"][0]["predicted_top3"][:2]] == ["lumbar_radicular", "other"]
+    s = score_predictions(CKB, [mk("t", "lumbar_radicular", "soon")], tie[None, :], ["soon"])
+    assert s["top1"] == 1.0 and s["other_false"] == 0.0
+
+
+def test_other_metrics_null_without_cases_of_their_kind() -> None:
+    s = score_predictions(CKB, [mk("i", "cellulitis", "urgent")], probs_other(0.1, cellulitis=0.8)[None, :], ["urgent"])
+    assert s["other_recall"] is None and s["other_false"] == 0.0
+    s = score_predictions(CKB, [mk("o", "other", "urgent")], probs_other(0.7)[None, :], ["urgent"])
+    assert s["other_false"] is None and s["origin"] is None and s["other_recall"] == 1.0
+
+
+def test_probabilities_without_other_column_score_other_as_zero() -> None:
+    s = score_predictions(CKB, [mk("o", "other", "soon")], probs(cellulitis=0.8)[None, :], ["soon"])
+    assert s["top1"] == 0.0 and s["brier"] == pytest.approx(1.0) and s["other_recall"] == 0.0
+
+
+def _write_case(d, name: str, gold: dict, findings: dict | None = None, age: int = 40) -> None:  # type: ignore[no-untyped-def,type-arg]
+    import yaml
+
+    (d / name).write_text(yaml.safe_dump({"age": age, "sex": "male", "findings": findings or {"calf_pain": True},
+                                          "gold": gold}), encoding="utf-8")
+
+
+def test_gold_other_is_read_and_also_acceptable_other_is_an_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from painpath.cases import load_cases
+    from painpath.errors import CaseError
+
+    _write_case(tmp_path, "a.yaml", {"condition": "other", "triage": "soon", "also_acceptable": ["lumbar_radicular"]})
+    cases = load_cases(tmp_path, CKB, require_gold=True)
+    assert cases[0].gold is not None and cases[0].gold.right_answers == ("other", "lumbar_radicular")
+    _write_case(tmp_path, "b.yaml", {"condition": "lumbar_radicular", "triage": "soon", "also_acceptable": ["other"]})
+    with pytest.raises(CaseError, match=r"b\.yaml.*also_acceptable.*other"):
+        load_cases(tmp_path, CKB, require_gold=True)
+    (tmp_path / "b.yaml").unlink()
+    _write_case(tmp_path, "c.yaml", {"condition": "others", "triage": "soon"})
+    with pytest.raises(CaseError, match=r"c\.yaml.*gold\.condition.*others"):
+        load_cases(tmp_path, CKB, require_gold=True)
+
+
+def test_evaluate_cli_json_on_a_small_directory(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`painpath evaluate --json`: only JSON on stdout, every v2 metric, exit 0; bad input exits 2."""
+    import json
+
+    from tests.conftest import run_cli
+
+    _write_case(tmp_path, "in.yaml", {"condition": "cellulitis", "triage": "urgent"},
+                {"calf_pain": True, "pain_below_knee": True, "redness_warmth": True, "fever_unwell": True})
+    _write_case(tmp_path, "out.yaml", {"condition": "other", "triage": "self_care"}, {"calf_pain": True})
+    r = run_cli("evaluate", str(tmp_path), "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert set(out) == {"self", "clinician"}
+    for m in out.values():
+        assert {"n", "top1", "top3", "origin", "triage_exact", "under_triage", "over_triage", "emergency_sensitivity",
+                "brier", "other_recall", "other_false", "misses"} <= set(m)
+        assert m["n"] == 2 and m["emergency_sensitivity"] is None
+        for miss in m["misses"]:
+            assert set(miss) == {"id", "gold", "gold_triage", "predicted_top3", "predicted_triage"}
+    _write_case(tmp_path, "z.yaml", {"condition": "other", "triage": "soon", "also_acceptable": ["other"]})
+    bad = run_cli("evaluate", str(tmp_path), "--json")
+    assert bad.returncode == 2 and bad.stdout == "" and "z.yaml" in bad.stderr
+
+
+def test_interview_counts_screens_and_answers(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from painpath.cases import load_cases
+    from painpath.interview.simulate import score_interviews, simulate
+
+    _write_case(tmp_path, "a.yaml", {"condition": "cellulitis", "triage": "urgent"},
+                {"calf_pain": True, "pain_below_knee": True, "redness_warmth": True, "fever_unwell": True})
+    _write_case(tmp_path, "b.yaml", {"condition": "other", "triage": "self_care"}, {"anterior_thigh_pain": True})
+    cases = load_cases(tmp_path, CKB, require_gold=True)
+    s = score_interviews(cases, "self", ckb=CKB)
+    sims = [simulate(c, "self", ckb=CKB) for c in cases]
+    screens = np.array([x.questions for x in sims], dtype=float)
+    answers = np.array([x.answers for x in sims], dtype=float)
+    # each screen counts one question; each finding asked on it counts one answer (presenting excluded)
+    for x in sims:
+        asked = [a for a in x.state.answers if a.screen is not None
+                 and CKB.kb.interview.screens[a.screen].phase != "presenting"]
+        assert x.answers == len(asked) >= x.questions
+    assert s["answers_median"] == float(np.percentile(answers, 50))
+    assert s["answers_p90"] == float(np.percentile(answers, 90)) and s["answers_max"] == int(answers.max())
+    assert s["questions_median"] == float(np.percentile(screens, 50))
+    assert {"other_recall", "other_false", "agreement_top1", "agreement_triage"} <= set(s)

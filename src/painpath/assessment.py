@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any, Literal
 
 import numpy as np
@@ -10,8 +11,10 @@ from pydantic import BaseModel, Field
 
 from painpath.cases import Case, Mode, encode, encode_many, parse_case
 from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled, evidence_weights, posterior, triage_arrays
-from painpath.engine.compiled import RANK_LEVEL
+from painpath.engine.compiled import LEVEL_RANK, OTHER, RANK_LEVEL
 from painpath.engine.explain import contributions
+from painpath.engine.fast import assess_fast
+from painpath.engine.triage import other_leads
 from painpath.errors import CaseError
 
 __all__ = [
@@ -19,6 +22,7 @@ __all__ = [
     "BatchResult",
     "ConditionResult",
     "Evidence",
+    "OtherResult",
     "TriageReason",
     "TriageResult",
     "assess",
@@ -51,8 +55,21 @@ class ConditionResult(BaseModel):
     opposing: list[Evidence] = Field(default_factory=list, description="answers that lowered it most")
 
 
+class OtherResult(BaseModel):
+    """The share of a cause outside PainPath's conditions ("none of these")."""
+
+    key: Literal["other"] = OTHER
+    probability: float = Field(description="probability that the cause is none of the listed conditions")
+    leads: bool = Field(description="true when 'other' ranks first: strictly more probable than every condition")
+    level: Level = Field(description="its own level after its escalations (persistent, age)")
+    message: str | None = Field(
+        description="plain words to show when 'other' leads or is substantial; null when it is negligible")
+    supporting: list[Evidence] = Field(default_factory=list, description="answers the listed conditions explain worst")
+    opposing: list[Evidence] = Field(default_factory=list, description="answers a listed condition explains well")
+
+
 class TriageReason(BaseModel):
-    kind: Literal["floor", "condition", "escalation"]
+    kind: Literal["floor", "condition", "escalation", "other"]
     id: str
     level: Level
     text: str
@@ -76,7 +93,14 @@ class Assessment(BaseModel):
     age: int
     sex: str
     conditions: list[ConditionResult] = Field(description="every condition, most probable first")
-    origin: dict[str, float] = Field(description="probability that the pain comes from back, leg, vascular, systemic")
+    other: OtherResult | None = Field(
+        default=None,
+        description="a cause outside the listed conditions; condition probabilities and other.probability sum to 1 "
+                    "(null when the knowledge base has no unlisted-cause class)")
+    leading: str = Field(default="", description="the candidate ranked first: a condition key, or 'other'")
+    origin: dict[str, float] = Field(
+        description="probability that the pain comes from each origin (back, hip, leg, vascular, systemic); "
+                    "'other' has no origin, so these sum to 1 - other.probability")
     triage: TriageResult
     kb_version: str
     engine_version: str = ENGINE_VERSION
@@ -87,15 +111,30 @@ class Assessment(BaseModel):
 
     @property
     def top(self) -> ConditionResult:
+        """The most probable *condition* (see ``leading`` and ``other`` for "none of these")."""
         return self.conditions[0]
+
+    @property
+    def other_leads(self) -> bool:
+        return self.other is not None and self.other.leads
+
+    def ranking(self) -> list[tuple[str, float]]:
+        """Every candidate with its probability, most probable first: the conditions and "other"
+        (which ranks after a condition of equal probability, as the benchmark's tie rule says)."""
+        out = [(c.key, c.probability) for c in self.conditions]
+        if self.other is not None:
+            at = next((i for i, (_k, p) in enumerate(out) if self.other.probability > p), len(out))
+            out.insert(at, (OTHER, self.other.probability))
+        return out
 
 
 class BatchResult(BaseModel):
     model_config = {"arbitrary_types_allowed": True}
     conditions: list[str]
-    probabilities: Any  # numpy (N, C)
+    probabilities: Any  # numpy (N, C), one column per condition; with ``other`` each row sums to 1
     triage_levels: list[str]
-    origin: Any  # numpy (N, 4)
+    origin: Any  # numpy (N, O)
+    other: Any = None  # numpy (N,) probability of "other", None when the KB has no unlisted-cause class
 
 
 def _setting_for(mode: Mode, setting: str | None, ckb: CompiledKB | None = None) -> str:
@@ -106,23 +145,33 @@ def _setting_for(mode: Mode, setting: str | None, ckb: CompiledKB | None = None)
     return st
 
 
-def _evidence(ckb: CompiledKB, contrib: np.ndarray, ev: np.ndarray, ci: int, top: int) -> tuple[list[Evidence], list[Evidence]]:
+@cache
+def _finding_texts(ckb: CompiledKB) -> tuple[str, ...]:
+    return tuple(ckb.kb.findings.findings[k].text for k in ckb.findings)
+
+
+def _evidence(ckb: CompiledKB, contrib: np.ndarray, ev: np.ndarray, ci: int, top: int) -> tuple[list[dict], list[dict]]:  # type: ignore[type-arg]
+    """The ``top`` answers that raised and lowered candidate ``ci`` most (|weight| > 0.05), as
+    :class:`Evidence` data (the whole result is validated once, in Rust, by ``model_validate``)."""
     col = contrib[:, ci]
     order = np.argsort(col)
-    findings = ckb.kb.findings.findings
+    hi, lo = order[::-1][:top], order[:top]
+    texts = _finding_texts(ckb)
 
-    def item(fi: int) -> Evidence:
-        key = ckb.findings[fi]
-        return Evidence(
-            finding=key,
-            text=findings[key].text,
-            answer="present" if ev[fi] > 0 else "absent",
-            weight=round(float(col[fi]), 3),
-        )
+    def items(idx: np.ndarray, keep: np.ndarray) -> list[dict]:  # type: ignore[type-arg]
+        idx = idx[keep]
+        weights = np.round(col[idx], 3).tolist()
+        return [{"finding": ckb.findings[fi], "text": texts[fi], "answer": "present" if ev[fi] > 0 else "absent",
+                 "weight": wt} for fi, wt in zip(idx.tolist(), weights, strict=True)]
 
-    sup = [item(i) for i in order[::-1][:top] if col[i] > 0.05]
-    opp = [item(i) for i in order[:top] if col[i] < -0.05]
-    return sup, opp
+    return items(hi, col[hi] > 0.05), items(lo, col[lo] < -0.05)
+
+
+@cache
+def _condition_info(ckb: CompiledKB) -> tuple[dict[str, Any], ...]:
+    kbc = ckb.kb.conditions.conditions
+    return tuple({"key": k, "name": kbc[k].name, "short_name": kbc[k].short_name, "origin": kbc[k].origin,
+                  "icd10cm": list(kbc[k].icd10cm)} for k in ckb.conditions)
 
 
 def assess(
@@ -151,40 +200,57 @@ def assess(
     female = np.array([case.sex == "female"])
     w = evidence_weights(ckb, ev)
     post = posterior(ckb, ev, age, female, st, w)
-    tri = triage_arrays(ckb, ev, post)
+    tri = triage_arrays(ckb, ev, post, age)
     p = post[0]
     contrib = contributions(ckb, ev[0], w[0], p)
-    kbc = ckb.kb.conditions.conditions
+    info = _condition_info(ckb)
+    C = len(ckb.conditions)
+    eff = tri.effective_ranks[0]
     conds = []
-    for rank, ci in enumerate(np.argsort(-p, kind="stable")):
-        key = ckb.conditions[ci]
+    for rank, ci in enumerate(np.argsort(-p[:C], kind="stable")):
         explain = explain_conditions is None or rank < explain_conditions
         sup, opp = _evidence(ckb, contrib, ev[0], ci, explain_top) if explain else ([], [])
-        conds.append(
-            ConditionResult(
-                key=key,
-                name=kbc[key].name,
-                short_name=kbc[key].short_name,
-                origin=kbc[key].origin,
-                probability=float(p[ci]),
-                level=RANK_LEVEL[int(tri.effective_ranks[0, ci])],  # type: ignore[arg-type]
-                icd10cm=list(kbc[key].icd10cm),
-                supporting=sup,
-                opposing=opp,
-            )
-        )
+        conds.append({**info[ci], "icd10cm": list(info[ci]["icd10cm"]), "probability": float(p[ci]),
+                      "level": RANK_LEVEL[int(eff[ci])], "supporting": sup, "opposing": opp})
     origin = {name: float(v) for name, v in zip(ckb.origin_names, p @ ckb.origin_matrix, strict=True)}
-    return Assessment(
-        case_id=case.id,
-        mode=mode,
-        setting=st,
-        age=case.age,
-        sex=case.sex,
-        conditions=conds,
-        origin=origin,
-        triage=_triage_result(ckb, tri, p),
-        kb_version=ckb.kb.version,
-    )
+    other = _other_result(ckb, tri, contrib, ev[0], p, explain_top)
+    return Assessment.model_validate({
+        "case_id": case.id,
+        "mode": mode,
+        "setting": st,
+        "age": case.age,
+        "sex": case.sex,
+        "conditions": conds,
+        "other": other,
+        "leading": OTHER if other is not None and other["leads"] else conds[0]["key"],
+        "origin": origin,
+        "triage": _triage_result(ckb, tri, p),
+        "kb_version": ckb.kb.version,
+    })
+
+
+#: Plain words for "none of these" (translated in the web catalogue).
+OTHER_LEADS_TEXT = (
+    "Your answers do not fit the common causes of leg pain well. "
+    "A clinician can look for a cause that PainPath does not cover."
+)
+OTHER_POSSIBLE_TEXT = "Your answers may also fit a cause that PainPath does not cover."
+#: "other" at or above this probability is mentioned even when it does not lead.
+OTHER_MENTION = 0.20
+
+
+def _other_result(ckb: CompiledKB, tri: Any, contrib: np.ndarray, ev: np.ndarray, p: np.ndarray,
+                  top: int) -> dict[str, Any] | None:
+    """:class:`OtherResult` data, or None when the KB has no unlisted-cause class."""
+    o = ckb.other_index
+    if o is None:
+        return None
+    leads = bool(other_leads(ckb, p[None, :])[0])
+    prob = float(p[o])
+    message = OTHER_LEADS_TEXT if leads else OTHER_POSSIBLE_TEXT if prob >= OTHER_MENTION else None
+    sup, opp = _evidence(ckb, contrib, ev, o, top)
+    return {"probability": prob, "leads": leads, "level": RANK_LEVEL[int(tri.effective_ranks[0, o])],
+            "message": message, "supporting": sup, "opposing": opp}
 
 
 def _triage_result(ckb: CompiledKB, tri: Any, p: np.ndarray) -> TriageResult:
@@ -203,9 +269,18 @@ def _triage_result(ckb: CompiledKB, tri: Any, p: np.ndarray) -> TriageResult:
         if any(p[i] >= 0.10 for i in cols):
             reasons.append(TriageReason(kind="escalation", id=esc.id, level=esc.level, text=esc.reason, source=esc.src))
     cond_rank = int(tri.condition_rank[0])
+    o = ckb.other_index
+    leads = o is not None and bool(other_leads(ckb, p[None, :])[0])
+    if leads and o is not None and cond_rank > 0 and int(tri.effective_ranks[0, o]) == cond_rank:
+        other = ckb.kb.model.other
+        assert other is not None
+        for j, esc in enumerate(other.escalations):
+            if tri.other_fired[0, j] and LEVEL_RANK[esc.level] == cond_rank:
+                reasons.append(TriageReason(kind="other", id=esc.id, level=esc.level, text=esc.reason, source=esc.src))
+                break
     if cond_rank > 0 or not reasons:
         eff = tri.effective_ranks[0]
-        members = [i for i in np.argsort(-p) if eff[i] >= cond_rank][:3]
+        members = [i for i in np.argsort(-p) if eff[i] >= cond_rank and i != o][:3]
         names = ", ".join(f"{ckb.kb.conditions.conditions[ckb.conditions[i]].short_name} ({p[i]:.0%})" for i in members)
         lvl = RANK_LEVEL[cond_rank]
         reasons.append(
@@ -235,17 +310,19 @@ def assess_arrays(
     setting: str = "self",
     ckb: CompiledKB | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Batch form on encoded arrays: posteriors (N, C) and triage level ranks (N,).
+    """Batch form on encoded arrays: posteriors (N, M) and triage level ranks (N,).
 
     ``ev`` is (N, F) int8 with +1 present, -1 absent, 0 unknown, in
-    ``ckb.findings`` order; ranks are 3 emergency, 2 urgent, 1 soon, 0 self_care.
+    ``ckb.findings`` order; the M columns of the posteriors are ``ckb.candidates``
+    (the conditions, then "other" when the KB defines it); ranks are 3 emergency,
+    2 urgent, 1 soon, 0 self_care. The fused batch path (:mod:`painpath.engine.fast`)
+    computes them in float32 whatever the number of rows, so a case gets the same
+    result in any batch; they agree with the float64 path of :func:`assess` to about 1e-5.
     """
     ckb = ckb or default_compiled()
     if setting not in ckb.log_prior:
         raise CaseError(f"setting: unknown setting '{setting}' (known: {', '.join(ckb.log_prior)})")
-    post = posterior(ckb, ev, age, female, setting)
-    tri = triage_arrays(ckb, ev, post)
-    return post, tri.level_rank
+    return assess_fast(ckb, ev, age, female, setting)
 
 
 def assess_many(
@@ -260,11 +337,13 @@ def assess_many(
     parsed: Sequence[Case] = [c if isinstance(c, Case) else parse_case(c, ckb) for c in cases]
     ev, age, female = encode_many(list(parsed), ckb, mode)
     post, ranks = assess_arrays(ev, age, female, setting=_setting_for(mode, setting, ckb), ckb=ckb)
+    C = len(ckb.conditions)
     return BatchResult(
         conditions=list(ckb.conditions),
-        probabilities=post,
+        probabilities=post[:, :C],
         triage_levels=[RANK_LEVEL[int(r)] for r in ranks],
         origin=post @ ckb.origin_matrix,
+        other=post[:, ckb.other_index] if ckb.other_index is not None else None,
     )
 
 

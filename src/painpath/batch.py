@@ -167,7 +167,7 @@ def output_schema(options: BatchOptions = BatchOptions(), ckb: CompiledKB | None
     for o in ckb.origin_names:
         out[f"origin_{o}"] = pl.Float64
     if options.all_probabilities:
-        for c in ckb.conditions:
+        for c in ckb.candidates:  # the conditions, then "other" (a cause outside them) when the KB defines it
             out[f"p_{c}"] = pl.Float64
     return out
 
@@ -383,7 +383,7 @@ def score_frame(
         ids = pl.Series(rows if keep is None else rows[keep]).cast(pl.String)
     cols: dict[str, Any] = {ID: ids.alias(ID), "triage": pl.Series(LEVEL_NAMES).gather(ranks)}
     order = _top_k(post, options.top)
-    names = pl.Series(ckb.conditions)
+    names = pl.Series(ckb.candidates)  # a top-k entry may be "other" (a cause outside the conditions)
     rix = np.arange(post.shape[0])
     for k in range(options.top):
         cols[f"top{k + 1}_condition"] = names.gather(order[:, k])
@@ -392,7 +392,7 @@ def score_frame(
     for j, o in enumerate(ckb.origin_names):
         cols[f"origin_{o}"] = origin[:, j]
     if options.all_probabilities:
-        for ci, c in enumerate(ckb.conditions):
+        for ci, c in enumerate(ckb.candidates):
             cols[f"p_{c}"] = post[:, ci]
     out = pl.DataFrame([v.alias(k) if isinstance(v, pl.Series) else pl.Series(k, v) for k, v in cols.items()])
     return out, rejects

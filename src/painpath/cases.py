@@ -4,6 +4,11 @@ A case is ``{age, sex, findings}`` plus optional ``id``, ``title``,
 ``narrative``, ``source`` and ``gold``. Answer rules (benchmark README):
 a symptom or history finding the case does not list is absent; a sign it does
 not list is unknown; ``null`` is unknown; in ``self`` mode signs are hidden.
+
+The "unlisted symptom = absent" rule belongs to case *files*, whose authors
+list every symptom the narrative states. An interview knows only what it
+asked: :meth:`painpath.interview.InterviewState.as_case` builds a case with
+``unlisted="unknown"``, so a finding never asked is never weighed as "no".
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 
-from painpath.engine.compiled import CompiledKB
+from painpath.engine.compiled import OTHER, CompiledKB
 from painpath.errors import CaseError
 
 __all__ = ["Case", "Gold", "Mode", "encode", "encode_many", "load_case", "load_cases", "parse_case"]
@@ -48,6 +53,9 @@ class Case:
     gold: Gold | None = None
     title: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    unlisted: Literal["absent", "unknown"] = "absent"
+    """How a symptom or history finding the case does not list is read: ``absent`` for case
+    files (the benchmark rule), ``unknown`` for interviews (only the answers given count)."""
 
 
 def _err(where: str, msg: str) -> CaseError:
@@ -102,14 +110,16 @@ def parse_case(
         for key in ("condition", "triage"):
             if key not in g:
                 raise _err(where, f"gold.{key}: missing")
-        if not isinstance(g["condition"], str) or g["condition"] not in ckb.cidx:
-            raise _err(where, f"gold.condition: unknown condition key '{g['condition']}'")
+        if not isinstance(g["condition"], str) or (g["condition"] not in ckb.cidx and g["condition"] != OTHER):
+            raise _err(where, f"gold.condition: unknown condition key '{g['condition']}' (a condition key, or 'other')")
         if g["triage"] not in LEVELS:
             raise _err(where, f"gold.triage: must be one of {', '.join(LEVELS)}, got {g['triage']!r}")
         also = g.get("also_acceptable") or []
         if not isinstance(also, list):
             raise _err(where, "gold.also_acceptable: must be a list of condition keys")
         for c in also:
+            if c == OTHER:
+                raise _err(where, "gold.also_acceptable: 'other' is never an also-acceptable answer (only condition keys)")
             if not isinstance(c, str) or c not in ckb.cidx:
                 raise _err(where, f"gold.also_acceptable: unknown condition key '{c}'")
         gold = Gold(g["condition"], g["triage"], tuple(also))
@@ -165,8 +175,14 @@ def load_cases(directory: str | Path, ckb: CompiledKB, *, require_gold: bool = F
 
 
 def encode(case: Case, ckb: CompiledKB, mode: Mode = "self") -> np.ndarray:
-    """Evidence vector (F,) of +1 present, -1 absent, 0 unknown under the answer rules."""
-    ev = np.where(ckb.is_sign, 0, -1).astype(np.int8)
+    """Evidence vector (F,) of +1 present, -1 absent, 0 unknown under the answer rules.
+
+    Unlisted symptoms and history are absent only when ``case.unlisted == "absent"`` (case files).
+    """
+    if case.unlisted == "absent":
+        ev = np.where(ckb.is_sign, 0, -1).astype(np.int8)
+    else:
+        ev = np.zeros(len(ckb.findings), dtype=np.int8)
     for key, value in case.findings.items():
         ev[ckb.fidx[key]] = 0 if value is None else (1 if value else -1)
     if mode == "self":

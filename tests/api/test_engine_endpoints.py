@@ -47,14 +47,17 @@ def test_assess_result_shape(api):
     a = out["assessment"]
     ckb = default_compiled()
     probs = [c["probability"] for c in a["conditions"]]
-    assert len(probs) == len(ckb.conditions) and abs(sum(probs) - 1) < 1e-6
+    other = a["other"]  # a cause outside the listed conditions ("none of these")
+    assert set(other) >= {"probability", "leads", "level", "message"} and a["leading"]
+    assert len(probs) == len(ckb.conditions) and abs(sum(probs) + other["probability"] - 1) < 1e-6
     assert probs == sorted(probs, reverse=True) and all(0 <= p <= 1 for p in probs)
     assert {c["key"] for c in a["conditions"]} == set(ckb.conditions)
-    assert set(a["origin"]) == set(ckb.origin_names) and abs(sum(a["origin"].values()) - 1) < 1e-6
+    assert set(a["origin"]) == set(ckb.origin_names)
+    assert abs(sum(a["origin"].values()) + other["probability"] - 1) < 1e-6  # "other" has no origin
     assert a["triage"]["level"] in LEVELS and a["triage"]["advice"]
     assert isinstance(a["triage"]["reasons"], list) and a["triage"]["reasons"]
     for reason in a["triage"]["reasons"]:
-        assert reason["kind"] in ("floor", "condition", "escalation") and reason["text"] and reason["level"] in LEVELS
+        assert reason["kind"] in ("floor", "condition", "escalation", "other") and reason["text"] and reason["level"] in LEVELS
     assert a["kb_version"] == ckb.kb.version and a["engine_version"] == ENGINE_VERSION
     assert a["conditions"][0]["supporting"], "the top condition explains itself"
     assert out["plan"]["level"] == a["triage"]["level"] and out["plan"]["headline"]

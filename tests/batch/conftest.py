@@ -72,7 +72,8 @@ def write_table(df: Any, path: Path) -> Path:
 
 
 def assert_same(left: Any, right: Any) -> None:
-    """Same columns, types and values; probabilities to 1e-12 (BLAS sums depend a little on the chunk size)."""
+    """Same columns, types and values; probabilities to 1e-5 (the batch path computes in float32, and BLAS
+    sums depend a little on the chunk size)."""
     from polars.testing import assert_frame_equal
 
-    assert_frame_equal(left, right, check_exact=False, rel_tol=0, abs_tol=1e-12)
+    assert_frame_equal(left, right, check_exact=False, rel_tol=0, abs_tol=1e-5)

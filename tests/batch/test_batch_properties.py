@@ -45,10 +45,11 @@ def test_valid_tables_give_distributions_and_levels(table_mode: tuple[Any, str],
     table, mode = table_mode
     out, rejects = score_frame(table, BatchOptions(mode=mode, top=top, all_probabilities=True))  # type: ignore[arg-type]
     assert rejects is None and out.height == table.height
-    p = out.select([f"p_{c}" for c in CKB.conditions]).to_numpy()
+    p = out.select([f"p_{c}" for c in CKB.candidates]).to_numpy()  # the conditions and "other"
     assert np.all(p >= 0) and np.allclose(p.sum(axis=1), 1.0, atol=1e-9)
     origin = out.select([f"origin_{o}" for o in CKB.origin_names]).to_numpy()
-    assert np.allclose(origin.sum(axis=1), 1.0, atol=1e-9)
+    p_other = p[:, CKB.other_index] if CKB.other_index is not None else 0.0
+    assert np.allclose(origin.sum(axis=1) + p_other, 1.0, atol=1e-9)  # "other" has no origin
     assert set(out["triage"].to_list()) <= LEVELS
     tops = out.select([f"top{k}_probability" for k in range(1, top + 1)]).to_numpy()
     assert np.all(np.diff(tops, axis=1) <= 0)  # most probable first

@@ -24,14 +24,14 @@ def assert_matches_assess(out: Any, cases: list[Case], ckb: CompiledKB, mode: st
         a = assess(case, mode=mode, ckb=ckb)  # type: ignore[arg-type]
         assert row["id"] == case.id
         assert row["triage"] == a.triage.level, case.id
-        for k, cond in enumerate(a.conditions[:top], start=1):
-            assert row[f"top{k}_condition"] == cond.key, (case.id, k)
-            assert row[f"top{k}_probability"] == pytest.approx(cond.probability, abs=1e-12), (case.id, k)
+        for k, (key, prob) in enumerate(a.ranking()[:top], start=1):  # the conditions and "other"
+            assert row[f"top{k}_condition"] == key, (case.id, k)
+            assert row[f"top{k}_probability"] == pytest.approx(prob, abs=1e-4), (case.id, k)
         for origin, p in a.origin.items():
-            assert row[f"origin_{origin}"] == pytest.approx(p, abs=1e-12), (case.id, origin)
+            assert row[f"origin_{origin}"] == pytest.approx(p, abs=1e-4), (case.id, origin)
         if all_p:
             for cond in a.conditions:
-                assert row[f"p_{cond.key}"] == pytest.approx(cond.probability, abs=1e-12), (case.id, cond.key)
+                assert row[f"p_{cond.key}"] == pytest.approx(cond.probability, abs=1e-4), (case.id, cond.key)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -137,4 +137,4 @@ def test_setting_option(dev_cases: list[Case], dev_table: Any, ckb: CompiledKB) 
     for case, row in zip(dev_cases, out.iter_rows(named=True), strict=True):
         a = assess(case, mode="self", setting="clinic", ckb=ckb)
         assert (row["top1_condition"], row["triage"]) == (a.top.key, a.triage.level)
-        assert row["top1_probability"] == pytest.approx(a.top.probability, abs=1e-12)
+        assert row["top1_probability"] == pytest.approx(a.top.probability, abs=1e-4)

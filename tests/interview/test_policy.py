@@ -86,8 +86,10 @@ def test_warning_screens_follow_in_file_order() -> None:
             break
         seen.append(step.question.screen)
         s = answer(s, {k: "absent" for k in step.question.findings}, CKB, screen=step.question.screen)
-    # with leg pain only and every warning answer "no", exactly the unconditional warning screens
-    assert seen == [n for n in WARNING if not IV.screens[n].when_any]
+    # with calf pain only and every warning answer "no", exactly the warning screens that are
+    # unconditional or opened by the presenting complaint (the bladder and saddle screen), in file order
+    assert seen == applicable_warnings(CALF)
+    assert "warning_spinal" in seen and "warning_limb" in seen
     step = next_step(s)
     assert step.question is not None and step.question.phase == "history"
     assert step.questions_asked == len(seen)
@@ -115,7 +117,7 @@ def test_conditional_warning_screens() -> None:
 def test_emergency_answer_stops_at_once(emergency: str) -> None:
     s = located()
     step = next_step(s)
-    assert step.question is not None and step.question.screen == "warning_spinal"
+    assert step.question is not None and step.question.screen == applicable_warnings(CALF)[0]
     # answered out of order, before the other warning screens: still stops at once
     s = answer(s, {emergency: "present"}, CKB, screen="warning_limb")
     step = next_step(s)
@@ -129,6 +131,73 @@ def test_ces_answer_stops() -> None:
     s = answer(located(), {"saddle_numbness": "present"}, CKB, screen="warning_spinal")
     step = next_step(s)
     assert step.should_stop and step.stop_reason == "emergency"
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"joint_swelling": "present", "fever_unwell": "present"},
+        {"fever_unwell": "present", "unable_to_bear_weight": "present"},
+    ],
+)
+def test_v2_emergency_floors_stop_at_once(answers: dict[str, str]) -> None:
+    knee = {k: "absent" for k in LOCATION} | {"knee_joint_pain": "present", "leg_pain_worse_than_back": "present"}
+    s = answer(start(60, "female"), knee, CKB, screen="where")
+    s = answer(s, answers, CKB)
+    step = next_step(s)
+    assert step.should_stop and step.stop_reason == "emergency" and step.level == "emergency"
+
+
+def test_injury_without_weight_bearing_is_urgent_without_stopping() -> None:
+    ankle = {k: "absent" for k in LOCATION} | {"ankle_pain": "present", "pain_below_knee": "present",
+                                               "leg_pain_worse_than_back": "present"}
+    s = answer(start(30, "male"), ankle, CKB, screen="where")
+    s = answer(s, {"onset_after_trauma": "present", "unable_to_bear_weight": "present"}, CKB, screen="warning_injury")
+    step = next_step(s)
+    assert not step.should_stop
+    assert step.level in ("urgent", "emergency")
+
+
+def test_probable_emergency_condition_keeps_asking() -> None:
+    # An 84-year-old with groin and outer hip pain: a broken hip is likely enough to make the level
+    # an emergency before anything else is asked, but no warning answer has fired. The interview
+    # goes on to the warning screens (the fall question among them) instead of stopping.
+    hip = {k: "absent" for k in LOCATION} | {"groin_pain": "present", "outer_hip_pain": "present",
+                                             "leg_pain_worse_than_back": "present"}
+    s = answer(start(84, "female"), hip, CKB, screen="where")
+    step = next_step(s)
+    assert not step.should_stop
+    assert step.question is not None and step.question.phase == "warning"
+    asked = []
+    for _ in range(10):
+        step = next_step(s)
+        if step.should_stop or step.question is None or step.question.phase != "warning":
+            break
+        asked.append(step.question.screen)
+        s = answer(s, {k: "absent" for k in step.question.findings}, CKB, screen=step.question.screen)
+    assert "warning_injury" in asked
+    # no fall and walking normally: a broken hip is no longer the leading cause
+    assert next_step(s).top != "hip_fracture"
+
+
+@pytest.mark.parametrize(
+    ("regions", "ces_asked"),
+    [
+        ({"low_back_pain"}, True),
+        ({"buttock_pain"}, True),
+        ({"posterior_thigh_pain"}, True),
+        ({"knee_joint_pain", "pain_both_legs"}, True),
+        ({"knee_joint_pain"}, False),
+        ({"calf_pain", "pain_below_knee"}, True),
+        ({"heel_pain", "foot_pain", "pain_below_knee"}, True),
+        ({"knee_front_pain"}, False),
+        ({"outer_hip_pain", "outer_thigh_pain"}, False),
+        ({"groin_pain"}, False),
+    ],
+)
+def test_bladder_and_saddle_screen_follows_back_and_leg_pain_not_hip_or_knee_alone(regions: set[str], ces_asked: bool) -> None:
+    where = {k: ("present" if k in regions else "absent") for k in LOCATION}
+    assert ("warning_spinal" in applicable_warnings(where)) is ces_asked
 
 
 def test_urgent_floor_does_not_stop_early() -> None:
@@ -194,10 +263,39 @@ def dev_cases(request: pytest.FixtureRequest) -> list[Case]:
     return load_cases(DEV, CKB, require_gold=True)
 
 
+@pytest.fixture(scope="module")
+def dev_v2_cases(tmp_path_factory: pytest.TempPathFactory) -> list[Case]:
+    """The benchmark v2 development cases whose gold is one of the 36 conditions."""
+    import shutil
+
+    from tests.conftest import SKIP_NO_BENCH_V2, dev_v2_case_files
+
+    files = dev_v2_case_files(in_scope_only=True)
+    if not files:
+        pytest.skip(SKIP_NO_BENCH_V2)
+    tmp = tmp_path_factory.mktemp("dev_v2")
+    for f in files:
+        shutil.copy(f, tmp / f.name)
+    return load_cases(tmp, CKB, require_gold=True)
+
+
 @pytest.mark.parametrize("mode", ["self", "clinician"])
 def test_order_and_stopping_on_dev_cases(dev_cases: list[Case], mode: str) -> None:
     for c in dev_cases:
         check_order(c, mode)
+
+
+@pytest.mark.parametrize("mode", ["self", "clinician"])
+def test_order_and_stopping_on_v2_dev_cases(dev_v2_cases: list[Case], mode: str) -> None:
+    for c in dev_v2_cases:
+        check_order(c, mode)
+
+
+def test_v2_emergencies_found_by_the_interview(dev_v2_cases: list[Case]) -> None:
+    # every v2 development case whose gold level is an emergency ends the self-mode interview at emergency
+    for c in dev_v2_cases:
+        if c.gold is not None and c.gold.triage == "emergency":
+            assert simulate(c, "self").level == "emergency", c.id
 
 
 def test_question_choice_is_deterministic(dev_cases: list[Case]) -> None:

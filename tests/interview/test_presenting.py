@@ -27,7 +27,33 @@ def test_below_knee_regions_make_pain_below_knee(region: str) -> None:
     out = location_answers([region], both_legs=False)
     assert out[region] == "present"
     assert out["pain_below_knee"] == "present"
-    assert BELOW_KNEE == {"calf_pain", "shin_pain", "achilles_pain", "foot_pain"}
+    assert BELOW_KNEE == {"calf_pain", "shin_pain", "achilles_pain", "foot_pain", "ankle_pain", "heel_pain", "big_toe_joint_pain"}
+
+
+@pytest.mark.parametrize("region", ["heel_pain", "big_toe_joint_pain"])
+def test_heel_and_big_toe_are_part_of_the_foot(region: str) -> None:
+    # benchmark v2 conventions: foot_pain is also true with heel or big-toe joint pain
+    out = location_answers([region], both_legs=False)
+    assert out[region] == "present"
+    assert out["foot_pain"] == "present"
+    assert out["pain_below_knee"] == "present"
+    assert out["leg_pain_worse_than_back"] == "present"
+
+
+def test_ankle_is_below_the_knee_but_not_the_foot() -> None:
+    out = location_answers(["ankle_pain"], both_legs=False)
+    assert out["pain_below_knee"] == "present"
+    assert out["foot_pain"] == "absent"
+
+
+@pytest.mark.parametrize("region", ["groin_pain", "outer_hip_pain", "outer_thigh_pain", "knee_front_pain", "knee_joint_pain"])
+def test_hip_thigh_and_knee_regions_are_leg_pain_above_the_knee(region: str) -> None:
+    out = location_answers([region], both_legs=False)
+    assert out[region] == "present"
+    assert out["pain_below_knee"] == "absent"
+    assert out["leg_pain_worse_than_back"] == "present"  # leg-only, hip and knee included
+    # hip or groin pain alone does not make the thigh keys true (v2 conventions)
+    assert out["anterior_thigh_pain"] == "absent"
 
 
 def test_thigh_only_is_not_below_knee() -> None:

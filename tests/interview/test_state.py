@@ -145,3 +145,58 @@ def test_withdrawing_a_screens_only_answer_unasks_the_screen() -> None:
     step = next_step(none, ckb)
     assert step.question is not None and step.question.screen == "warning_spinal"
     assert "bladder_problem_new" in step.question.findings
+
+
+def _crushed_shin_answers() -> dict[str, str]:
+    """Six answers a person with a crushed, tense shin might give (the issue's example)."""
+    return {
+        "shin_pain": "present",
+        "pain_below_knee": "present",
+        "leg_tense_swollen_after_injury": "present",
+        "onset_after_trauma": "present",
+        "pain_severe_out_of_proportion": "present",
+        "low_back_pain": "absent",
+    }
+
+
+def test_interview_weighs_only_the_answers_given() -> None:
+    """Unasked means unknown: the assessment of an interview never cites or shows a finding it did not ask."""
+    from painpath.assessment import assess
+    from painpath.cases import Case, encode
+
+    answers = _crushed_shin_answers()
+    s = answer(start(35, "male"), answers, CKB, screen="where")  # type: ignore[arg-type]
+    case = s.as_case()
+    ev = encode(case, CKB, "self")
+    asked = {CKB.fidx[k] for k in answers}
+    assert all(ev[i] == 0 for i in range(len(ev)) if i not in asked)  # nothing unasked is "no"
+    assert np.array_equal(ev, s.evidence(CKB))  # the same evidence the interview itself reasons with
+    result = assess(case, mode="self", explain_conditions=None)
+    cited = {e.finding for c in result.conditions for e in (*c.supporting, *c.opposing)}
+    assert cited and cited <= set(answers)
+    assert not any(e.answer == "absent" and e.finding != "low_back_pain"
+                   for c in result.conditions for e in (*c.supporting, *c.opposing))
+    # the same findings read as a case *file* follow the benchmark rule: unlisted symptoms are "no"
+    as_file = Case(id="file", age=35, sex="male", findings=dict(case.findings))
+    file_ev = encode(as_file, CKB, "self")
+    assert (file_ev == -1).sum() > 1
+    file_cited = {e.finding for c in assess(as_file, mode="self", explain_conditions=None).conditions
+                  for e in (*c.supporting, *c.opposing)}
+    assert file_cited - set(answers)  # which is exactly what an interview must not do
+
+
+def test_interview_subset_of_a_case_cites_only_what_it_asked(dev_dir) -> None:
+    """Each dev case answered in part (every other finding it lists): the result weighs, cites and
+    shows only the answers given, never a finding the interview did not ask."""
+    from painpath.assessment import assess
+    from painpath.cases import encode, load_cases
+
+    for case in load_cases(dev_dir, CKB):
+        keys = [k for k in case.findings if not CKB.is_sign[CKB.fidx[k]]][::2]
+        values = {k: ("unknown" if case.findings[k] is None else "present" if case.findings[k] else "absent") for k in keys}
+        s = answer(start(case.age, case.sex), values, CKB)  # type: ignore[arg-type]
+        ev = encode(s.as_case(), CKB, "self")
+        assert set(np.flatnonzero(ev)) <= {CKB.fidx[k] for k in keys}, case.id
+        result = assess(s.as_case(), mode="self", explain_conditions=None)
+        cited = {e.finding for c in result.conditions for e in (*c.supporting, *c.opposing)}
+        assert cited <= set(keys), (case.id, sorted(cited - set(keys)))

@@ -137,9 +137,9 @@ def test_unknown_finding_in_strengths(kb_copy: Path) -> None:
 
 
 def test_unknown_condition_in_strengths(kb_copy: Path) -> None:
-    _edit(kb_copy, "strengths.yaml", lambda d: d["strengths"].update(gout={"calf_pain": {"p": 0.5, "est": "test"}}))
+    _edit(kb_copy, "strengths.yaml", lambda d: d["strengths"].update(made_up_condition={"calf_pain": {"p": 0.5, "est": "test"}}))
     problems = _problems(kb_copy)
-    assert any(p.startswith("strengths.yaml:") and "gout" in p and "unknown condition" in p for p in problems)
+    assert any(p.startswith("strengths.yaml:") and "made_up_condition" in p and "unknown condition" in p for p in problems)
 
 
 def test_missing_default(kb_copy: Path) -> None:

@@ -76,7 +76,8 @@ class StepOut(BaseModel):
     stop_reason: str = Field(description="'' while asking; emergency | confident | cap when stopping")
     questions_asked: int
     level: LevelT = Field(description="triage level on the answers so far")
-    top: str
+    top: str = Field(description="the leading candidate on the answers so far: a condition key, or 'other' "
+                                 "(a cause outside the listed conditions)")
     top_probability: float
 
     @classmethod

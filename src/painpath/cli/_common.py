@@ -38,13 +38,17 @@ def render_assessment(a: Assessment, console: Console, *, top: int = 5) -> None:
     table.add_column("Probability", justify="right")
     table.add_column("")
     table.add_column("Where from")
-    for c in a.conditions[:top]:
-        table.add_row(c.short_name, f"{c.probability:.0%}", bar(c.probability), c.origin)
+    names = {c.key: (c.short_name, c.origin) for c in a.conditions}
+    for key, p in a.ranking()[:top]:  # "other" takes its place in the ranking
+        name, origin = names.get(key, ("None of these (a cause PainPath does not cover)", "-"))
+        table.add_row(name, f"{p:.0%}", bar(p), origin)
     console.print(table)
+    if a.other is not None and a.other.message:
+        console.print(f"[bold]{a.other.message}[/]")
     origin = "  ".join(f"{k}: {v:.0%}" for k, v in sorted(a.origin.items(), key=lambda kv: -kv[1]))
     console.print(f"[bold]Where the pain comes from:[/] {origin}")
     t = a.top
-    console.print(f"\n[bold]Why {t.short_name}?[/]")
+    console.print(f"\n[bold]Why {t.short_name}{' (the closest listed cause)' if a.other_leads else ''}?[/]")
     for e in t.supporting:
         console.print(f"  [green]+[/] {e.text} ({e.answer}, weight {e.weight:+.2f})")
     for e in t.opposing:

@@ -15,10 +15,10 @@ from painpath.cases import load_cases
 from painpath.cli._common import fail
 from painpath.engine import default_compiled
 from painpath.errors import PainPathError
-from painpath.evaluate import score_cases
+from painpath.evaluate import METRICS, score_cases
 
-METRICS = ["n", "top1", "top3", "origin", "triage_exact", "under_triage", "over_triage", "emergency_sensitivity", "brier"]
-INTERVIEW_METRICS = ["questions_median", "questions_p90", "questions_max", "agreement_top1", "agreement_triage"]
+INTERVIEW_METRICS = ["questions_median", "questions_p90", "questions_max", "answers_median", "answers_p90", "answers_max",
+                     "agreement_top1", "agreement_triage"]
 
 
 def evaluate(
@@ -52,7 +52,7 @@ def evaluate(
     table.add_column("metric")
     for m in modes:
         table.add_column(m, justify="right")
-    keys = METRICS + (INTERVIEW_METRICS if interview else [])
+    keys = list(METRICS) + (INTERVIEW_METRICS if interview else [])
     for key in keys:
         row = []
         for m in modes:

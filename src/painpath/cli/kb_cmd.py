@@ -17,10 +17,12 @@ app = typer.Typer(help="Check and describe the knowledge base.", no_args_is_help
 
 
 def _find_benchmark() -> Path | None:
-    for base in (Path.cwd(), Path(__file__).resolve().parents[3]):
-        cand = base.parent / "shared" / "benchmark"
-        if (cand / "conditions.yaml").is_file():
-            return cand
+    """../shared/benchmark-v2 (the target) if present, else ../shared/benchmark (v1)."""
+    for name in ("benchmark-v2", "benchmark"):
+        for base in (Path.cwd(), Path(__file__).resolve().parents[3]):
+            cand = base.parent / "shared" / name
+            if (cand / "conditions.yaml").is_file():
+                return cand
     return None
 
 
@@ -28,7 +30,7 @@ def _find_benchmark() -> Path | None:
 def check(
     path: Annotated[Path | None, typer.Option("--path", help="A knowledge-base directory (default: the shipped one).")] = None,
     benchmark: Annotated[
-        Path | None, typer.Option("--benchmark", help="Benchmark directory to check coverage against (default: ../shared/benchmark if present).")
+        Path | None, typer.Option("--benchmark", help="Benchmark directory to check coverage against (default: ../shared/benchmark-v2, else ../shared/benchmark, if present).")
     ] = None,
 ) -> None:
     """Validate every knowledge-base file and the links between them; list every problem."""

@@ -1,6 +1,10 @@
 """Compile a KnowledgeBase into NumPy arrays the engine works on.
 
-Shapes: C conditions, F findings, K dependence clusters, B age bands.
+Shapes: C conditions, F findings, K dependence clusters, B age bands, and
+M = C + 1 *candidates* when the knowledge base defines the unlisted-cause class
+(``model.yaml: other``), whose column is the last one (``other_index``); M = C
+otherwise. Arrays over candidates have M columns; ``theta`` keeps the C
+conditions only and ``theta_all`` adds the "other" row.
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ import numpy as np
 
 from painpath.kb.knowledge_base import KnowledgeBase, default_kb
 
-__all__ = ["CompiledKB", "compile_kb", "default_compiled"]
+__all__ = ["OTHER", "CompiledKB", "compile_kb", "default_compiled"]
 
 LEVEL_RANK = {"self_care": 0, "soon": 1, "urgent": 2, "emergency": 3}
 RANK_LEVEL = {v: k for k, v in LEVEL_RANK.items()}
+OTHER = "other"
+ORIGIN_ORDER = ("back", "hip", "leg", "vascular", "systemic")  # known origins, in reporting order
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,16 +32,16 @@ class CompiledKB:
     cidx: dict[str, int]
     fidx: dict[str, int]
     theta: np.ndarray  # (C, F) P(present | condition), clipped
-    log_p: np.ndarray  # (F, C) log P(present | c)
-    log_q: np.ndarray  # (F, C) log P(absent | c)
-    log_p_t: np.ndarray  # (F, C) copies used by log_likelihood
+    log_p: np.ndarray  # (F, M) log P(present | candidate)
+    log_q: np.ndarray  # (F, M) log P(absent | candidate)
+    log_p_t: np.ndarray  # (F, M) copies used by log_likelihood
     log_q_t: np.ndarray
     log_d_t: np.ndarray  # log_p - log_q
     is_sign: np.ndarray  # (F,) bool
-    log_prior: dict[str, np.ndarray]  # setting -> (C,)
+    log_prior: dict[str, np.ndarray]  # setting -> (M,)
     age_bounds: np.ndarray  # (B,) upper bound of each band
-    log_age: np.ndarray  # (B, C)
-    log_sex: np.ndarray  # (2, C) rows: female, male
+    log_age: np.ndarray  # (B, M)
+    log_sex: np.ndarray  # (2, M) rows: female, male
     cluster_of: np.ndarray  # (F,) cluster index or -1
     cluster_member: np.ndarray  # (F, K) 0/1
     rho: np.ndarray  # (K,)
@@ -45,9 +51,17 @@ class CompiledKB:
     cluster_cols: tuple[np.ndarray, ...]  # finding columns of each cluster
     origin: tuple[str, ...]
     origin_names: tuple[str, ...]
-    origin_matrix: np.ndarray  # (C, O)
-    base_rank: np.ndarray  # (C,) triage rank of each condition
+    origin_matrix: np.ndarray  # (M, O); the "other" row is zero (it has no origin)
+    base_rank: np.ndarray  # (M,) triage rank of each candidate before escalations
     temperature: float
+    theta_all: np.ndarray  # (M, F) theta with the "other" row
+    candidates: tuple[str, ...]  # conditions, then "other" when defined
+    other_index: int | None  # column of "other", None when the KB has no unlisted-cause class
+    other_escalations: tuple[tuple[int, np.ndarray, int | None], ...]  # (level rank, finding cols, min_age)
+
+    @property
+    def has_other(self) -> bool:
+        return self.other_index is not None
 
 
 def compile_kb(kb: KnowledgeBase) -> CompiledKB:
@@ -63,17 +77,28 @@ def compile_kb(kb: KnowledgeBase) -> CompiledKB:
             theta[ci, fi] = kb.strength(c, f)[0]
     theta = np.clip(theta, lo, hi)
     is_sign = np.array([kb.findings.findings[f].kind == "sign" for f in finds])
+    other = kb.model.other
+    M = C + (1 if other is not None else 0)
+    theta_all = np.vstack([theta, _other_theta(kb, finds, theta)[None, :]]) if other is not None else theta
+    theta_all = np.clip(theta_all, lo, hi)
 
     log_prior = {}
     for setting in kb.priors.settings:
-        raw = np.array([getattr(kb.priors.priors[c], "self_" if setting == "self" else setting) for c in conds])
-        log_prior[setting] = np.log(raw / raw.sum())
+        attr = "self_" if setting == "self" else setting
+        raw = np.array([getattr(kb.priors.priors[c], attr) for c in conds])
+        share = np.asarray(raw / raw.sum())
+        if other is not None:
+            o = float(getattr(other.prior, attr, other.prior.clinic))
+            share = np.append(share * (1.0 - o), o)
+        log_prior[setting] = np.log(share)
 
     bands = kb.priors.age_bands
-    log_age = np.zeros((len(bands), C))
+    log_age = np.zeros((len(bands), M))
     for c, mod in kb.priors.age_modifiers.items():
         log_age[:, cidx[c]] = np.log(mod.factors)
-    log_sex = np.zeros((2, C))
+    if other is not None and other.age_factors is not None:
+        log_age[:, C] = np.log(other.age_factors)
+    log_sex = np.zeros((2, M))
     for c, smod in kb.priors.sex_modifiers.items():
         log_sex[0, cidx[c]] = np.log(smod.female)
         log_sex[1, cidx[c]] = np.log(smod.male)
@@ -106,12 +131,21 @@ def compile_kb(kb: KnowledgeBase) -> CompiledKB:
         for imp in kb.dependence.implications
     )
     cluster_cols = tuple(np.array([fidx[f] for f in cl.findings], dtype=np.intp) for _n, cl in clusters)
-    origin_names = ("back", "leg", "vascular", "systemic")
     origin = tuple(kb.conditions.conditions[c].origin for c in conds)
-    om = np.zeros((C, len(origin_names)))
+    used = set(origin) | {"back", "leg", "vascular", "systemic"}
+    origin_names = tuple(o for o in ORIGIN_ORDER if o in used) + tuple(sorted(used - set(ORIGIN_ORDER)))
+    om = np.zeros((M, len(origin_names)))
     for ci, o in enumerate(origin):
         om[ci, origin_names.index(o)] = 1.0
     base_rank = np.array([LEVEL_RANK[kb.triage.condition_levels[c]] for c in conds])
+    other_escalations: tuple[tuple[int, np.ndarray, int | None], ...] = ()
+    if other is not None:
+        base_rank = np.append(base_rank, LEVEL_RANK[other.level])
+        other_escalations = tuple(
+            (LEVEL_RANK[e.level], np.array([fidx[k] for k in e.any], dtype=np.intp), e.min_age) for e in other.escalations
+        )
+    log_t = np.log(theta_all).T.copy()
+    log_f = np.log1p(-theta_all).T.copy()
     return CompiledKB(
         kb=kb,
         conditions=conds,
@@ -119,11 +153,11 @@ def compile_kb(kb: KnowledgeBase) -> CompiledKB:
         cidx=cidx,
         fidx=fidx,
         theta=theta,
-        log_p=np.log(theta).T.copy(),
-        log_q=np.log1p(-theta).T.copy(),
-        log_p_t=np.log(theta).T.copy(),
-        log_q_t=np.log1p(-theta).T.copy(),
-        log_d_t=(np.log(theta) - np.log1p(-theta)).T.copy(),
+        log_p=log_t,
+        log_q=log_f,
+        log_p_t=log_t.copy(),
+        log_q_t=log_f.copy(),
+        log_d_t=(log_t - log_f).copy(),
         is_sign=is_sign,
         log_prior=log_prior,
         age_bounds=np.array([hi for _lo, hi in bands]),
@@ -141,7 +175,36 @@ def compile_kb(kb: KnowledgeBase) -> CompiledKB:
         origin_matrix=om,
         base_rank=base_rank,
         temperature=kb.model.temperature,
+        theta_all=theta_all,
+        candidates=conds + ((OTHER,) if other is not None else ()),
+        other_index=C if other is not None else None,
+        other_escalations=other_escalations,
     )
+
+
+def _other_theta(kb: KnowledgeBase, finds: tuple[str, ...], theta: np.ndarray) -> np.ndarray:
+    """P(finding | unlisted cause), unless ``model.yaml: other.strengths`` gives it:
+
+        (1 - mix) * background + mix * (mean over the conditions of P(finding | condition)),
+
+    flattened on the logit scale, ``logit(p) = flatten * logit(p)``. The background is the
+    finding's ``defaults`` entry in strengths.yaml; the mean counts every condition once (an
+    unlisted cause is as likely to resemble any of them)."""
+    other = kb.model.other
+    assert other is not None
+    mean = theta.mean(axis=0)
+    out = np.empty(len(finds))
+    for fi, f in enumerate(finds):
+        entry = other.strengths.get(f)
+        if entry is not None:
+            out[fi] = entry.p if entry.p is not None else kb.strengths.grades[entry.grade]  # type: ignore[index]
+            continue
+        e = kb.strengths.defaults[f]
+        d = e.p if e.p is not None else kb.strengths.grades[e.grade]  # type: ignore[index]
+        d = (1.0 - other.mix) * d + other.mix * mean[fi]
+        lo = np.log(d) - np.log1p(-d)
+        out[fi] = 1.0 / (1.0 + np.exp(-other.flatten * lo))
+    return out
 
 
 @cache

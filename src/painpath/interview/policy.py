@@ -16,8 +16,10 @@ probability under the current posterior, and re-running the engine on it:
 so a question that can change the disposition beats one that only reorders
 unlikely conditions.
 
-Stopping rule (published in docs/interview.md): stop at once when the level is
-``emergency``; otherwise stop when every applicable warning screen has been
+Stopping rule (published in docs/interview.md): stop at once when an answer
+fires an ``emergency`` warning floor; otherwise (including an emergency level
+that comes only from the probability of an emergency condition, which the next
+answers can confirm or rule out) stop when every applicable warning screen has been
 asked, at least ``min_history_screens`` history screens have been asked, and no
 remaining screen would change the triage level or the leading condition with
 probability of at least ``change_probability``; or at the hard cap.
@@ -104,7 +106,7 @@ def _evaluate(state: InterviewState, ckb: CompiledKB, candidates: list[tuple[str
     for name, keys in candidates:
         idx = np.array([ckb.fidx[k] for k in keys])
         bits = np.array(list(product((1, 0), repeat=len(keys))), dtype=np.float64)  # (O, k)
-        th = ckb.theta[:, idx]  # (C, k)
+        th = ckb.theta_all[:, idx]  # (M, k): the conditions and "other"
         loglik = bits @ np.log(th).T + (1.0 - bits) @ np.log1p(-th).T  # (O, C)
         p_o = np.exp(loglik) @ p
         p_o /= p_o.sum()
@@ -117,7 +119,7 @@ def _evaluate(state: InterviewState, ckb: CompiledKB, candidates: list[tuple[str
     age = np.full(n, state.age)
     female = np.full(n, state.sex == "female")
     post = posterior(ckb, batch, age, female, _setting(state))
-    tri = triage_arrays(ckb, batch, post)
+    tri = triage_arrays(ckb, batch, post, age)
     ent0 = -(p * np.log(np.maximum(p, 1e-300))).sum()
     ent = -(post * np.log(np.maximum(post, 1e-300))).sum(axis=1)
     changed_level = tri.level_rank != level
@@ -139,7 +141,7 @@ def screen_value(state: InterviewState, screen: str, ckb: CompiledKB | None = No
     ckb = ckb or default_compiled()
     ev = state.evidence(ckb)
     p = posterior(ckb, ev[None, :], np.array([state.age]), np.array([state.sex == "female"]), _setting(state))[0]
-    lvl = int(triage_arrays(ckb, ev[None, :], p[None, :]).level_rank[0])
+    lvl = int(triage_arrays(ckb, ev[None, :], p[None, :], np.array([state.age])).level_rank[0])
     keys = _pending(state, ckb, screen)
     res = _evaluate(state, ckb, [(screen, keys)], ev, p, lvl, int(p.argmax())) if keys else []
     return (res[0][1], res[0][2], res[0][3]) if res else (0.0, 0.0, 0.0)
@@ -154,9 +156,10 @@ def why_text(ckb: CompiledKB, screen: str, keys: list[str], p: np.ndarray) -> st
         return ("We ask everyone about these warning signs before anything else, because each of them needs "
                 "quick medical care whatever the cause of the pain.")
     cond = ckb.kb.conditions.conditions
-    order = [i for i in np.argsort(-p) if p[i] >= 0.02][:5]
+    C = len(ckb.conditions)  # "other" (column C, if any) is not named in the reason
+    order = [i for i in np.argsort(-p[:C]) if p[i] >= 0.02][:5]
     if len(order) < 2:
-        order = list(np.argsort(-p)[:2])
+        order = list(np.argsort(-p[:C])[:2])
     idx = [ckb.fidx[k] for k in keys]
     mean_theta = ckb.theta[:, idx].mean(axis=1)
     hi = max(order, key=lambda i: mean_theta[i])
@@ -189,12 +192,12 @@ def next_step(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
     iv = ckb.kb.interview
     ev = state.evidence(ckb)
     p = posterior(ckb, ev[None, :], np.array([state.age]), np.array([state.sex == "female"]), _setting(state))[0]
-    tri = triage_arrays(ckb, ev[None, :], p[None, :])
-    level, top = int(tri.level_rank[0]), int(p.argmax())
+    tri = triage_arrays(ckb, ev[None, :], p[None, :], np.array([state.age]))
+    level, top = int(tri.level_rank[0]), int(p.argmax())  # top may be "other" (ties go to the conditions)
     asked = [s for s in state.screens_asked if iv.screens[s].phase != "presenting"]
 
     def step(q: Question | None, stop: bool, reason: str, cands: list | None = None) -> Step:
-        return Step(q, stop, reason, len(asked), RANK_LEVEL[level], ckb.conditions[top], float(p[top]), cands or [])
+        return Step(q, stop, reason, len(asked), RANK_LEVEL[level], ckb.candidates[top], float(p[top]), cands or [])
 
     def ask(name: str, keys: list[str], value: float = 0.0, pc: float = 0.0) -> Step:
         sc = iv.screens[name]
@@ -207,7 +210,7 @@ def next_step(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
     for name in presenting:
         if not any(k in answered for k in iv.screens[name].findings):
             return ask(name, _pending(state, ckb, name))
-    if level == 3:
+    if int(tri.floor_rank[0]) == 3:
         return step(None, True, "emergency")
     cap = iv.caps.self_ if state.mode == "self" else iv.caps.clinician
     for name, sc in iv.screens.items():

@@ -1,8 +1,10 @@
 """The presenting complaint: body regions chosen by the person -> location findings.
 
 Applies the benchmark conventions so every front end codes location the same way:
-calf, shin, Achilles or foot pain make ``pain_below_knee`` true; with leg pain and
-no back pain, ``leg_pain_worse_than_back`` is true.
+calf, shin, Achilles, foot, ankle, heel or big-toe joint pain make ``pain_below_knee``
+true; heel or big-toe joint pain make ``foot_pain`` true (benchmark v2: the sole and
+toes are part of the foot); with leg pain and no back pain, ``leg_pain_worse_than_back``
+is true (hip, groin and knee pain included).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Iterable
 from painpath.errors import CaseError
 from painpath.interview.state import AnswerValue
 
-__all__ = ["BELOW_KNEE", "LEG_REGIONS", "REGIONS", "location_answers"]
+__all__ = ["BELOW_KNEE", "FOOT_PARTS", "LEG_REGIONS", "REGIONS", "location_answers"]
 
 REGIONS: dict[str, str] = {
     "low_back_pain": "Lower back",
@@ -24,9 +26,18 @@ REGIONS: dict[str, str] = {
     "shin_pain": "Shin",
     "achilles_pain": "Achilles tendon (just above the heel)",
     "foot_pain": "Foot",
+    "groin_pain": "Groin or deep in the front of the hip",
+    "outer_hip_pain": "Outer side of the hip",
+    "outer_thigh_pain": "Outer side of the thigh",
+    "knee_front_pain": "Front of the knee (around the kneecap)",
+    "knee_joint_pain": "Inside the knee joint (inner or outer side)",
+    "ankle_pain": "Ankle",
+    "heel_pain": "Under the heel",
+    "big_toe_joint_pain": "Joint at the base of the big toe",
 }
 LEG_REGIONS = [k for k in REGIONS if k != "low_back_pain"]
-BELOW_KNEE = {"calf_pain", "shin_pain", "achilles_pain", "foot_pain"}
+BELOW_KNEE = {"calf_pain", "shin_pain", "achilles_pain", "foot_pain", "ankle_pain", "heel_pain", "big_toe_joint_pain"}
+FOOT_PARTS = {"heel_pain", "big_toe_joint_pain"}
 
 
 def location_answers(
@@ -48,6 +59,8 @@ def location_answers(
         return "unknown" if v is None else ("present" if v else "absent")
 
     out: dict[str, AnswerValue] = {k: ("present" if k in chosen else "absent") for k in REGIONS}
+    if chosen & FOOT_PARTS:
+        out["foot_pain"] = "present"
     if chosen & BELOW_KNEE:
         out["pain_below_knee"] = "present"
     else:

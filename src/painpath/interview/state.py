@@ -48,11 +48,15 @@ class InterviewState(BaseModel):
         return {a.finding: a.value for a in self.answers}
 
     def as_case(self) -> Case:
-        """The answers as a case; unanswered findings are *unknown* (nothing is assumed)."""
+        """The answers as a case; unanswered findings are *unknown* (nothing is assumed).
+
+        The case lists only the answers given and reads every finding it does not list as
+        unknown (``unlisted="unknown"``), unlike a case file, where an unlisted symptom is absent.
+        """
         f: dict[str, bool | None] = {
             k: (True if v == "present" else False if v == "absent" else None) for k, v in self.answer_map.items()
         }
-        return Case(id="interview", age=self.age, sex=self.sex, findings=f)
+        return Case(id="interview", age=self.age, sex=self.sex, findings=f, unlisted="unknown")
 
     def evidence(self, ckb: CompiledKB) -> np.ndarray:
         ev = np.zeros(len(ckb.findings), dtype=np.int8)

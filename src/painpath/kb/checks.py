@@ -157,11 +157,42 @@ def cross_file_problems(kb: KnowledgeBase) -> list[str]:
     early = {k for s in kb.interview.screens.values() if s.phase in ("presenting", "warning") for k in s.findings}
     for fl in t.floors:
         for key in fl.any:
+            if key in findings and kb.findings.findings[key].kind == "sign":
+                continue  # a sign comes from the examination screens, which only a clinician answers
             if key not in early:
                 problems.append(f"interview.yaml: floor '{fl.id}' finding '{key}' is not on a presenting or warning screen")
     lo, hi = kb.model.clip
     if not 0.0 < lo < hi < 1.0:
         problems.append("model.yaml: clip: must satisfy 0 < low < high < 1")
+    problems.extend(_other_problems(kb, findings, grades, need_src))
+    return problems
+
+
+def _other_problems(kb: KnowledgeBase, findings: set[str], grades: dict[str, float], need_src) -> list[str]:  # type: ignore[no-untyped-def]
+    """The unlisted-cause class in model.yaml: its keys resolve and its age factors match the bands."""
+    other = kb.model.other
+    if other is None:
+        return []
+    problems: list[str] = []
+    need_src("model.yaml: other.prior", other.prior.src)
+    if other.age_factors is not None:
+        if len(other.age_factors) != len(kb.priors.age_bands):
+            problems.append(f"model.yaml: other.age_factors: needs {len(kb.priors.age_bands)} factors (one per age band)")
+        if any(f <= 0 for f in other.age_factors):
+            problems.append("model.yaml: other.age_factors: every factor must be > 0")
+        if not other.age_factors_est:
+            problems.append("model.yaml: other.age_factors_est: give the reason for the age factors")
+    for key, s in other.strengths.items():
+        if key not in findings:
+            problems.append(f"model.yaml: other.strengths.{key}: unknown finding")
+        if s.grade is not None and s.grade not in grades:
+            problems.append(f"model.yaml: other.strengths.{key}.grade: unknown grade '{s.grade}'")
+        need_src(f"model.yaml: other.strengths.{key}", s.src)
+    for esc in other.escalations:
+        for key in esc.any:
+            if key not in findings:
+                problems.append(f"model.yaml: other.escalations.{esc.id}.any: unknown finding '{key}'")
+        need_src(f"model.yaml: other.escalations.{esc.id}", esc.src)
     return problems
 
 

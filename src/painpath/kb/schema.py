@@ -21,6 +21,9 @@ __all__ = [
     "Floor",
     "Implication",
     "ModelFile",
+    "OtherClass",
+    "OtherEscalation",
+    "OtherPrior",
     "Prior",
     "PriorsFile",
     "Snomed",
@@ -67,7 +70,7 @@ class Snomed(_Strict):
 class Condition(_Strict):
     name: str
     short_name: str = Field(min_length=3, max_length=60)
-    origin: Literal["back", "leg", "vascular", "systemic"]
+    origin: Literal["back", "hip", "leg", "vascular", "systemic"]
     mechanism: Literal["nerve", "musculoskeletal", "vascular", "inflammatory_infective", "serious_pathology"]
     mechanism_text: str | None = None
     description: str = Field(min_length=20)
@@ -246,7 +249,59 @@ class InterviewFile(_Strict):
     screens: dict[str, Screen]
 
 
+class OtherPrior(_Strict):
+    """Share of all presentations (not a relative weight) that the unlisted-cause class holds a priori."""
+
+    self_: float = Field(alias="self", gt=0.0, lt=0.5)
+    clinic: float = Field(gt=0.0, lt=0.5)
+    src: str | None = None
+    est: str | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _basis(self) -> OtherPrior:
+        if (self.src is None) == (self.est is None):
+            raise ValueError("give exactly one of `src` or `est`")
+        return self
+
+
+class OtherEscalation(_Strict):
+    """Raises the unlisted-cause class's own level when any finding in ``any`` is present or age >= ``min_age``."""
+
+    id: str
+    any: list[str] = Field(default_factory=list)
+    min_age: int | None = Field(default=None, ge=0, le=120)
+    level: Level
+    reason: str
+    src: str | None = None
+    est: str | None = None
+
+    @model_validator(mode="after")
+    def _trigger(self) -> OtherEscalation:
+        if not self.any and self.min_age is None:
+            raise ValueError("give `any` (findings) or `min_age`")
+        if (self.src is None) == (self.est is None):
+            raise ValueError("give exactly one of `src` or `est`")
+        return self
+
+
+class OtherClass(_Strict):
+    """The "unlisted cause" (leak) class: a cause of leg pain outside the knowledge base's conditions."""
+
+    prior: OtherPrior
+    age_factors: list[float] | None = None
+    age_factors_est: str | None = None
+    mix: float = Field(default=0.0, ge=0.0, lt=1.0)
+    mix_est: str | None = None
+    flatten: float = Field(gt=0.0, le=1.0)
+    flatten_est: str
+    strengths: dict[str, Strength] = Field(default_factory=dict)
+    level: Level = "self_care"
+    escalations: list[OtherEscalation] = Field(default_factory=list)
+
+
 class ModelFile(_Strict):
     clip: tuple[float, float]
     temperature: float = Field(gt=0.0)
     sign_weight_self: float = Field(ge=0.0, le=1.0)
+    other: OtherClass | None = None
