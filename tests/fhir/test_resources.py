@@ -129,16 +129,30 @@ def test_assess_bundle(fc: TestClient) -> None:
         k: None if v == "unknown" else v == "present" for k, v in SCIATICA.items()}}, explain_conditions=None)
     ra = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "RiskAssessment")
     assert ra["status"] == "final" and ra["subject"] == subject
-    assert len(ra["prediction"]) == len(ckb.conditions)
+    other = [p for p in ra["prediction"] if p["outcome"]["coding"][0]["code"] == "other"]
+    conditions = [p for p in ra["prediction"] if p not in other]
+    assert len(conditions) == len(ckb.conditions)
+    probs = [p["probabilityDecimal"] for p in ra["prediction"]]
+    assert probs == sorted(probs, reverse=True)  # "other" at its rank among the conditions
+    if result.other is not None:  # the unexplained-pattern class: one prediction, in plain words
+        assert len(other) == 1 and other[0]["probabilityDecimal"] == pytest.approx(result.other.probability, abs=1e-6)
+        assert other[0]["outcome"]["text"].startswith("None of the listed conditions")
+        assert other[0]["outcome"]["coding"] == [{"system": C.CONDITION_SYSTEM, "code": "other",
+                                                  "display": other[0]["outcome"]["text"]}]
+        assert sum(probs) == pytest.approx(1.0, abs=1e-4)
+        if result.other.message:
+            assert other[0]["rationale"] == result.other.message
+    else:
+        assert not other
     kbc = ckb.kb.conditions.conditions
-    for pred, cond in zip(ra["prediction"], result.conditions, strict=True):
+    for pred, cond in zip(conditions, result.conditions, strict=True):
         codings = pred["outcome"]["coding"]
         icd = [c["code"] for c in codings if c["system"] == C.ICD10CM]
         assert icd and icd == kbc[cond.key].icd10cm, cond.key  # ICD-10-CM on every condition
         assert [c["code"] for c in codings if c["system"] == C.SNOMED] == [s.code for s in kbc[cond.key].snomed]
         assert {"system": C.CONDITION_SYSTEM, "code": cond.key, "display": cond.name} in codings
         assert pred["probabilityDecimal"] == pytest.approx(cond.probability, abs=1e-6)
-    assert "rationale" in ra["prediction"][0] and ra["prediction"][0]["rationale"].startswith("For: ")
+    assert "rationale" in conditions[0] and conditions[0]["rationale"].startswith("For: ")
     assert ra["mitigation"] == result.triage.advice
     tri = [o for o in obs if o["code"]["coding"][0]["system"] == C.PAINPATH_SYSTEM]
     assert len(tri) == 1

@@ -293,7 +293,7 @@ def _next_question(body: Any, ckb: CompiledKB) -> dict[str, Any]:
                         "fewer items than the screen has; send the contained Questionnaire back unchanged",
                         expression="QuestionnaireResponse.contained", code="business-rule")
     q["item"].append(screen_group(ckb, question.screen, question.findings, mode=mode, why=question.why,
-                                  required=True))
+                                  required=True, compact=True))
     qr["status"] = "in-progress"
     _set_ext(qr, C.EXT_STOP, None)
     _set_ext(qr, C.EXT_LEVEL, None)

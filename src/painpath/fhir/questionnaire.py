@@ -33,22 +33,28 @@ def _help(link_id: str, text: str) -> dict[str, Any]:
                 "coding": [{"system": C.ITEM_CONTROL, "code": "help", "display": "Help-Button"}]}}]}
 
 
+def _radio() -> dict[str, Any]:
+    """itemControl radio-button: renderers show the few answers side by side instead of a drop-down."""
+    return {"url": C.ITEM_CONTROL_EXT, "valueCodeableConcept": {
+        "coding": [{"system": C.ITEM_CONTROL, "code": "radio-button", "display": "Radio Button"}]}}
+
+
 def _translated(spanish: str) -> dict[str, Any]:
     """``_display`` with its Spanish translation (the core translation extension)."""
     return {"extension": [{"url": C.TRANSLATION_EXT, "extension": [
         {"url": "lang", "valueCode": "es"}, {"url": "content", "valueString": spanish}]}]}
 
 
-def answer_options() -> list[dict[str, Any]]:
+def answer_options(translations: bool = True) -> list[dict[str, Any]]:
     """Yes / No / Don't know as LOINC answers (displays as renderers show them; Spanish as translations)."""
-    return [{"valueCoding": {**c, "_display": _translated(C.SPANISH[c["code"]])}}
+    return [{"valueCoding": {**c, "_display": _translated(C.SPANISH[c["code"]])} if translations else dict(c)}
             for c in C.ANSWER_CODINGS]
 
 
 def mode_item() -> dict[str, Any]:
     """Who is answering: the examination groups are enabled only by the answer "a clinician"."""
     return {"linkId": C.MODE_ITEM, "code": [C.painpath_code("interview-mode")], "text": "Who is answering?",
-            "type": "choice", "required": True,
+            "type": "choice", "required": True, "extension": [_radio()],
             "answerOption": [
                 {"valueCoding": {**C.MODE_SELF, "_display": _translated(C.MODE_SPANISH["self"])},
                  "initialSelected": True},
@@ -56,8 +62,11 @@ def mode_item() -> dict[str, Any]:
             "item": [_help(f"{C.MODE_ITEM}-help", MODE_HELP)]}
 
 
-def finding_item(ckb: CompiledKB, key: str, mode: str = "self") -> dict[str, Any]:
-    """One finding as a choice item answered Yes / No / Don't know (help text as an SDC help display item)."""
+def finding_item(ckb: CompiledKB, key: str, mode: str = "self", *, compact: bool = False) -> dict[str, Any]:
+    """One finding as a choice item answered Yes / No / Don't know (help text as an SDC help display item).
+
+    ``compact`` (the adaptive Questionnaire, which travels in every $next-question request and must stay well
+    under the body limit): without the Spanish translations and the radio-button rendering hint."""
     f = ckb.kb.findings.findings[key]
     text = f.clinician_question if (mode == "clinician" or f.kind == "sign") and f.clinician_question else f.question
     item: dict[str, Any] = {
@@ -66,8 +75,10 @@ def finding_item(ckb: CompiledKB, key: str, mode: str = "self") -> dict[str, Any
         "text": text,
         "type": "choice",
         "required": False,
-        "answerOption": answer_options(),
+        "answerOption": answer_options(not compact),
     }
+    if not compact:
+        item["extension"] = [_radio()]
     if f.help:
         item["item"] = [_help(f"{key}-help", f.help)]
     return item
@@ -85,7 +96,7 @@ def about_you_group() -> dict[str, Any]:
              "extension": [{"url": C.MIN_VALUE_EXT, "valueInteger": 0}, {"url": C.MAX_VALUE_EXT, "valueInteger": 120}],
              "item": [_help("age-help", AGE_HELP)]},
             {"linkId": "sex", "code": [C.painpath_code("sex")], "text": "What sex were you born with?",
-             "type": "choice", "required": True,
+             "type": "choice", "required": True, "extension": [_radio()],
              "answerOption": [{"valueCoding": dict(C.FEMALE)}, {"valueCoding": dict(C.MALE)}],
              "item": [_help("sex-help", SEX_HELP)]},
         ],
@@ -93,7 +104,7 @@ def about_you_group() -> dict[str, Any]:
 
 
 def screen_group(ckb: CompiledKB, name: str, keys: list[str] | None = None, *, mode: str = "self",
-                 why: str | None = None, required: bool = False) -> dict[str, Any]:
+                 why: str | None = None, required: bool = False, compact: bool = False) -> dict[str, Any]:
     """One interview screen as a group (``keys``: the findings to ask, default all of the screen's)."""
     sc = ckb.kb.interview.screens[name]
     ext: list[dict[str, Any]] = [{"url": C.EXT_PHASE, "valueCode": sc.phase}]
@@ -102,7 +113,8 @@ def screen_group(ckb: CompiledKB, name: str, keys: list[str] | None = None, *, m
     if why:
         ext.append({"url": C.EXT_WHY, "valueString": why})
     return {"linkId": name, "text": sc.title, "type": "group", "required": required, "extension": ext,
-            "item": [finding_item(ckb, k, mode) for k in (keys if keys is not None else sc.findings)]}
+            "item": [finding_item(ckb, k, mode, compact=compact)
+                     for k in (keys if keys is not None else sc.findings)]}
 
 
 def screen_of(ckb: CompiledKB) -> dict[str, str]:

@@ -20,6 +20,7 @@ from painpath.interview import InterviewState
 
 __all__ = ["ANONYMOUS", "build_bundle", "response_from_state", "risk_assessment", "stable_id", "warning_findings"]
 
+OTHER_DISPLAY = "None of the listed conditions (a pattern PainPath's conditions do not explain)"
 NAMESPACE = uuid.UUID("5d0c6c3e-7d55-4a55-9a57-2f6d1e0b8f11")
 ANONYMOUS: dict[str, Any] = {"display": "Anonymous PainPath respondent"}
 
@@ -90,7 +91,9 @@ def _rationale(cond: Any) -> str | None:
 def risk_assessment(ckb: CompiledKB, result: Assessment, *, rid: str, subject: Mapping[str, Any],
                     occurrence: str | None = None, basis: Sequence[str] = (),
                     identifier: str | None = None) -> dict[str, Any]:
-    """One prediction per condition (most probable first): ICD-10-CM always, SNOMED CT where the KB has it."""
+    """One prediction per condition (most probable first): ICD-10-CM always, SNOMED CT where the KB has it; and,
+    when the knowledge base has the unexplained-pattern class, "other" (condition code ``other``, plain words in
+    ``rationale``) at its rank."""
     preds = []
     for cond in result.conditions:
         p: dict[str, Any] = {"outcome": _outcome(ckb, cond), "probabilityDecimal": round(cond.probability, 6)}
@@ -98,6 +101,16 @@ def risk_assessment(ckb: CompiledKB, result: Assessment, *, rid: str, subject: M
         if why:
             p["rationale"] = why
         preds.append(p)
+    other = getattr(result, "other", None)
+    if other is not None:  # "none of these": a pattern the listed conditions do not explain, in rank order
+        at = next((i for i, c in enumerate(result.conditions) if other.probability > c.probability),
+                  len(result.conditions))
+        pred: dict[str, Any] = {"outcome": {"coding": [C.coding(C.CONDITION_SYSTEM, "other", OTHER_DISPLAY)],
+                                            "text": OTHER_DISPLAY},
+                                "probabilityDecimal": round(other.probability, 6)}
+        if other.message:
+            pred["rationale"] = other.message
+        preds.insert(at, pred)
     ra: dict[str, Any] = {
         "resourceType": "RiskAssessment",
         "id": rid,
