@@ -1,4 +1,4 @@
-"""`painpath kb check` and `painpath kb stats`."""
+"""`painpath kb check`, `painpath kb stats` and `painpath kb findings`."""
 
 from __future__ import annotations
 
@@ -94,3 +94,27 @@ def test_kb_check_missing_benchmark_dir(tmp_path: Path) -> None:
     assert "Traceback" not in r.stderr
     assert r.returncode != 0
     assert "no-benchmark" in r.stderr
+
+
+def test_kb_findings_lists_every_key_the_batch_error_points_to() -> None:
+    """`painpath batch` sends users to `painpath kb findings` for the column names: it lists exactly the keys
+    a case accepts, with what leaving each out means (symptoms and history absent, signs unknown)."""
+    import json
+
+    import pytest
+
+    from painpath.engine import default_compiled
+
+    ckb = default_compiled()
+    r = run_cli("kb", "findings", "--json")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert [x["key"] for x in rows] == list(ckb.findings)
+    for x in rows:
+        assert x["if_omitted"] == ("unknown" if x["kind"] == "sign" else "absent"), x
+        assert bool(ckb.is_sign[ckb.fidx[x["key"]]]) == (x["kind"] == "sign")
+    table = run_cli("kb", "findings")
+    assert table.returncode == 0 and "calf_pain" in table.stdout and "if omitted" in table.stdout
+    batch = pytest.importorskip("painpath.batch")
+    with pytest.raises(batch.BatchError, match=r"`painpath kb findings` lists the finding keys"):
+        batch.check_columns(["age", "sex", "calf_pian"], ckb)

@@ -1,5 +1,6 @@
 """The first-run page (/setup): only while no clinic exists, only from this machine, CSRF-protected, every
-problem reported at once; afterwards the new admin logs in and the page is gone for good."""
+problem reported at once; afterwards the new admin logs in and the page is gone for good (GET leads to the
+login page, POST answers 404 and creates nothing)."""
 
 from __future__ import annotations
 
@@ -94,8 +95,8 @@ def test_first_run_creates_the_clinic_and_its_admin_who_can_log_in(app: Any) -> 
             code = clinics[0].intake_code
         assert f"{code[:4]}-{code[4:]}" in r.text  # the intake code, spelled as everywhere else
 
-        # gone for good: both methods answer 404, and the login page is the login page again
-        assert c.get("/setup").status_code == 404
+        # gone for good: GET leads to the login page, POST is 404, and the login page is the login page again
+        assert _gone(c)
         assert _post_blind(c).status_code == 404
         r = c.get("/clinic/login", follow_redirects=False)
         assert r.status_code == 200 and "Clinician login" in r.text
@@ -105,6 +106,12 @@ def test_first_run_creates_the_clinic_and_its_admin_who_can_log_in(app: Any) -> 
         assert r.status_code == 303 and r.headers["location"] == "/clinic"
         listing = c.get("/clinic").text
         assert "Riverside Physio" in listing and f"/?clinic={code[:4]}-{code[4:]}" in listing
+
+
+def _gone(c: TestClient) -> bool:
+    """The set-up page is not shown: GET /setup leads to the login page."""
+    r = c.get("/setup", follow_redirects=False)
+    return r.status_code == 303 and r.headers["location"] == "/clinic/login" and "Set up" not in r.text
 
 
 def _post_blind(c: TestClient) -> Any:
@@ -125,7 +132,7 @@ def test_a_second_app_sees_the_clinic_made_by_the_first(app: Any, empty_db: Any,
         assert c2.get("/setup").status_code == 200  # while there is no clinic
         with browser(app) as c1:
             assert _fill(c1).status_code == 200
-        assert c2.get("/setup").status_code == 404
+        assert _gone(c2)
         assert _post_blind(c2).status_code == 404
 
 
@@ -165,7 +172,7 @@ def test_the_form_needs_its_csrf_token(app: Any) -> None:
 def test_only_this_machine_gets_the_page(app: Any, base_url: str, host: str, headers: dict[str, str]) -> None:
     with browser(app, base_url, host) as c:
         c.headers.update(headers)
-        assert c.get("/setup").status_code == 404
+        assert _gone(c)
         assert _post_blind(c).status_code == 404
         r = c.get("/clinic/login", follow_redirects=False)
         assert r.status_code == 200  # no redirect to the set-up page either

@@ -30,9 +30,6 @@ class _Quit(Exception):
     pass
 
 
-_hint = HINT.format(quit=QUIT_UNSAVED)  # set per run by interview()
-
-
 class _Back(Exception):
     pass
 
@@ -61,7 +58,7 @@ def _ask_choice(console: Console, prompt: str, choices: dict[str, str]) -> str:
         console.print(f"[yellow]Please type one of: {', '.join(sorted(set(choices)))}.[/]")
 
 
-def _yes_no(console: Console, text: str, why: str, allow_back: bool) -> bool | None:
+def _yes_no(console: Console, text: str, why: str, allow_back: bool, hint: str) -> bool | None:
     while True:
         raw = _read(console, f"  {text} [y/n/d] ")
         if raw in YES:
@@ -77,10 +74,10 @@ def _yes_no(console: Console, text: str, why: str, allow_back: bool) -> bool | N
             raise _Back
         if raw in {"q", "quit"}:
             raise _Quit
-        console.print(f"  [yellow]{_hint}[/]")
+        console.print(f"  [yellow]{hint}[/]")
 
 
-def _ask_where(console: Console) -> dict:
+def _ask_where(console: Console, hint: str) -> dict:
     keys = list(REGIONS)
     console.print("[bold]Where do you feel the pain?[/] (numbers separated by commas, e.g. 1,3)")
     for i, k in enumerate(keys, 1):
@@ -95,12 +92,12 @@ def _ask_where(console: Console) -> dict:
             break
         console.print(f"[yellow]Please type one or more numbers from 1 to {len(keys)}, separated by commas.[/]")
     why = "Where the pain is tells us most about where it comes from."
-    both = _yes_no(console, "Are the symptoms in both legs?", why, False)
+    both = _yes_no(console, "Are the symptoms in both legs?", why, False, hint)
     worse = below = None
     if "low_back_pain" in chosen and len(chosen) > 1:
-        worse = _yes_no(console, "Is the leg pain worse than the back pain?", why, False)
+        worse = _yes_no(console, "Is the leg pain worse than the back pain?", why, False, hint)
     if not set(chosen) & {"calf_pain", "shin_pain", "achilles_pain", "foot_pain"} and chosen != ["low_back_pain"]:
-        below = _yes_no(console, "Does the pain reach below the knee anywhere (e.g. the outer side of the lower leg)?", why, False)
+        below = _yes_no(console, "Does the pain reach below the knee anywhere (e.g. the outer side of the lower leg)?", why, False, hint)
     return location_answers(chosen, both_legs=both, leg_worse_than_back=worse, below_knee_elsewhere=below)
 
 
@@ -146,10 +143,9 @@ def interview(
     as_json: Annotated[bool, typer.Option("--json", help="Print the final assessment as JSON.")] = False,
 ) -> None:
     """Answer a short adaptive interview about your leg pain and get a result and plan."""
-    global _hint
     console = Console(stderr=as_json)
     ckb = default_compiled()
-    _hint = HINT.format(quit=QUIT_SAVED if save is not None else QUIT_UNSAVED)
+    hint = HINT.format(quit=QUIT_SAVED if save is not None else QUIT_UNSAVED)
     if mode not in ("self", "clinician"):
         fail(f"--mode must be 'self' or 'clinician', got '{mode}'")
     state: InterviewState | None = None
@@ -179,7 +175,7 @@ def interview(
         cap = caps.self_ if state.mode == "self" else caps.clinician
         console.print(f"[dim]Questions stop as soon as more answers would not change the result; at most {cap} "
                       "questions after where it hurts.[/]")
-        console.print(f"[dim]{_hint}[/]")
+        console.print(f"[dim]{hint}[/]")
         if save is not None:
             console.print(f"[dim]Your answers are saved to {save} after each question.[/]")
         while True:
@@ -190,14 +186,14 @@ def interview(
             assert q is not None
             n = step.questions_asked + 1
             if q.phase == "presenting":
-                state = answer(state, _ask_where(console), ckb, screen=q.screen)
+                state = answer(state, _ask_where(console, hint), ckb, screen=q.screen)
                 _save(state, save)
                 continue
             console.print(f"\n[bold]Question {n}[/] [dim](of at most {cap})[/]  [bold]{q.title}[/]")
             values = {}
             try:
                 for item in q.items:
-                    v = _yes_no(console, item.text, q.why, allow_back=True)
+                    v = _yes_no(console, item.text, q.why, allow_back=True, hint=hint)
                     values[item.finding] = "unknown" if v is None else ("present" if v else "absent")
             except _Back:
                 if state.screens_asked:

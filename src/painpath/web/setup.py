@@ -1,9 +1,11 @@
 """First run: a one-time page that creates the first clinic and its first admin.
 
-``GET``/``POST /setup`` answer only while no clinic exists, and only to a browser on this machine: the client
+The page is shown only while no clinic exists, and only to a browser on this machine: the client
 address is a loopback address, the ``Host`` header names a loopback host (so a web page elsewhere cannot reach
 it through DNS rebinding) and no proxy forwarded the request (``X-Forwarded-For``, ``Forwarded``,
-``X-Real-IP``). Anywhere else, and for ever once a clinic exists, both answer 404 as if there were no such page.
+``X-Real-IP``). Anywhere else, and for ever once a clinic exists, ``GET /setup`` leads to the login page and
+``POST /setup`` answers 404 and creates nothing (a POST without a valid CSRF token is refused with 403 first,
+as every form is).
 While the page is available, ``GET /clinic/login`` leads to it. The form is CSRF-protected like every other
 form, shows the password rules before anything is typed, and reports every problem at once.
 
@@ -125,7 +127,7 @@ def _page(request: Request, status: int = 200, **ctx: Any) -> Response:
 @router.get("/setup")
 def setup_page(request: Request) -> Response:
     if not _available(request):
-        return _not_found(request)
+        return RedirectResponse("/clinic/login", status_code=303)  # the way in, once there is a clinic
     return _page(request)
 
 
@@ -135,9 +137,9 @@ def setup(request: Request, clinic_name: Annotated[str, Form(max_length=200)] = 
           email: Annotated[str, Form(max_length=254)] = "", password: Annotated[str, Form(max_length=2048)] = "",
           password_again: Annotated[str, Form(max_length=2048)] = "",
           csrf: Annotated[str | None, Form()] = None) -> Response:
+    check_csrf(request, csrf)  # first, as on every form: a cross-site post is refused whatever the state
     if not _available(request):
         return _not_found(request)
-    check_csrf(request, csrf)
     values = {"clinic_name": clinic_name, "slug": slug.strip().lower() or _slug_from(clinic_name), "name": name,
               "email": email}
     errors = _check(values, password, password_again)
