@@ -176,10 +176,6 @@ def _evidence_many(ckb: CompiledKB, contrib: np.ndarray, ev: np.ndarray, cols: l
     return out
 
 
-def _evidence(ckb: CompiledKB, contrib: np.ndarray, ev: np.ndarray, ci: int, top: int) -> tuple[list[dict], list[dict]]:  # type: ignore[type-arg]
-    return _evidence_many(ckb, contrib, ev, [ci], top)[ci]
-
-
 @cache
 def _condition_info(ckb: CompiledKB) -> tuple[dict[str, Any], ...]:
     kbc = ckb.kb.conditions.conditions
