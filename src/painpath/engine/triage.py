@@ -50,8 +50,12 @@ def floor_matrix(ckb: CompiledKB, present: np.ndarray) -> np.ndarray:
     return out
 
 
-def condition_ranks(ckb: CompiledKB, present: np.ndarray, age: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def condition_ranks(ckb: CompiledKB, present: np.ndarray, age: np.ndarray | None = None,
+                    unknown: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Each candidate's level rank after escalations (N, M), and which escalations fired.
+
+    An escalation with ``while_unknown`` fires only while all of those findings are unknown
+    (``unknown``: (N, F) bool, evidence 0; without it such escalations do not fire).
 
     The escalations of ``triage.yaml`` apply to the conditions; the unlisted-cause column
     ("other", when defined) has its own escalations (``model.yaml: other.escalations``), whose
@@ -64,6 +68,9 @@ def condition_ranks(ckb: CompiledKB, present: np.ndarray, age: np.ndarray | None
     fired_all = np.zeros((n, len(escs)), dtype=bool)
     for j, esc in enumerate(escs):
         fired = _any_present(ckb, present, esc.any)
+        if esc.while_unknown:
+            idx = [ckb.fidx[k] for k in esc.while_unknown]
+            fired &= unknown[:, idx].all(axis=1) if unknown is not None else False
         fired_all[:, j] = fired
         if esc.conditions:
             cols = [ckb.cidx[c] for c in esc.conditions]
@@ -106,11 +113,12 @@ def triage_arrays(ckb: CompiledKB, ev: np.ndarray, post: np.ndarray, age: np.nda
     When "other" ranks first, the condition-driven level is at least its own level (after its
     escalations): an unexplained pattern never gets self-care from the conditions it does not fit.
     """
-    present = np.atleast_2d(ev) > 0
+    ev = np.atleast_2d(ev)
+    present = ev > 0
     floors = floor_matrix(ckb, present)
     floor_levels = np.array([LEVEL_RANK[f.level] for f in ckb.kb.triage.floors])
     floor_rank = np.where(floors, floor_levels[None, :], -1).max(axis=1, initial=-1)
-    eff, esc_fired = condition_ranks(ckb, present, age)
+    eff, esc_fired = condition_ranks(ckb, present, age, ev == 0)
     cond_rank = np.zeros(present.shape[0], dtype=int)
     thresholds = ckb.kb.triage.risk_thresholds
     for level in ("soon", "urgent", "emergency"):
