@@ -419,3 +419,75 @@ def test_simulation_ids_are_counted(dev_cases: list[Case]) -> None:
     assert set(out["questions"]) == {c.id for c in few}
     assert out["questions_max"] == max(out["questions"].values())
     assert sum(out["stop_reasons"].values()) == 4
+
+
+# --- warning items asked where relevant: the floors still fire -----------------------------------
+
+
+def _floors_kept(cases: list[Case], mode: str) -> None:
+    from painpath.cases import encode
+    from painpath.engine.triage import floor_matrix
+
+    floors = CKB.kb.triage.floors
+    for c in cases:
+        full = floor_matrix(CKB, encode(c, CKB, mode)[None, :] > 0)[0]  # type: ignore[arg-type]
+        sim = simulate(c, mode)  # type: ignore[arg-type]
+        got = floor_matrix(CKB, sim.state.evidence(CKB)[None, :] > 0)[0]
+        lost = [floors[j].id for j in range(len(floors)) if full[j] and not got[j]]
+        if sim.stop_reason == "emergency":  # stopped at once on an emergency answer: the rest need not be asked
+            assert sim.level == "emergency", c.id
+        else:
+            assert not lost, (c.id, mode, lost)
+
+
+@pytest.mark.parametrize("mode", ["self", "clinician"])
+def test_every_floor_of_a_case_fires_in_its_interview(dev_cases: list[Case], dev_v2_cases: list[Case], mode: str) -> None:
+    _floors_kept(dev_cases, mode)
+    _floors_kept(dev_v2_cases, mode)
+
+
+def test_relevance_rules_name_warning_items_with_reasons() -> None:
+    warning_items = {k for n in WARNING for k in IV.screens[n].findings}
+    assert IV.relevance, "interview.yaml: relevance rules expected"
+    for key, rule in IV.relevance.items():
+        assert key in warning_items, key
+        assert len(rule.reason) > 40, key
+    # asked of everyone: infection and injury questions (any region can be infected or injured)
+    for key in ("fever_unwell", "redness_warmth", "onset_after_trauma", "weakness_getting_worse"):
+        assert key in warning_items and key not in IV.relevance
+
+
+def test_item_outside_its_rule_is_not_asked_first_but_follows_a_trigger() -> None:
+    knee = {k: "absent" for k in LOCATION} | {"knee_front_pain": "present", "leg_pain_worse_than_back": "present"}
+    s = answer(start(30, "female"), knee, CKB, screen="where")
+    first = next_step(s)
+    assert first.question is not None and first.question.phase == "warning"
+    assert "leg_cold_pale" not in first.question.findings and "bladder_problem_new" not in first.question.findings
+    s = answer(s, {k: "absent" for k in first.question.findings}, CKB, screen=first.question.screen)
+    # a later answer of numbness makes the nerve warning items due: they are asked next
+    s = answer(s, {"numbness_leg_or_foot": "present"}, CKB, screen="sensation")
+    asked: set[str] = set()
+    for _ in range(8):
+        step = next_step(s)
+        if step.should_stop or step.question is None or step.question.phase != "warning":
+            break
+        asked |= set(step.question.findings)
+        s = answer(s, {k: "absent" for k in step.question.findings}, CKB, screen=step.question.screen)
+    assert {"bladder_problem_new", "saddle_numbness", "leg_cold_pale"} <= asked
+
+
+def test_warning_screen_shows_only_its_due_items() -> None:
+    step = next_step(located())
+    assert step.question is not None and step.question.screen == "warning_limb"
+    # calf pain: a cold leg and chest pain (a clot) are due, and worsening weakness (asked of everyone)
+    assert step.question.findings == ["leg_cold_pale", "weakness_getting_worse", "chest_pain_breathless"]
+    knee = {k: "absent" for k in LOCATION} | {"knee_front_pain": "present", "leg_pain_worse_than_back": "present"}
+    step = next_step(answer(start(30, "female"), knee, CKB, screen="where"))
+    assert step.question is not None and step.question.findings == ["weakness_getting_worse"]
+
+
+def test_unexamined_ankle_after_a_fall_is_urgent_in_a_self_interview(dev_v2_cases: list[Case]) -> None:
+    by_id = {c.id: c for c in dev_v2_cases}
+    if "dev-056" not in by_id:
+        pytest.skip("dev-056 not in this benchmark copy")
+    assert simulate(by_id["dev-056"], "self").level == "urgent"

@@ -3,9 +3,12 @@
 Order (a clinical hierarchy, as NHS 111 online asks life-threatening questions first):
 
 1. the presenting complaint (where it hurts);
-2. every warning screen that applies to what has been said (``when_any``);
-3. history screens chosen by expected value; in clinician mode, then
-   examination screens by expected value.
+2. every warning item that is due for what has been said: asked of everyone,
+   or opened by its relevance rule (``interview.yaml: relevance``) or its
+   screen's ``when_any``; an item becomes due as soon as any later answer opens
+   it, and is then asked next;
+3. history screens chosen by expected value per answer (warning items that are
+   not due compete here too); in clinician mode, then examination screens.
 
 The expected value of a screen is computed by enumerating every combination of
 answers to its (at most a handful of) items, weighting each by its predictive
@@ -14,12 +17,13 @@ probability under the current posterior, and re-running the engine on it:
     value = 2 * P(triage level changes) + P(leading condition changes) + 0.5 * information gain (nats)
 
 so a question that can change the disposition beats one that only reorders
-unlikely conditions.
+unlikely conditions. Screens are ranked by value divided by their number of
+items (each item is one answer the person has to think about).
 
 Stopping rule (published in docs/interview.md): stop at once when an answer
 fires an ``emergency`` warning floor; otherwise (including an emergency level
 that comes only from the probability of an emergency condition, which the next
-answers can confirm or rule out) stop when every applicable warning screen has been
+answers can confirm or rule out) stop when every due warning item has been
 asked, at least ``min_history_screens`` history screens have been asked, and no
 remaining screen would change the triage level or the leading condition with
 probability of at least ``change_probability``; or at the hard cap.
