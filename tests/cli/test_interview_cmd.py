@@ -178,7 +178,8 @@ def test_resume_missing_or_bad_file(tmp_path: Path) -> None:
 
 def _state_file(tmp_path: Path, **changes: object) -> Path:
     state = {"version": 1, "age": 40, "sex": "male", "mode": "self", "setting": None,
-             "answers": [{"finding": "buttock_pain", "value": "present", "screen": "where"}], "screens_asked": ["where"]}
+             "answers": [{"finding": "buttock_pain", "value": "present", "screen": "where"}],
+             "screens_asked": ["where"]}
     state.update(changes)
     p = tmp_path / "state.json"
     p.write_text(json.dumps(state), encoding="utf-8")

@@ -183,7 +183,8 @@ def test_injury_without_weight_bearing_is_urgent_without_stopping() -> None:
     ankle = {k: "absent" for k in LOCATION} | {"ankle_pain": "present", "pain_below_knee": "present",
                                                "leg_pain_worse_than_back": "present"}
     s = answer(start(30, "male"), ankle, CKB, screen="where")
-    s = answer(s, {"onset_after_trauma": "present", "unable_to_bear_weight": "present"}, CKB, screen="warning_infection_clot")
+    s = answer(s, {"onset_after_trauma": "present", "unable_to_bear_weight": "present"}, CKB,
+               screen="warning_infection_clot")
     step = next_step(s)
     assert not step.should_stop
     assert step.level in ("urgent", "emergency")
@@ -441,7 +442,8 @@ def _floors_kept(cases: list[Case], mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", ["self", "clinician"])
-def test_every_floor_of_a_case_fires_in_its_interview(dev_cases: list[Case], dev_v2_cases: list[Case], mode: str) -> None:
+def test_every_floor_of_a_case_fires_in_its_interview(dev_cases: list[Case], dev_v2_cases: list[Case],
+                                                      mode: str) -> None:
     _floors_kept(dev_cases, mode)
     _floors_kept(dev_v2_cases, mode)
 

@@ -89,7 +89,8 @@ def test_evidence_coding() -> None:
 
 def test_withdraw_by_screen() -> None:
     s = start(40, "male")
-    s = answer(s, {"calf_pain": "present", "pain_below_knee": "present", "low_back_pain": "present"}, CKB, screen="where")
+    s = answer(s, {"calf_pain": "present", "pain_below_knee": "present", "low_back_pain": "present"}, CKB,
+               screen="where")
     s = answer(s, {"bladder_problem_new": "absent", "saddle_numbness": "absent"}, CKB, screen="warning_spinal")
     s = answer(s, {"fever_unwell": "absent"}, CKB, screen="warning_infection_clot")
     w = withdraw(s, screen="warning_spinal")
