@@ -155,19 +155,16 @@ def _block(fa: FastArrays, ev: np.ndarray, prior_idx: np.ndarray, age: np.ndarra
             e[(ev[:, a_present] > 0).any(axis=1), b] = 0.0
         if a_absent.size:
             e[(ev[:, a_absent] < 0).any(axis=1), b] = 0.0
-    w = x[:, :F]
-    np.multiply(e, e, out=w)
     # correlated clusters: each of m answered findings counts 1 / (1 + rho (m - 1))
     nc = fa.n_clustered
-    m = w[:, :nc] @ fa.member
+    m = np.abs(e[:, :nc]) @ fa.member
     m -= 1.0
     np.maximum(m, 0.0, out=m)
     m *= fa.rho
     m += 1.0
     np.reciprocal(m, out=m)
-    factor = m @ fa.member_t
-    w[:, :nc] *= factor
-    e[:, :nc] *= factor
+    e[:, :nc] *= m @ fa.member_t
+    np.abs(e, out=x[:, :F])  # the weights w = |w e|
     # the prior of the case's (age band, sex) as a one-hot column: the product adds it
     x[np.arange(n), 2 * F + prior_idx] = 1.0
     logits = np.matmul(x, fa.table, out=lbuf[:n])
