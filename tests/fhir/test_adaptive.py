@@ -84,7 +84,9 @@ def _findings(answers: dict[str, str]) -> dict[str, bool | None]:
 def test_full_interview_self(fc: TestClient, path: Path) -> None:
     qr, answers, screens, case = interview(fc, path, "self")
     sim = simulate(case, "self")
-    assert screens == [s for s in sim.state.screens_asked], "the same screens as the engine's own interview"
+    # a screen asked again for items that became due is the group SCREEN.N; the engine lists each screen once
+    asked = list(dict.fromkeys(s.rpartition(".")[0] if s.rpartition(".")[2].isdigit() else s for s in screens))
+    assert asked == list(sim.state.screens_asked), "the same screens as the engine's own interview"
     stop = [e["valueCode"] for e in qr["extension"] if e["url"] == C.EXT_STOP]
     assert stop == [sim.stop_reason]
     bundle = _post(fc, ASSESS, qr)

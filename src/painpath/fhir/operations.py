@@ -146,6 +146,13 @@ def _contained_questionnaire(qr: dict[str, Any]) -> dict[str, Any]:
     return q
 
 
+def _screen_of(link: str, ckb: CompiledKB) -> str:
+    """The interview screen a group stands for: its linkId, or ``SCREEN.N`` for the N-th time a screen is
+    asked (a warning screen asks only the items that are due, so it can come back for the rest)."""
+    name, dot, n = link.rpartition(".")
+    return name if dot and n.isdigit() and name in ckb.kb.interview.screens else link
+
+
 def _asked_groups(q: dict[str, Any], ckb: CompiledKB) -> list[tuple[str, list[str]]]:
     """(group linkId, finding keys) of the contained Questionnaire, checked against the knowledge base."""
     screens = ckb.kb.interview.screens
@@ -169,11 +176,12 @@ def _asked_groups(q: dict[str, Any], ckb: CompiledKB) -> list[tuple[str, list[st
             if i != 0:
                 raise FhirError(f"{at}.linkId: '{C.ABOUT_YOU}' must be the first group", expression=f"{at}.linkId")
             continue
-        if link not in screens:
+        screen = _screen_of(str(link), ckb)
+        if screen not in screens:
             raise FhirError(f"{at}.linkId: '{link}' is not a PainPath interview screen", expression=f"{at}.linkId")
         keys = [c.get("linkId") for c in (g.get("item") or [])
                 if isinstance(c, dict) and c.get("linkId") != LOCATION_NEEDED]
-        bad = [k for k in keys if k not in screens[link].findings]
+        bad = [k for k in keys if k not in screens[screen].findings]
         if bad or not keys:
             raise FhirError(f"{at}.item: group '{link}' must hold findings of that screen"
                             + (f" ('{bad[0]}' is not one)" if bad else ""), expression=f"{at}.item")
@@ -201,7 +209,7 @@ def _state(resp: Response, groups: list[tuple[str, list[str]]], mode: str, ckb: 
         got = resp.groups[name]
         values = {k: (got.get(k) or "unknown") for k in keys}
         try:
-            state = answer(state, values, ckb, screen=name)  # type: ignore[arg-type]
+            state = answer(state, values, ckb, screen=_screen_of(name, ckb))  # type: ignore[arg-type]
         except CaseError as exc:
             at = resp.paths.get(name, "QuestionnaireResponse.item")
             raise FhirError(f"{at}: {exc}", expression=at) from None
@@ -274,7 +282,7 @@ def _next_question(body: Any, ckb: CompiledKB) -> dict[str, Any]:
         _set_ext(qr, C.EXT_LEVEL, None)
         return qr
     state = _state(resp, groups, mode, ckb)
-    presenting = [name for name, _ in groups if ckb.kb.interview.screens[name].phase == "presenting"]
+    presenting = [name for name, _ in groups if ckb.kb.interview.screens[_screen_of(name, ckb)].phase == "presenting"]
     if presenting and needs_location(resp.answers, ckb):
         return _ask_location_again(qr, q, presenting[0])
     step = next_step(state, ckb)
@@ -288,12 +296,14 @@ def _next_question(body: Any, ckb: CompiledKB) -> dict[str, Any]:
         return qr
     question = step.question
     assert question is not None
-    if any(g.get("linkId") == question.screen for g in q["item"]):
-        raise FhirError(f"QuestionnaireResponse.contained: group '{question.screen}' was already asked with "
-                        "fewer items than the screen has; send the contained Questionnaire back unchanged",
-                        expression="QuestionnaireResponse.contained", code="business-rule")
-    q["item"].append(screen_group(ckb, question.screen, question.findings, mode=mode, why=question.why,
-                                  required=True, compact=True))
+    group = screen_group(ckb, question.screen, question.findings, mode=mode, why=question.why,
+                         required=True, compact=True)
+    links = {g.get("linkId") for g in q["item"]}
+    n = 1
+    while group["linkId"] in links:  # the screen again, for items that have become due: SCREEN.2, SCREEN.3 ...
+        n += 1
+        group["linkId"] = f"{question.screen}.{n}"
+    q["item"].append(group)
     qr["status"] = "in-progress"
     _set_ext(qr, C.EXT_STOP, None)
     _set_ext(qr, C.EXT_LEVEL, None)

@@ -257,7 +257,8 @@ def read_response(qr: Any, ckb: CompiledKB, *, where: str = "QuestionnaireRespon
     help_links = {f"{k}-help" for k, f in findings.items() if f.help}
     for node, here, top in _walk(qr.get("item"), f"{where}.item"):
         link = node["linkId"]
-        if link == C.ABOUT_YOU or link in screens:
+        base, dot, n = str(link).rpartition(".")  # SCREEN.N: a screen asked again for items that became due
+        if link == C.ABOUT_YOU or link in screens or (dot and n.isdigit() and base in screens):
             if node.get("answer"):
                 raise FhirError(f"{here}: group '{link}' cannot have an answer", expression=f"{here}.answer")
             if link in out.paths:
