@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from painpath.cases import Case, Mode, encode, encode_many, parse_case
 from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled, evidence_weights, posterior, triage_arrays
+from painpath.domain import LevelName, setting_for
 from painpath.engine.compiled import LEVEL_RANK, OTHER, RANK_LEVEL
 from painpath.engine.explain import contributions
 from painpath.engine.fast import assess_fast
@@ -31,7 +32,7 @@ __all__ = [
     "care_plan_for",
 ]
 
-Level = Literal["emergency", "urgent", "soon", "self_care"]
+Level = LevelName
 
 
 class Evidence(BaseModel):
@@ -138,7 +139,7 @@ class BatchResult(BaseModel):
 
 
 def _setting_for(mode: Mode, setting: str | None, ckb: CompiledKB | None = None) -> str:
-    st = setting or ("self" if mode == "self" else "clinic")
+    st = setting_for(mode, setting)
     known = (ckb or default_compiled()).log_prior
     if st not in known:
         raise CaseError(f"setting: unknown setting '{st}' (known: {', '.join(known)})")

@@ -16,6 +16,7 @@ import numpy as np
 
 from painpath.cases import Case, Mode, encode_many
 from painpath.engine import CompiledKB, default_compiled
+from painpath.domain import Level, setting_for
 from painpath.engine.compiled import LEVEL_RANK, OTHER, RANK_LEVEL
 
 __all__ = ["METRICS", "candidate_probabilities", "score_cases", "score_predictions"]
@@ -82,9 +83,9 @@ def score_predictions(
         exact += pred == gold
         under += LEVEL_RANK[pred] < LEVEL_RANK[gold]
         over += LEVEL_RANK[pred] > LEVEL_RANK[gold]
-        if gold == "emergency":
+        if gold == Level.EMERGENCY:
             emerg_total += 1
-            emerg_hit += pred == "emergency"
+            emerg_hit += pred == Level.EMERGENCY
         if not t1 or pred != gold:
             misses.append(
                 {
@@ -117,5 +118,5 @@ def score_cases(cases: Sequence[Case], mode: Mode, *, ckb: CompiledKB | None = N
 
     ckb = ckb or default_compiled()
     ev, age, female = encode_many(list(cases), ckb, mode)
-    post, ranks = assess_arrays(ev, age, female, setting="self" if mode == "self" else "clinic", ckb=ckb)
+    post, ranks = assess_arrays(ev, age, female, setting=setting_for(mode), ckb=ckb)
     return score_predictions(ckb, cases, post, [RANK_LEVEL[int(r)] for r in ranks])

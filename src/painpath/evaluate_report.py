@@ -25,10 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from painpath.domain import LEVELS_DESCENDING, Level, setting_for
+
 __all__ = ["LEVELS", "Predictions", "calibration_bins", "predictions_for", "write_report"]
 
-LEVELS = ("emergency", "urgent", "soon", "self_care")
-LEVEL_RANK = {lv: i for i, lv in enumerate(reversed(LEVELS))}  # self_care 0 ... emergency 3
+LEVELS = LEVELS_DESCENDING
+LEVEL_RANK: dict[str, int] = {lv.value: lv.rank for lv in Level}  # self_care 0 ... emergency 3
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def predictions_for(cases: Sequence[Any], mode: str, *, ckb: Any = None) -> Pred
 
     ckb = ckb or default_compiled()
     ev, age, female = encode_many(list(cases), ckb, mode)  # type: ignore[arg-type]
-    post, ranks = assess_arrays(ev, age, female, setting="self" if mode == "self" else "clinic", ckb=ckb)
+    post, ranks = assess_arrays(ev, age, female, setting=setting_for(mode), ckb=ckb)
     return Predictions(
         mode=mode, ids=[c.id for c in cases], labels=list(ckb.conditions), probs=np.asarray(post, dtype=float),
         gold=[c.gold.condition for c in cases], right=[frozenset(c.gold.right_answers) for c in cases],

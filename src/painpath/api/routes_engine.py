@@ -26,6 +26,7 @@ from painpath.api.schemas import (
 )
 from painpath.assessment import assess, care_plan_for
 from painpath.cases import parse_case
+from painpath.domain import setting_for
 from painpath.engine import ENGINE_VERSION, default_compiled, posterior
 from painpath.errors import CaseError, NotFoundError
 from painpath.interview import answer, next_step, start
@@ -103,7 +104,7 @@ def interview_why(req: WhyRequest) -> WhyOut:
     st = req.state
     ev = st.evidence(ckb)
     p = posterior(ckb, ev[None, :], np.array([st.age]), np.array([st.sex == "female"]),
-                  st.setting or ("self" if st.mode == "self" else "clinic"))[0]
+                  setting_for(st.mode, st.setting))[0]
     keys = list(ckb.kb.interview.screens[req.screen].findings)
     value, pc, ig = screen_value(st, req.screen, ckb)
     return WhyOut(screen=req.screen, why=why_text(ckb, req.screen, keys, p), value=value, change_probability=pc,

@@ -216,7 +216,7 @@ def clinic_info(db: DB, who: ClinicWho) -> ClinicOut:
 def clinic_assessments(
     db: DB, who: ClinicWho,
     status: Annotated[Literal["in_progress", "finished"] | None, Query()] = None,
-    level: Annotated[Literal["emergency", "urgent", "soon", "self_care"] | None, Query()] = None,
+    level: Annotated[LevelName | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> AssessmentPage:

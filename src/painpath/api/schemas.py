@@ -10,12 +10,13 @@ from pydantic_core import PydanticCustomError
 
 from painpath.assessment import Assessment
 from painpath.careplan import CarePlan, FollowUpResult, OutcomeSnapshot
+from painpath.domain import AnswerName, LevelName, ModeName, SexName
 from painpath.interview import InterviewState, Step
 
-Sex = Literal["female", "male"]
-ModeT = Literal["self", "clinician"]
-AnswerT = Literal["present", "absent", "unknown"]
-LevelT = Literal["emergency", "urgent", "soon", "self_care"]
+Sex = SexName
+ModeT = ModeName
+AnswerT = AnswerName
+LevelT = LevelName
 FindingKey = str
 Strict = ConfigDict(extra="forbid")
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from .loader import load_care_content
 from .regions import fill, services
+from painpath.domain import Level as _Level
+
 from .schema import FollowUpResult, Level, OutcomeSnapshot, PlanItem, Trend, level_rank, more_urgent
 
 __all__ = ["compare_followup"]
@@ -100,7 +102,7 @@ def compare_followup(
         advice_key = "no_change_early"
     else:
         advice_key = "improving"
-    if level_rank(current_triage_level) >= level_rank("urgent"):
+    if _Level.parse(current_triage_level).is_acute:
         reasons.append(f"current assessment is {current_triage_level}: follow that plan first")
 
     advice = spec.advice[advice_key]  # type: ignore[index]

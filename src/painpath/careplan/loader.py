@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from painpath.domain import Level
+
 from .schema import (
     ConditionContent,
     LibraryItem,
@@ -65,7 +67,7 @@ class CareContent:
     startback: StartBackSpec
     outcomes: OutcomeSpec
     origin: str
-    other_level: str = "soon"  # base level of the "fits no known cause" plan (content key ``other``)
+    other_level: str = Level.SOON.value  # base level of the "fits no known cause" plan (content key ``other``)
 
 
 def _read(root: Traversable, name: str) -> Any:
@@ -149,7 +151,7 @@ def _load(root: Traversable, origin: str) -> CareContent:
     )
     vocab = raw["vocab.yaml"]
     cond_levels = _section(vocab, "vocab.yaml", "conditions")
-    other_level = vocab.get("other", "soon") if isinstance(vocab, dict) else "soon"
+    other_level = vocab.get("other", Level.SOON.value) if isinstance(vocab, dict) else Level.SOON.value
     findings = vocab.get("findings") if isinstance(vocab, dict) else None
     if not isinstance(findings, list) or not all(isinstance(f, str) for f in findings):
         raise CareContentError("vocab.yaml: findings: must be a list of finding keys")

@@ -15,9 +15,12 @@ from typing import Any
 
 from painpath.assessment import Assessment
 from painpath.cases import Case
+from painpath.domain import Level
 
-STYLE = {"emergency": "bold white on red", "urgent": "bold black on dark_orange", "soon": "bold black on yellow", "self_care": "bold white on green"}
-LABEL = {"emergency": "EMERGENCY", "urgent": "URGENT - TODAY", "soon": "SEE A CLINICIAN SOON", "self_care": "SELF-CARE"}
+STYLE = {Level.EMERGENCY.value: "bold white on red", Level.URGENT.value: "bold black on dark_orange",
+         Level.SOON.value: "bold black on yellow", Level.SELF_CARE.value: "bold white on green"}
+LABEL = {Level.EMERGENCY.value: "EMERGENCY", Level.URGENT.value: "URGENT - TODAY", Level.SOON.value: "SEE A CLINICIAN SOON",
+         Level.SELF_CARE.value: "SELF-CARE"}
 
 
 def fail(message: str) -> NoReturn:

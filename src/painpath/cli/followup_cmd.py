@@ -11,8 +11,9 @@ import yaml
 from pydantic import ValidationError
 
 from painpath.cli._common import fail
+from painpath.domain import LEVELS_DESCENDING, Level
 
-LEVELS = ("emergency", "urgent", "soon", "self_care")
+LEVELS = LEVELS_DESCENDING
 
 
 def _snapshot(path: Path):  # type: ignore[no-untyped-def]
@@ -39,7 +40,7 @@ def followup(
     previous: Annotated[Path, typer.Argument(help="Earlier measurement: {pain: 0-10, psfs: [{activity, score 0-10}]} (YAML/JSON).")],
     current: Annotated[Path, typer.Argument(help="Current measurement, same format.")],
     weeks: Annotated[float, typer.Option("--weeks", help="Weeks since the first assessment.")] = 0.0,
-    level: Annotated[str, typer.Option("--level", help="Triage level of today's assessment.")] = "self_care",
+    level: Annotated[str, typer.Option("--level", help="Triage level of today's assessment.")] = Level.SELF_CARE.value,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Compare pain (0-10) and Patient-Specific Functional Scale scores with the previous measurement."""

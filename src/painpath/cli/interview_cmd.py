@@ -14,6 +14,7 @@ from rich.console import Console
 from painpath.assessment import assess
 from painpath.cli._common import care_plan_json, fail, render_assessment
 from painpath.cli._plan import render_plan
+from painpath.domain import Level, Mode, StopReason
 from painpath.engine import default_compiled
 from painpath.errors import PainPathError
 from painpath.interview import InterviewState, answer, next_step, withdraw
@@ -211,10 +212,10 @@ def interview(
     except PainPathError as exc:
         fail(str(exc))
     result = assess(state.as_case(), mode=state.mode, ckb=ckb)
-    if step.stop_reason == "emergency":
+    if step.stop_reason == StopReason.EMERGENCY:
         console.print("\n[bold white on red] EMERGENCY [/] Stop the questions: please get help now.")
     startback = None
-    if state.mode == "clinician" and result.origin["back"] >= 0.5 and result.triage.level in ("soon", "self_care"):
+    if state.mode == Mode.CLINICIAN and result.origin["back"] >= 0.5 and not Level.parse(result.triage.level).is_acute:
         try:
             startback = _ask_startback(console)
         except _Quit:

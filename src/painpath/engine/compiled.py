@@ -14,12 +14,14 @@ from functools import cache
 
 import numpy as np
 
+from painpath.domain import Level
 from painpath.kb.knowledge_base import KnowledgeBase, default_kb
 
 __all__ = ["OTHER", "CompiledKB", "compile_kb", "default_compiled"]
 
-LEVEL_RANK = {"self_care": 0, "soon": 1, "urgent": 2, "emergency": 3}
-RANK_LEVEL = {v: k for k, v in LEVEL_RANK.items()}
+#: Level value -> rank and back, as plain strings (the order is :class:`painpath.domain.Level`'s).
+LEVEL_RANK: dict[str, int] = {lv.value: lv.rank for lv in Level}
+RANK_LEVEL: dict[int, str] = {lv.rank: lv.value for lv in Level}
 OTHER = "other"
 ORIGIN_ORDER = ("back", "hip", "leg", "vascular", "systemic")  # known origins, in reporting order
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from painpath.assessment import Assessment, assess
 from painpath.cases import Case
+from painpath.domain import Level
 from painpath.engine import CompiledKB
 from painpath.fhir import codes as C
 from painpath.fhir.operations import check_fhir, needs_location, response_case
@@ -30,7 +31,8 @@ __all__ = ["CdsError", "discovery", "lumbar_imaging", "patient_view"]
 
 PATIENT_VIEW = "painpath-patient-view"
 LUMBAR_IMAGING = "painpath-lumbar-imaging"
-INDICATOR = {"self_care": "info", "soon": "info", "urgent": "warning", "emergency": "critical"}
+INDICATOR = {Level.SELF_CARE.value: "info", Level.SOON.value: "info", Level.URGENT.value: "warning",
+             Level.EMERGENCY.value: "critical"}
 TAG = f"{C.PAINPATH_SYSTEM}|painpath-response"
 RESPONSE_PREFETCH = ("QuestionnaireResponse?subject={{context.patientId}}&_tag=" + TAG
                      + "&status=completed&_sort=-authored&_count=1")
@@ -299,7 +301,7 @@ def warning_features(ckb: CompiledKB, answers: Mapping[str, str]) -> list[str]:
     present = {k for k, v in answers.items() if v == "present"}
     t = ckb.kb.triage
     out = [f.reason for f in t.floors if present & set(f.any) and (not f.with_any or present & set(f.with_any))]
-    out += [e.reason for e in t.escalations if e.level in ("urgent", "emergency") and present & set(e.any)]
+    out += [e.reason for e in t.escalations if Level.parse(e.level).is_acute and present & set(e.any)]
     return out
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from painpath.domain import Level
+
 BASE = "https://painpath.dev/fhir"
 
 # --- PainPath's own code systems ----------------------------------------------------------------
@@ -66,9 +68,10 @@ MODE_SPANISH = {"self": "La persona que tiene el dolor", "clinician": "Un profes
 FEMALE = {"system": GENDER, "code": "female", "display": "Female"}
 MALE = {"system": GENDER, "code": "male", "display": "Male"}
 
-LEVEL_DISPLAY = {"emergency": "Emergency", "urgent": "Urgent (within 24 hours)",
-                 "soon": "Soon (within days to two weeks)", "self_care": "Self-care"}
-LEVEL_SHORT = {"emergency": "Emergency", "urgent": "Urgent", "soon": "Soon", "self_care": "Self-care"}
+LEVEL_DISPLAY = {Level.EMERGENCY.value: "Emergency", Level.URGENT.value: "Urgent (within 24 hours)",
+                 Level.SOON.value: "Soon (within days to two weeks)", Level.SELF_CARE.value: "Self-care"}
+LEVEL_SHORT = {Level.EMERGENCY.value: "Emergency", Level.URGENT.value: "Urgent", Level.SOON.value: "Soon",
+               Level.SELF_CARE.value: "Self-care"}
 
 ABOUT_YOU = "about-you"
 

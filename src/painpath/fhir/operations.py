@@ -17,6 +17,7 @@ from typing import Any
 
 from painpath.assessment import Assessment, assess
 from painpath.cases import Case
+from painpath.domain import Level, StopReason
 from painpath.engine import CompiledKB
 from painpath.errors import CaseError
 from painpath.fhir import codes as C
@@ -282,9 +283,9 @@ def _next_question(body: Any, ckb: CompiledKB) -> dict[str, Any]:
         qr["status"] = "completed"
         _set_ext(qr, C.EXT_STOP, {"valueCode": step.stop_reason})
         _set_ext(qr, C.EXT_LEVEL, {"valueCoding": C.coding(C.TRIAGE_SYSTEM, step.level, C.LEVEL_DISPLAY[step.level])})
-        if step.stop_reason == "emergency" and not any(g.get("linkId") == "painpath-emergency" for g in q["item"]):
+        if step.stop_reason == StopReason.EMERGENCY and not any(g.get("linkId") == "painpath-emergency" for g in q["item"]):
             q["item"].append({"linkId": "painpath-emergency", "type": "display",
-                              "text": ckb.kb.triage.level_text["emergency"]})
+                              "text": ckb.kb.triage.level_text[Level.EMERGENCY.value]})
         return qr
     question = step.question
     assert question is not None

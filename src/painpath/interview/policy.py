@@ -33,6 +33,7 @@ from itertools import product
 import numpy as np
 
 from painpath.engine import CompiledKB, default_compiled, posterior, triage_arrays
+from painpath.domain import StopReason, setting_for
 from painpath.engine.compiled import RANK_LEVEL
 from painpath.errors import CaseError
 from painpath.interview.state import InterviewState
@@ -79,7 +80,7 @@ class Step:
 
 
 def _setting(state: InterviewState) -> str:
-    return state.setting or ("self" if state.mode == "self" else "clinic")
+    return setting_for(state.mode, state.setting)
 
 
 def _pending(state: InterviewState, ckb: CompiledKB, name: str) -> list[str]:
@@ -211,7 +212,7 @@ def next_step(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
         if not any(k in answered for k in iv.screens[name].findings):
             return ask(name, _pending(state, ckb, name))
     if int(tri.floor_rank[0]) == 3:
-        return step(None, True, "emergency")
+        return step(None, True, StopReason.EMERGENCY.value)
     cap = iv.caps.self_ if state.mode == "self" else iv.caps.clinician
     for name, sc in iv.screens.items():
         if sc.phase != "warning" or name in state.screens_asked:
@@ -222,7 +223,7 @@ def next_step(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
         if keys:
             return ask(name, keys)
     if len(asked) >= cap:
-        return step(None, True, "cap")
+        return step(None, True, StopReason.CAP.value)
     n_history = sum(1 for s in asked if iv.screens[s].phase == "history")
     threshold = iv.stop.change_probability
     exam_started = any(iv.screens[s].phase == "exam" for s in asked)
@@ -240,7 +241,7 @@ def next_step(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
         if best[2] >= threshold or must_ask:
             keys = dict(cands)[best[0]]
             return ask(best[0], keys, best[1], best[2])
-    return step(None, True, "confident", last)
+    return step(None, True, StopReason.CONFIDENT.value, last)
 
 
 def next_item(state: InterviewState, ckb: CompiledKB | None = None) -> tuple[Step, QuestionItem | None]:
@@ -253,7 +254,7 @@ def next_item(state: InterviewState, ckb: CompiledKB | None = None) -> tuple[Ste
     """
     ckb = ckb or default_compiled()
     step = next_step(state, ckb)
-    if step.should_stop and step.stop_reason == "emergency":
+    if step.should_stop and step.stop_reason == StopReason.EMERGENCY:
         return step, None
     iv = ckb.kb.interview
     if state.screens_asked:

@@ -9,6 +9,7 @@ import numpy as np
 
 from painpath.cases import Case, Mode, encode
 from painpath.engine import CompiledKB, default_compiled, posterior, triage_arrays
+from painpath.domain import Sex, setting_for
 from painpath.engine.compiled import RANK_LEVEL
 from painpath.evaluate import score_predictions
 from painpath.interview.policy import next_step
@@ -50,7 +51,7 @@ def simulate(case: Case, mode: Mode = "self", *, ckb: CompiledKB | None = None) 
             answers += len(q.findings)  # each finding asked counts one answer
         state = answer(state, {k: _answer_for(truth, ckb, k) for k in q.findings}, ckb, screen=q.screen)
     ev = state.evidence(ckb)[None, :]
-    post = posterior(ckb, ev, np.array([case.age]), np.array([case.sex == "female"]), "self" if mode == "self" else "clinic")
+    post = posterior(ckb, ev, np.array([case.age]), np.array([case.sex == Sex.FEMALE]), setting_for(mode))
     level = RANK_LEVEL[int(triage_arrays(ckb, ev, post, np.array([case.age])).level_rank[0])]
     return SimulationResult(state, questions, reason, post[0], level, answers)
 
@@ -66,7 +67,7 @@ def score_interviews(cases: Sequence[Case], mode: Mode, *, ckb: CompiledKB | Non
     levels = [s.level for s in sims]
     out = score_predictions(ckb, cases, post, levels)
     ev, age, female = encode_many(list(cases), ckb, mode)
-    full_post, full_rank = assess_arrays(ev, age, female, setting="self" if mode == "self" else "clinic", ckb=ckb)
+    full_post, full_rank = assess_arrays(ev, age, female, setting=setting_for(mode), ckb=ckb)
     q = np.array([s.questions for s in sims], dtype=float)
     a = np.array([s.answers for s in sims], dtype=float)
     out.update(

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from painpath.kb.schema import LEVELS
+from painpath.domain import LEVELS_DESCENDING as LEVELS
+from painpath.domain import Level, Setting
 
 if TYPE_CHECKING:
     from painpath.kb.knowledge_base import KnowledgeBase
@@ -72,7 +73,7 @@ def cross_file_problems(kb: KnowledgeBase) -> list[str]:
         problems.append(f"priors.yaml: priors.{key}: missing")
     for key in sorted(prior_keys - conditions):
         problems.append(f"priors.yaml: priors.{key}: unknown condition")
-    for setting in ("self", "clinic"):
+    for setting in (Setting.SELF.value, Setting.CLINIC.value):
         if setting not in kb.priors.settings:
             problems.append(f"priors.yaml: settings.{setting}: missing")
     for key, prior in kb.priors.priors.items():
@@ -138,7 +139,7 @@ def cross_file_problems(kb: KnowledgeBase) -> list[str]:
             if key not in conditions:
                 problems.append(f"triage.yaml: escalations.{esc.id}: unknown condition '{key}'")
         need_src(f"triage.yaml: escalations.{esc.id}", esc.src)
-    thresholds = [t.risk_thresholds.get(lv, 1.0) for lv in ("emergency", "urgent", "soon")]
+    thresholds = [t.risk_thresholds.get(lv.value, 1.0) for lv in (Level.EMERGENCY, Level.URGENT, Level.SOON)]  # type: ignore[call-overload]  # keys are RaisedLevelName
     if thresholds != sorted(thresholds):
         problems.append("triage.yaml: risk_thresholds: a more urgent level must not need more probability")
     screen_of: Counter[str] = Counter()

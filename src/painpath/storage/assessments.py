@@ -30,6 +30,7 @@ from sqlalchemy import ColumnElement, Select, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from painpath.assessment import assess, care_plan_for
+from painpath.domain import Level, setting_for
 from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled
 from painpath.errors import CaseError, ConflictError, NotFoundError, PermissionDeniedError, ServiceError
 from painpath.interview import InterviewState, Step, answer, next_step, start, withdraw
@@ -46,9 +47,6 @@ from painpath.storage.accounts import (
     share_code_for,
 )
 from painpath.storage.models import AssessmentRecord, AuditEntry, Clinic, RateEvent, utcnow
-
-LEVEL_ORDER = {"self_care": 0, "soon": 1, "urgent": 2, "emergency": 3}
-
 
 @dataclass(frozen=True)
 class Created:
@@ -157,7 +155,7 @@ def create(s: Session, who: Principal | None, *, age: int, sex: str, mode: str =
     now = utcnow()
     rec = AssessmentRecord(
         id=str(uuid.uuid4()), clinic_id=clinic_id, followup_of=followup_of, status="in_progress", mode=state.mode,
-        setting=state.setting or ("self" if state.mode == "self" else "clinic"), patient_ref=patient_ref,
+        setting=setting_for(state.mode, state.setting), patient_ref=patient_ref,
         state=state.model_dump(mode="json"), kb_version=ckb.kb.version, engine_version=ENGINE_VERSION,
         patient_token_hash=hash_secret(token), share_code_hash=hash_secret(code), revision=0,
         created_by_user_id=who.user_id if who else None, created_at=now, updated_at=now,
@@ -290,7 +288,7 @@ def finish(s: Session, who: Principal, assessment_id: str, *, startback: Mapping
                                   OutcomeSnapshot.model_validate(rec.outcome),
                                   weeks_since_first=weeks, current_triage_level=level)
             rec.followup = fu.model_dump(mode="json")
-            if LEVEL_ORDER[fu.level] > LEVEL_ORDER[level]:
+            if Level.parse(fu.level) > level:
                 level = fu.level
     rec.result = result.model_dump(mode="json")
     rec.plan = plan.model_dump(mode="json")
@@ -322,7 +320,7 @@ def amend(s: Session, who: Principal, assessment_id: str, values: Mapping[str, s
             raise PermissionDeniedError("mode: only a clinician or API key can switch an assessment to clinician mode")
         state = state.model_copy(update={"mode": "clinician"})
         rec.mode = "clinician"
-        rec.setting = state.setting or "clinic"
+        rec.setting = setting_for(state.mode, state.setting)
     state = answer(state, values, ckb, screen=None)  # type: ignore[arg-type]
     earlier = {"at": (rec.finished_at or utcnow()).isoformat(), "triage_level": rec.triage_level,
                "top_condition": rec.top_condition, "mode": (rec.result or {}).get("mode"), "result": rec.result,

@@ -12,6 +12,7 @@ from painpath.engine import default_compiled
 from painpath.errors import AuthenticationError, ConflictError, NotFoundError, PermissionDeniedError, ServiceError
 from painpath.storage import accounts as acc
 from painpath.storage import assessments as store
+from painpath.domain import LEVELS_DESCENDING
 from painpath.storage.accounts import Principal, resolve_token
 from painpath.storage.models import AssessmentRecord, Clinic
 from painpath.web.i18n import gettext as _
@@ -21,7 +22,7 @@ from painpath.web.reports import html_report, pdf_report
 from painpath.web.security import SESSION_COOKIE, check_csrf, delete_cookie, get_cookie, rotate_csrf, set_cookie
 
 router = APIRouter(include_in_schema=False)
-LEVELS = ("emergency", "urgent", "soon", "self_care")
+LEVELS = LEVELS_DESCENDING
 
 
 class LoginRequired(Exception):

@@ -31,6 +31,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 from painpath.careplan import regions
+from painpath.domain import Level
 
 __all__ = [
     "CODE_MESSAGES",
@@ -222,7 +223,7 @@ DYNAMIC_PATTERNS: tuple[DynamicPattern, ...] = (
                    "painpath.careplan.assemble: CarePlan.shared_advice.note"),
     *(DynamicPattern(t, {"name": "term"}, "painpath.careplan.assemble: CarePlan.shared_advice.note")
       for t in _levels("{name} would need {level} care: watch its warning signs.",
-                       ("soon", "urgent", "emergency"))),
+                       (Level.SOON, Level.URGENT, Level.EMERGENCY))),
     *(DynamicPattern(f"pain {{before}} -> {{after}} ({t})", {"before": "number", "after": "number"},
                      "painpath.careplan.followup: FollowUpResult.reasons") for t in _TRENDS),
     *(DynamicPattern(f"PSFS mean {{before}} -> {{after}} ({t})", {"before": "number", "after": "number"},

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from painpath.careplan import OutcomeSnapshot, PsfsActivity
+from painpath.domain import StopReason
 from painpath.engine import default_compiled
 from painpath.errors import ConflictError, NotFoundError, ServiceError
 from painpath.interview import next_step
@@ -133,7 +134,7 @@ def _continue(request: Request, who: Principal, aid: str) -> RedirectResponse:
     if step.should_stop:
         with db_of(request).write() as s:
             store.finish(s, who, aid)
-        return _redirect(f"/a/{aid}/{'emergency' if step.stop_reason == 'emergency' else 'result'}")
+        return _redirect(f"/a/{aid}/{'emergency' if step.stop_reason == StopReason.EMERGENCY else 'result'}")
     assert step.question is not None
     return _redirect(_step_url(aid, step.question.screen))
 

@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from painpath import __version__
 from painpath.careplan import regions
+from painpath.domain import Level
 from painpath.storage.accounts import format_code
 from painpath.web import i18n
 from painpath.web.security import csrf_token, finish_response
@@ -20,10 +21,10 @@ from painpath.web.security import csrf_token, finish_response
 TEMPLATES = Path(__file__).with_name("templates")
 DIAGRAMS = TEMPLATES.parent / "static" / "exercises"
 LEVEL_LABEL = {
-    "emergency": "Emergency: get help now",
-    "urgent": "Urgent: get seen today",
-    "soon": "See a clinician soon",
-    "self_care": "Look after it yourself",
+    Level.EMERGENCY.value: "Emergency: get help now",
+    Level.URGENT.value: "Urgent: get seen today",
+    Level.SOON.value: "See a clinician soon",
+    Level.SELF_CARE.value: "Look after it yourself",
 }
 
 
