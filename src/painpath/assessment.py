@@ -10,8 +10,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from painpath.cases import Case, Mode, encode, encode_many, parse_case
-from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled, evidence_weights, posterior, triage_arrays
 from painpath.domain import LevelName, setting_for
+from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled, evidence_weights, posterior, triage_arrays
 from painpath.engine.compiled import LEVEL_RANK, OTHER, RANK_LEVEL
 from painpath.engine.explain import contributions
 from painpath.engine.fast import assess_fast
@@ -151,7 +151,7 @@ def _finding_texts(ckb: CompiledKB) -> tuple[str, ...]:
     return tuple(ckb.kb.findings.findings[k].text for k in ckb.findings)
 
 
-def _evidence(ckb: CompiledKB, contrib: np.ndarray, ev: np.ndarray, ci: int, top: int) -> tuple[list[dict], list[dict]]:  # type: ignore[type-arg]
+def _evidence(ckb: CompiledKB, contrib: np.ndarray, ev: np.ndarray, ci: int, top: int) -> tuple[list[dict], list[dict]]:
     """The ``top`` answers that raised and lowered candidate ``ci`` most (|weight| > 0.05), as
     :class:`Evidence` data (the whole result is validated once, in Rust, by ``model_validate``)."""
     col = contrib[:, ci]
@@ -159,7 +159,7 @@ def _evidence(ckb: CompiledKB, contrib: np.ndarray, ev: np.ndarray, ci: int, top
     hi, lo = order[::-1][:top], order[:top]
     texts = _finding_texts(ckb)
 
-    def items(idx: np.ndarray, keep: np.ndarray) -> list[dict]:  # type: ignore[type-arg]
+    def items(idx: np.ndarray, keep: np.ndarray) -> list[dict]:
         idx = idx[keep]
         weights = np.round(col[idx], 3).tolist()
         return [{"finding": ckb.findings[fi], "text": texts[fi], "answer": "present" if ev[fi] > 0 else "absent",
@@ -275,9 +275,9 @@ def _triage_result(ckb: CompiledKB, tri: Any, p: np.ndarray) -> TriageResult:
     if leads and o is not None and cond_rank > 0 and int(tri.effective_ranks[0, o]) == cond_rank:
         other = ckb.kb.model.other
         assert other is not None
-        for j, esc in enumerate(other.escalations):
-            if tri.other_fired[0, j] and LEVEL_RANK[esc.level] == cond_rank:
-                reasons.append(TriageReason(kind="other", id=esc.id, level=esc.level, text=esc.reason, source=esc.src))
+        for j, oesc in enumerate(other.escalations):
+            if tri.other_fired[0, j] and LEVEL_RANK[oesc.level] == cond_rank:
+                reasons.append(TriageReason(kind="other", id=oesc.id, level=oesc.level, text=oesc.reason, source=oesc.src))
                 break
     if cond_rank > 0 or not reasons:
         eff = tri.effective_ranks[0]
@@ -288,18 +288,18 @@ def _triage_result(ckb: CompiledKB, tri: Any, p: np.ndarray) -> TriageResult:
             TriageReason(
                 kind="condition",
                 id=f"conditions_at_{lvl}",
-                level=lvl,  # type: ignore[arg-type]
+                level=lvl,
                 text=f"The likely causes at this level of care: {names}.",
                 source="nice_ng59_triage",
             )
         )
     floor_rank = int(tri.floor_rank[0])
     return TriageResult(
-        level=level,  # type: ignore[arg-type]
+        level=level,
         advice=t.level_text[level],  # type: ignore[index]
         reasons=reasons,
-        floor_level=RANK_LEVEL[floor_rank] if floor_rank >= 0 else None,  # type: ignore[arg-type]
-        condition_level=RANK_LEVEL[cond_rank],  # type: ignore[arg-type]
+        floor_level=RANK_LEVEL[floor_rank] if floor_rank >= 0 else None,
+        condition_level=RANK_LEVEL[cond_rank],
     )
 
 

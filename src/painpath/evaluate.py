@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from painpath.cases import Case, Mode, encode_many
-from painpath.engine import CompiledKB, default_compiled
 from painpath.domain import Level, setting_for
+from painpath.engine import CompiledKB, default_compiled
 from painpath.engine.compiled import LEVEL_RANK, OTHER, RANK_LEVEL
 
 __all__ = ["METRICS", "candidate_probabilities", "score_cases", "score_predictions"]

@@ -128,7 +128,8 @@ def _reliability_png(pred: Predictions, path: Path) -> dict[str, Any]:
     ok = cal["count"] > 0
     ax.plot([0, 1], [0, 1], linestyle="--", color="#777", label="perfect calibration")
     ax.bar(centres[ok], cal["accuracy"][ok], width=width * 0.9, color="#2b6cb0", alpha=0.8, label="top-1 accuracy per bin")
-    ax.plot(cal["confidence"][ok], cal["accuracy"][ok], marker="o", color="#c05621", label="accuracy at the bin's mean confidence")
+    ax.plot(cal["confidence"][ok], cal["accuracy"][ok], marker="o", color="#c05621",
+            label="accuracy at the bin's mean confidence")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_ylabel("fraction whose top candidate is right")

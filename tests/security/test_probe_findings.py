@@ -139,7 +139,7 @@ def test_followup_chains_stay_in_their_clinic(site: Site, make_clinic: Any) -> N
     reasons = " ".join(FB["record"]["followup"]["reasons"])
     assert "pain 5 -> 5" in reasons and "PSFS mean 4.0 -> 4.0" in reasons, reasons
     assert "pain 2" not in reasons and "9.0" not in reasons, reasons
-    a_ids, b_ids = {R["id"], FA["id"]}, {F["id"], FB["id"]}
+    b_ids = {F["id"], FB["id"]}
     # follow-up lists: with FB's patient token, B's session, F's token -> only B's records; A's side only A's
     for who, h, aid, want in (("FB's patient token", FB["patient"], FB["id"], b_ids),
                               ("F's patient token", F["patient"], F["id"], b_ids),

@@ -10,8 +10,8 @@ from fastapi import FastAPI
 
 from painpath.api import docs, problems, routes_engine, routes_stored
 from painpath.api.middleware import AccessLog, ApiCors, BodyLimit
-from painpath.config import Settings, get_settings
 from painpath.careplan import load_care_content
+from painpath.config import Settings, get_settings
 from painpath.engine import default_compiled
 from painpath.fhir import routes as fhir_routes
 from painpath.storage.db import Database, upgrade
@@ -60,10 +60,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         from painpath import web as web_pages
 
         web_pages.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origin_list:  # opt-in (PAINPATH_CORS_ORIGINS); inside the access log, so preflights are logged
-        app.add_middleware(ApiCors, origins=settings.cors_origin_list)  # type: ignore[arg-type]
-    app.add_middleware(AccessLog)  # type: ignore[arg-type]
+        app.add_middleware(ApiCors, origins=settings.cors_origin_list)
+    app.add_middleware(AccessLog)
     _configure_logging()
     return app
 

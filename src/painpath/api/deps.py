@@ -19,11 +19,11 @@ bearer = HTTPBearer(auto_error=False, description="a clinician session token (pp
 
 
 def get_db(request: Request) -> Database:
-    return request.app.state.db  # type: ignore[no-any-return]
+    return request.app.state.db
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 def client_key(request: Request) -> str:

@@ -16,7 +16,8 @@ from painpath.errors import CaseError, KnowledgeBaseError, PainPathError, RateLi
 
 log = logging.getLogger("painpath.api")
 PROBLEM = "application/problem+json"
-TITLES = {503: "Service unavailable", 400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+TITLES = {503: "Service unavailable", 400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
+          405: "Method not allowed",
           406: "Not acceptable", 409: "Conflict", 413: "Request too large", 415: "Unsupported media type",
           422: "Invalid request", 429: "Too many requests", 500: "Internal error"}
 

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import unicodedata
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import func, select
@@ -40,25 +40,27 @@ from painpath.api.schemas import (
     WithdrawRequest,
 )
 from painpath.careplan import OutcomeSnapshot
-from painpath.engine import default_compiled
+from painpath.domain import LevelName
 from painpath.errors import ConflictError, PermissionDeniedError
 from painpath.storage import accounts as acc
 from painpath.storage import assessments as store
 from painpath.storage.models import AssessmentRecord, AuditEntry, Clinic, Token, User
 
 router = APIRouter(prefix="/v1")
-ERRORS = {code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 422)}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 422)
+}
 
 
 def out(rec: AssessmentRecord) -> AssessmentOut:
     step = store.step_of(rec)
     return AssessmentOut(
-        id=rec.id, status=rec.status, mode=rec.mode, setting=rec.setting, followup_of=rec.followup_of,  # type: ignore[arg-type]
+        id=rec.id, status=rec.status, mode=rec.mode, setting=rec.setting, followup_of=rec.followup_of,
         patient_ref=rec.patient_ref, shared_with_clinic=rec.clinic_id is not None, revision=rec.revision,
         created_at=rec.created_at, updated_at=rec.updated_at, finished_at=rec.finished_at, kb_version=rec.kb_version,
-        engine_version=rec.engine_version, triage_level=rec.triage_level, state=rec.state,  # type: ignore[arg-type]
-        next=StepOut.of(step) if step else None, result=rec.result, plan=rec.plan,  # type: ignore[arg-type]
-        outcome=rec.outcome, followup=rec.followup, history=rec.history or [])  # type: ignore[arg-type]
+        engine_version=rec.engine_version, triage_level=rec.triage_level, state=rec.state,
+        next=StepOut.of(step) if step else None, result=rec.result, plan=rec.plan,
+        outcome=rec.outcome, followup=rec.followup, history=rec.history or [])
 
 
 def summary(rec: AssessmentRecord) -> AssessmentSummary:
@@ -67,7 +69,7 @@ def summary(rec: AssessmentRecord) -> AssessmentSummary:
         top_p = rec.result["conditions"][0]["probability"]
     return AssessmentSummary(
         id=rec.id, status=rec.status, mode=rec.mode, patient_ref=rec.patient_ref, age=rec.state["age"],
-        sex=rec.state["sex"], triage_level=rec.triage_level, top_condition=rec.top_condition,  # type: ignore[arg-type]
+        sex=rec.state["sex"], triage_level=rec.triage_level, top_condition=rec.top_condition,
         top_probability=top_p, followup_of=rec.followup_of, created_at=rec.created_at, finished_at=rec.finished_at,
         kb_version=rec.kb_version, engine_version=rec.engine_version)
 

@@ -118,7 +118,7 @@ class StepOut(BaseModel):
                 change_probability=q.change_probability,
                 items=[QuestionItemOut(finding=i.finding, text=i.text, help=i.help) for i in q.items]),
             should_stop=step.should_stop, stop_reason=step.stop_reason, questions_asked=step.questions_asked,
-            level=step.level, top=step.top, top_probability=step.top_probability)  # type: ignore[arg-type]
+            level=step.level, top=step.top, top_probability=step.top_probability)
 
 
 class StartRequest(BaseModel):
@@ -168,7 +168,8 @@ class CreateAssessment(BaseModel):
     sex: Sex
     mode: ModeT = "self"
     setting: str | None = Field(default=None, max_length=32)
-    intake_code: str | None = Field(default=None, max_length=32, description="a clinic's intake code: the result goes to that clinic")
+    intake_code: str | None = Field(default=None, max_length=32,
+                                    description="a clinic's intake code: the result goes to that clinic")
     patient_ref: str | None = Field(default=None, max_length=64, description="the clinic's own reference (clinic tokens only)")
 
 

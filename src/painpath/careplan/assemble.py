@@ -26,8 +26,8 @@ from painpath.domain import Level as _Level
 from .loader import CareContent, load_care_content
 from .regions import fill_deep, services
 from .schema import (
-    CareItem,
     LEVELS,
+    CareItem,
     CarePlan,
     ConditionContent,
     ConditionSummary,

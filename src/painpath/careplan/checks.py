@@ -12,10 +12,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .loader import CareContent, CareContentError, load_care_content
-from .regions import PLACEHOLDERS, placeholders_in
 from painpath.domain import Level
 
+from .loader import CareContent, CareContentError, load_care_content
+from .regions import PLACEHOLDERS, placeholders_in
 from .schema import LEVELS, Source, level_rank
 
 __all__ = ["check_care_content", "required_levels"]

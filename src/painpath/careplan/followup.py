@@ -15,10 +15,10 @@ is passed in that way). Not improving at ``no_improvement_weeks`` (6) or more ->
 
 from __future__ import annotations
 
-from .loader import load_care_content
-from .regions import fill, services
 from painpath.domain import Level as _Level
 
+from .loader import load_care_content
+from .regions import fill, services
 from .schema import FollowUpResult, Level, OutcomeSnapshot, PlanItem, Trend, level_rank, more_urgent
 
 __all__ = ["compare_followup"]

@@ -220,7 +220,7 @@ class ConditionContent(_Strict):
     @model_validator(mode="after")
     def _acute_levels_have_no_exercise(self) -> ConditionContent:
         for level in (_Level.EMERGENCY.value, _Level.URGENT.value):
-            block = self.levels.get(level)  # type: ignore[call-overload]  # a LevelName value
+            block = self.levels.get(level)  # a LevelName value
             if block is not None and (block.exercises or block.self_care or block.treatments):
                 raise ValueError(f"level {level!r} must list no exercises, self_care or treatments")
         return self

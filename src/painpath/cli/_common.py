@@ -5,13 +5,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
-
-from typing import Any
 
 from painpath.assessment import Assessment
 from painpath.cases import Case
@@ -54,7 +52,7 @@ class Ticking(Sequence[T]):
     def __len__(self) -> int:
         return len(self._items)
 
-    def __getitem__(self, i):  # type: ignore[no-untyped-def]
+    def __getitem__(self, i):
         return self._items[i]
 
     def __iter__(self) -> Iterator[T]:

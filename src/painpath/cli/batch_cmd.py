@@ -11,7 +11,6 @@ import typer
 from painpath.cli._common import fail, progress_bar
 from painpath.errors import PainPathError
 
-
 IN_HELP = "Cases, one per row: a .csv or .parquet file, or a directory or glob of Parquet files."
 SETTING_HELP = "Prior setting: self or clinic (default: self for --mode self, clinic for clinician)."
 SKIP_HELP = "Leave invalid rows out and list them in a rejects CSV instead of stopping."

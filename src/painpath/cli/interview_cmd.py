@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -14,7 +15,7 @@ from rich.console import Console
 from painpath.assessment import assess
 from painpath.cli._common import care_plan_json, fail, render_assessment
 from painpath.cli._plan import render_plan
-from painpath.domain import Level, Mode, StopReason
+from painpath.domain import AnswerName, Level, Mode, StopReason
 from painpath.engine import default_compiled
 from painpath.errors import PainPathError
 from painpath.interview import InterviewState, answer, next_step, withdraw
@@ -51,7 +52,7 @@ def _ask_int(console: Console, prompt: str, lo: int, hi: int) -> int:
         console.print(f"[yellow]Please type a whole number from {lo} to {hi}.[/]")
 
 
-def _ask_choice(console: Console, prompt: str, choices: dict[str, str]) -> str:
+def _ask_choice(console: Console, prompt: str, choices: Mapping[str, object]) -> Any:
     while True:
         raw = _read(console, prompt)
         if raw in choices:
@@ -98,11 +99,12 @@ def _ask_where(console: Console, hint: str) -> dict:
     if "low_back_pain" in chosen and len(chosen) > 1:
         worse = _yes_no(console, "Is the leg pain worse than the back pain?", why, False, hint)
     if not set(chosen) & {"calf_pain", "shin_pain", "achilles_pain", "foot_pain"} and chosen != ["low_back_pain"]:
-        below = _yes_no(console, "Does the pain reach below the knee anywhere (e.g. the outer side of the lower leg)?", why, False, hint)
+        below = _yes_no(console, "Does the pain reach below the knee anywhere (e.g. the outer side of the lower leg)?",
+                        why, False, hint)
     return location_answers(chosen, both_legs=both, leg_worse_than_back=worse, below_knee_elsewhere=below)
 
 
-def _ask_startback(console: Console):  # type: ignore[no-untyped-def]
+def _ask_startback(console: Console):
     """The Keele STarT Back tool, word for word, for back-related presentations in clinician mode."""
     from painpath.careplan import load_care_content, score_startback
 
@@ -171,7 +173,7 @@ def interview(
                 fail(f"--sex must be 'female' or 'male', got '{sex}'")
             a = age if age is not None else _ask_int(console, "Your age in years: ", 0, 120)
             s = sex or _ask_choice(console, "Sex (f/m): ", {"f": "female", "female": "female", "m": "male", "male": "male"})
-            state = InterviewState(age=a, sex=s, mode=mode)  # type: ignore[arg-type]
+            state = InterviewState(age=a, sex=s, mode=mode)
         caps = ckb.kb.interview.caps
         cap = caps.self_ if state.mode == "self" else caps.clinician
         console.print(f"[dim]Questions stop as soon as more answers would not change the result; at most {cap} "
@@ -191,7 +193,7 @@ def interview(
                 _save(state, save)
                 continue
             console.print(f"\n[bold]Question {n}[/] [dim](of at most {cap})[/]  [bold]{q.title}[/]")
-            values = {}
+            values: dict[str, AnswerName] = {}
             try:
                 for item in q.items:
                     v = _yes_no(console, item.text, q.why, allow_back=True, hint=hint)

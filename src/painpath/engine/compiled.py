@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Final
 
 import numpy as np
 
@@ -22,7 +23,7 @@ __all__ = ["OTHER", "CompiledKB", "compile_kb", "default_compiled"]
 #: Level value -> rank and back, as plain strings (the order is :class:`painpath.domain.Level`'s).
 LEVEL_RANK: dict[str, int] = {lv.value: lv.rank for lv in Level}
 RANK_LEVEL: dict[int, str] = {lv.rank: lv.value for lv in Level}
-OTHER = "other"
+OTHER: Final = "other"
 ORIGIN_ORDER = ("back", "hip", "leg", "vascular", "systemic")  # known origins, in reporting order
 
 
@@ -137,8 +138,8 @@ def compile_kb(kb: KnowledgeBase) -> CompiledKB:
     used = set(origin) | {"back", "leg", "vascular", "systemic"}
     origin_names = tuple(o for o in ORIGIN_ORDER if o in used) + tuple(sorted(used - set(ORIGIN_ORDER)))
     om = np.zeros((M, len(origin_names)))
-    for ci, o in enumerate(origin):
-        om[ci, origin_names.index(o)] = 1.0
+    for ci, org in enumerate(origin):
+        om[ci, origin_names.index(org)] = 1.0
     base_rank = np.array([LEVEL_RANK[kb.triage.condition_levels[c]] for c in conds])
     other_escalations: tuple[tuple[int, np.ndarray, int | None], ...] = ()
     if other is not None:

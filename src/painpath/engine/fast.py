@@ -130,7 +130,8 @@ def fast_arrays(ckb: CompiledKB, setting: str) -> FastArrays:
         n_esc=len(tri.escalations),
         esc_extra=esc_extra,
         base_ge=base_ge,
-        thresholds=np.array([tri.risk_thresholds[k.value] for k in _RAISED], dtype=np.float32),
+        thresholds=np.array([tri.risk_thresholds[k.value] for k in _RAISED],  # type: ignore[index]  # RaisedLevelName values
+                            dtype=np.float32),
         level_values=np.array(LEVELS, dtype=np.int64),
         other=o,
         other_targets=np.array([t for t, _c, _a in ckb.other_escalations], dtype=np.int64),

@@ -156,7 +156,7 @@ def triage_arrays(ckb: CompiledKB, ev: np.ndarray, post: np.ndarray, age: np.nda
     for level in (Level.SOON, Level.URGENT, Level.EMERGENCY):
         r = level.rank
         mass = np.where(eff >= r, post, 0.0).sum(axis=1)
-        cond_rank = np.where(mass >= thresholds[level.value], r, cond_rank)
+        cond_rank = np.where(mass >= thresholds[level.value], r, cond_rank)  # type: ignore[index]  # a RaisedLevelName
     if ckb.other_index is not None:
         cond_rank = np.where(other_leads(ckb, post), np.maximum(cond_rank, eff[:, ckb.other_index]), cond_rank)
     final = np.maximum(floor_rank, cond_rank)

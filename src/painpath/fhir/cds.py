@@ -210,14 +210,13 @@ def evidence(body: dict[str, Any], ckb: CompiledKB) -> Evidence | None:
     if not answers:
         return None
     patients = [p for p in _resources(prefetch.get("patient")) + found if p.get("resourceType") == "Patient"]
-    case = None
     if patients:
         age, sex = _age(patients[0].get("birthDate")), patients[0].get("gender")
         if age is not None and 0 <= age <= 120 and sex in ("female", "male"):
             mode = "clinician" if any(ckb.kb.findings.findings[k].kind == "sign" for k in answers) else "self"
             findings = {k: (None if v == "unknown" else v == "present") for k, v in answers.items()}
             return Evidence(answers, Case(id="cds", age=age, sex=sex, findings=findings), mode)
-    return Evidence(answers, case)
+    return Evidence(answers, None)
 
 
 # --- cards -----------------------------------------------------------------------------------------------
@@ -272,7 +271,7 @@ def patient_view(body: Any, ckb: CompiledKB, *, base_url: str = "") -> dict[str,
 
 def _order_label(sr: dict[str, Any]) -> str | None:
     """The name of a lumbar-spine imaging order, or None."""
-    code = sr.get("code") if isinstance(sr.get("code"), dict) else {}
+    code: dict[str, Any] = sr["code"] if isinstance(sr.get("code"), dict) else {}
     texts = [code.get("text")]
     for c in _list(code.get("coding")):
         if not isinstance(c, dict) or not _texts(c):

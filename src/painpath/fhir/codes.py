@@ -59,7 +59,8 @@ NO = {"system": LOINC, "code": "LA32-8", "display": "No"}
 DONT_KNOW = {"system": LOINC, "code": "LA12688-0", "display": "Don't know"}
 ANSWER_CODINGS = (YES, NO, DONT_KNOW)
 SPANISH = {"LA33-6": "Sí", "LA32-8": "No", "LA12688-0": "No sé"}  # the displays' translations (lang "es")
-VALUE_OF = {(LOINC, "LA33-6"): "present", (LOINC, "LA32-8"): "absent", (LOINC, "LA12688-0"): "unknown",
+VALUE_OF: dict[tuple[Any, Any], str] = {
+            (LOINC, "LA33-6"): "present", (LOINC, "LA32-8"): "absent", (LOINC, "LA12688-0"): "unknown",
             (V2_0136, "Y"): "present", (V2_0136, "N"): "absent", (DATA_ABSENT, "asked-unknown"): "unknown"}
 CODING_OF = {"present": YES, "absent": NO, "unknown": DONT_KNOW}
 MODE_SELF = {"system": MODE_SYSTEM, "code": "self", "display": "The person with the pain"}

@@ -32,8 +32,8 @@ from itertools import product
 
 import numpy as np
 
-from painpath.engine import CompiledKB, default_compiled, posterior, triage_arrays
 from painpath.domain import StopReason, setting_for
+from painpath.engine import CompiledKB, default_compiled, posterior, triage_arrays
 from painpath.engine.compiled import RANK_LEVEL
 from painpath.errors import CaseError
 from painpath.interview.state import InterviewState
@@ -168,7 +168,8 @@ def why_text(ckb: CompiledKB, screen: str, keys: list[str], p: np.ndarray) -> st
     if hi == lo:
         return "Your answer helps us check the most likely causes."
     a, b = cond[ckb.conditions[hi]].short_name, cond[ckb.conditions[lo]].short_name
-    return f"Your answers so far fit more than one cause. These are common with {a} but not with {b}, so your answer helps tell them apart."
+    return (f"Your answers so far fit more than one cause. These are common with {a} but not with {b}, "
+            "so your answer helps tell them apart.")
 
 
 def validate_state(state: InterviewState, ckb: CompiledKB) -> None:
@@ -265,9 +266,9 @@ def next_item(state: InterviewState, ckb: CompiledKB | None = None) -> tuple[Ste
             ev = state.evidence(ckb)
             p = posterior(ckb, ev[None, :], np.array([state.age]), np.array([state.sex == "female"]),
                           _setting(state))[0]
-            q = Question(current, sc.phase, sc.title, tuple(_item(ckb, k, state.mode) for k in keys),
-                         why_text(ckb, current, keys, p))
-            step = Step(q, False, "", step.questions_asked, step.level, step.top, step.top_probability)
+            cur = Question(current, sc.phase, sc.title, tuple(_item(ckb, k, state.mode) for k in keys),
+                           why_text(ckb, current, keys, p))
+            step = Step(cur, False, "", step.questions_asked, step.level, step.top, step.top_probability)
     q = step.question
     if q is None or q.phase == "presenting":
         return step, None

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from painpath.cases import Case, Mode, encode
-from painpath.engine import CompiledKB, default_compiled, posterior, triage_arrays
 from painpath.domain import Sex, setting_for
+from painpath.engine import CompiledKB, default_compiled, posterior, triage_arrays
 from painpath.engine.compiled import RANK_LEVEL
 from painpath.evaluate import score_predictions
 from painpath.interview.policy import next_step

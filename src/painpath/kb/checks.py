@@ -57,11 +57,11 @@ def cross_file_problems(kb: KnowledgeBase) -> list[str]:
         if s.grade is not None and s.grade not in grades:
             problems.append(f"strengths.yaml: defaults.{key}.grade: unknown grade '{s.grade}'")
         need_src(f"strengths.yaml: defaults.{key}", s.src)
-    for cond, table in kb.strengths.strengths.items():
-        if cond not in conditions:
-            problems.append(f"strengths.yaml: strengths.{cond}: unknown condition")
+    for ckey, table in kb.strengths.strengths.items():
+        if ckey not in conditions:
+            problems.append(f"strengths.yaml: strengths.{ckey}: unknown condition")
         for key, s in table.items():
-            where = f"strengths.yaml: strengths.{cond}.{key}"
+            where = f"strengths.yaml: strengths.{ckey}.{key}"
             if key not in findings:
                 problems.append(f"{where}: unknown finding")
             if s.grade is not None and s.grade not in grades:
@@ -81,7 +81,7 @@ def cross_file_problems(kb: KnowledgeBase) -> list[str]:
     bands = kb.priors.age_bands
     if not bands or bands[0][0] != 0 or bands[-1][1] != 120:
         problems.append("priors.yaml: age_bands: must run from 0 to 120")
-    for (lo1, hi1), (lo2, _hi2) in zip(bands, bands[1:], strict=False):
+    for (_lo1, hi1), (lo2, _hi2) in zip(bands, bands[1:], strict=False):
         if lo2 != hi1 + 1:
             problems.append(f"priors.yaml: age_bands: gap or overlap between {hi1} and {lo2}")
     for key, mod in kb.priors.age_modifiers.items():
@@ -169,7 +169,7 @@ def cross_file_problems(kb: KnowledgeBase) -> list[str]:
     return problems
 
 
-def _other_problems(kb: KnowledgeBase, findings: set[str], grades: dict[str, float], need_src) -> list[str]:  # type: ignore[no-untyped-def]
+def _other_problems(kb: KnowledgeBase, findings: set[str], grades: dict[str, float], need_src) -> list[str]:
     """The unlisted-cause class in model.yaml: its keys resolve and its age factors match the bands."""
     other = kb.model.other
     if other is None:

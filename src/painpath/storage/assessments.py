@@ -40,13 +40,14 @@ from painpath.storage.accounts import (
     claim_keys,
     count_attempt,
     format_code,
-    intake_keys,
     hash_secret,
+    intake_keys,
     new_token,
     normalise_code,
     share_code_for,
 )
 from painpath.storage.models import AssessmentRecord, AuditEntry, Clinic, RateEvent, utcnow
+
 
 @dataclass(frozen=True)
 class Created:
@@ -63,6 +64,7 @@ def audit(s: Session, who: Principal, action: str, assessment_ids: Sequence[str 
     """Record what a clinician or API key did, and every ``change`` a patient's token made (``clinic_id``: the
     clinic of the patient's assessment, None while no clinic has it; the clinic that receives it later receives
     these too). A patient's reads are not recorded: they reach only their own assessment."""
+    cid: int | None
     if who.is_clinic and who.clinic_id is not None:
         cid, actor = who.clinic_id, "clinic"
     elif who.kind == "patient" and change:
@@ -104,7 +106,7 @@ def _own(rec: AssessmentRecord, who: Principal, keys: Sequence[str]) -> None:
         rec.clinic_findings = sorted({*(rec.clinic_findings or []), *keys})
 
 
-def _visible(who: Principal) -> Select[tuple[AssessmentRecord]]:
+def _visible(who: Principal) -> Select[AssessmentRecord]:
     q = select(AssessmentRecord)
     if who.is_clinic:
         return q.where(AssessmentRecord.clinic_id == who.clinic_id)
@@ -215,7 +217,7 @@ def withdraw_answers(s: Session, who: Principal, assessment_id: str, *, findings
     removed = list(findings or []) + ([a.finding for a in state.answers if a.screen == screen] if screen else [])
     _check_owner(rec, who, removed, ckb)
     _save_state(rec, withdraw(state, findings, screen=screen))
-    _audit_change(s, who, "withdraw", rec, detail=f"withdrawn: {_keys(set(removed))}")
+    _audit_change(s, who, "withdraw", rec, detail=f"withdrawn: {_keys(sorted(set(removed)))}")
     return rec
 
 
@@ -274,7 +276,7 @@ def finish(s: Session, who: Principal, assessment_id: str, *, startback: Mapping
     sb = None
     if startback is not None:
         try:
-            sb = score_startback(startback)  # type: ignore[arg-type]
+            sb = score_startback(startback)
         except (ValueError, TypeError) as exc:
             raise ServiceError(f"startback: {exc}") from exc
     plan = care_plan_for(result, case, sb)

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from painpath.domain import LEVELS_DESCENDING
 from painpath.engine import default_compiled
 from painpath.errors import AuthenticationError, ConflictError, NotFoundError, PermissionDeniedError, ServiceError
 from painpath.storage import accounts as acc
 from painpath.storage import assessments as store
-from painpath.domain import LEVELS_DESCENDING
 from painpath.storage.accounts import Principal, resolve_token
 from painpath.storage.models import AssessmentRecord, Clinic
 from painpath.web.i18n import gettext as _
@@ -153,7 +153,8 @@ USER_ACTIONS = ("deactivate", "activate", "reset", "end_sessions")
 
 
 @router.post("/clinic/users/{user_id}")
-def user_action(request: Request, user_id: Annotated[int, Path(ge=1, le=2**31 - 1)], action: Annotated[str, Form(max_length=16)] = "",
+def user_action(request: Request, user_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+                action: Annotated[str, Form(max_length=16)] = "",
                 csrf: Annotated[str | None, Form()] = None) -> Response:
     check_csrf(request, csrf)
     who = _admin(request)
@@ -291,7 +292,7 @@ def _exam_screens(rec: AssessmentRecord | None = None) -> list[dict[str, Any]]:
     ckb = default_compiled()
     kb = ckb.kb
     state = store.state_of(rec).model_copy(update={"mode": "clinician"}) if rec is not None else None
-    out = []
+    out: list[dict[str, Any]] = []
     for name, sc in kb.interview.screens.items():
         if sc.phase != EXAM_PHASE:
             continue
@@ -312,7 +313,7 @@ def _history_items(rec: AssessmentRecord) -> dict[str, Any]:
     kb = default_compiled().kb
     answered = store.state_of(rec).answer_map
     given, more = [], []
-    for name, sc in kb.interview.screens.items():
+    for sc in kb.interview.screens.values():
         if sc.phase not in ("warning", "history"):
             continue
         rows = [{"finding": k, "text": kb.findings.findings[k].text, "value": answered.get(k)} for k in sc.findings]

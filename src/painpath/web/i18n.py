@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -55,7 +55,7 @@ DEFAULT = "en"
 current: ContextVar[str] = ContextVar("painpath_locale", default=DEFAULT)
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(lang: str) -> dict[str, str]:
     path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
     if lang == DEFAULT or not path.is_file():
@@ -98,7 +98,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def pick(requested: str | None, cookie: str | None, accept: str | None) -> str:
     for cand in (requested, cookie):
         if cand in LANGUAGES:
-            return cand  # type: ignore[return-value]
+            return cand
     for part in (accept or "").split(","):
         code = part.split(";")[0].strip().lower()[:2]
         if code in LANGUAGES:

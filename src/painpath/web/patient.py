@@ -30,7 +30,7 @@ Csrf = Annotated[str | None, Form()]
 
 
 def db_of(request: Request) -> Database:
-    return request.app.state.db  # type: ignore[no-any-return]
+    return request.app.state.db
 
 
 def _tokens(request: Request) -> list[str]:
@@ -447,7 +447,8 @@ async def followup_start(request: Request, assessment_id: str) -> Response:
         snapshot = OutcomeSnapshot(pain=float(values.get("pain", "")), psfs=psfs)
     except ValueError:
         return render(request, "followup.html", status=422, rec=rec, values=values,
-                      errors={"form": _("Please give your pain from 0 to 10, and a score from 0 to 10 for each activity you name.")})
+                      errors={"form": _(
+                          "Please give your pain from 0 to 10, and a score from 0 to 10 for each activity you name.")})
     with db_of(request).write() as s:
         created = store.start_followup(s, who, assessment_id)  # a patient's follow-up is always self mode
         fu_who = Principal(kind="patient", assessment_id=created.record.id)

@@ -155,7 +155,7 @@ def setup(request: Request, clinic_name: Annotated[str, Form(max_length=200)] = 
                 return _not_found(request)  # another set-up got there first
             clinic = accounts.create_clinic(s, values["slug"], values["clinic_name"])
             user = accounts.create_user(s, clinic, email, password, name=name, role="admin")
-            done = {"clinic": clinic.name, "slug": clinic.slug, "email": user.email,
+            done: dict[str, Any] = {"clinic": clinic.name, "slug": clinic.slug, "email": user.email,
                     "intake_code": accounts.format_code(clinic.intake_code)}
     except (ServiceError, ConflictError) as exc:  # the storage layer's own rules, should they be stricter
         field, _sep, message = str(exc).partition(": ")
@@ -184,4 +184,4 @@ class _LoginLeadsToSetup:
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
-    app.add_middleware(_LoginLeadsToSetup)  # type: ignore[arg-type]
+    app.add_middleware(_LoginLeadsToSetup)

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from painpath.domain import Level
@@ -36,7 +37,7 @@ def _answer_word(value: str) -> str:
     return {"present": "yes", "absent": "no", "unknown": "don't know"}[value]
 
 
-def reasons_with_answers(evidence: list[dict[str, Any]], answered: dict[str, str]) -> list[dict[str, Any]]:
+def reasons_with_answers(evidence: list[dict[str, Any]], answered: Mapping[str, str]) -> list[dict[str, Any]]:
     """The reasons whose finding was answered, each with the answer given (never the engine's assumption)."""
     out = []
     for e in evidence:
