@@ -151,21 +151,30 @@ def _finding_texts(ckb: CompiledKB) -> tuple[str, ...]:
     return tuple(ckb.kb.findings.findings[k].text for k in ckb.findings)
 
 
-def _evidence(ckb: CompiledKB, contrib: np.ndarray, ev: np.ndarray, ci: int, top: int) -> tuple[list[dict], list[dict]]:
-    """The ``top`` answers that raised and lowered candidate ``ci`` most (|weight| > 0.05), as
-    :class:`Evidence` data (the whole result is validated once, in Rust, by ``model_validate``)."""
-    col = contrib[:, ci]
-    order = np.argsort(col)
+def _evidence_many(ckb: CompiledKB, contrib: np.ndarray, ev: np.ndarray, cols: list[int],
+                   top: int) -> dict[int, tuple[list[dict], list[dict]]]:
+    """For each candidate in ``cols``: the ``top`` answers that raised and lowered it most
+    (|weight| > 0.05), as :class:`Evidence` data (the whole result is validated once, in Rust,
+    by ``model_validate``). One sort for all the candidates."""
+    if not cols:
+        return {}
+    sub = contrib[:, cols]  # (F, k)
+    order = np.argsort(sub, axis=0, kind="stable")
     hi, lo = order[::-1][:top], order[:top]
-    texts = _finding_texts(ckb)
+    hi_w, lo_w = np.take_along_axis(sub, hi, 0), np.take_along_axis(sub, lo, 0)
+    texts, keys = _finding_texts(ckb), ckb.findings
+    answer = np.where(ev > 0, "present", "absent").tolist()
 
-    def items(idx: np.ndarray, keep: np.ndarray) -> list[dict]:
-        idx = idx[keep]
-        weights = np.round(col[idx], 3).tolist()
-        return [{"finding": ckb.findings[fi], "text": texts[fi], "answer": "present" if ev[fi] > 0 else "absent",
-                 "weight": wt} for fi, wt in zip(idx.tolist(), weights, strict=True)]
+    def items(idx: list[int], weights: list[float], keep: list[bool]) -> list[dict]:
+        return [{"finding": keys[fi], "text": texts[fi], "answer": answer[fi], "weight": round(wt, 3)}
+                for fi, wt, k in zip(idx, weights, keep, strict=True) if k]
 
-    return items(hi, col[hi] > 0.05), items(lo, col[lo] < -0.05)
+    out = {}
+    hi_l, lo_l, hw, lw = hi.T.tolist(), lo.T.tolist(), hi_w.T.tolist(), lo_w.T.tolist()
+    for j, ci in enumerate(cols):
+        out[ci] = (items(hi_l[j], hw[j], [x > 0.05 for x in hw[j]]),
+                   items(lo_l[j], lw[j], [x < -0.05 for x in lw[j]]))
+    return out
 
 
 @cache
@@ -208,13 +217,17 @@ def assess(
     C = len(ckb.conditions)
     eff = tri.effective_ranks[0]
     conds = []
-    for rank, ci in enumerate(np.argsort(-p[:C], kind="stable")):
-        explain = explain_conditions is None or rank < explain_conditions
-        sup, opp = _evidence(ckb, contrib, ev[0], ci, explain_top) if explain else ([], [])
-        conds.append({**info[ci], "icd10cm": list(info[ci]["icd10cm"]), "probability": float(p[ci]),
-                      "level": RANK_LEVEL[int(eff[ci])], "supporting": sup, "opposing": opp})
+    ranked = np.argsort(-p[:C], kind="stable").tolist()
+    explained = ranked if explain_conditions is None else ranked[:explain_conditions]
+    evidence = _evidence_many(ckb, contrib, ev[0], explained + ([ckb.other_index] if ckb.other_index is not None else []),
+                              explain_top)
+    probs, levels = p.tolist(), eff.tolist()
+    for ci in ranked:
+        sup, opp = evidence.get(ci, ([], []))
+        conds.append({**info[ci], "icd10cm": list(info[ci]["icd10cm"]), "probability": probs[ci],
+                      "level": RANK_LEVEL[levels[ci]], "supporting": sup, "opposing": opp})
     origin = {name: float(v) for name, v in zip(ckb.origin_names, p @ ckb.origin_matrix, strict=True)}
-    other = _other_result(ckb, tri, contrib, ev[0], p, explain_top)
+    other = _other_result(ckb, tri, p, evidence)
     return Assessment.model_validate({
         "case_id": case.id,
         "mode": mode,
@@ -240,8 +253,7 @@ OTHER_POSSIBLE_TEXT = "Your answers may also fit a cause that PainPath does not 
 OTHER_MENTION = 0.20
 
 
-def _other_result(ckb: CompiledKB, tri: Any, contrib: np.ndarray, ev: np.ndarray, p: np.ndarray,
-                  top: int) -> dict[str, Any] | None:
+def _other_result(ckb: CompiledKB, tri: Any, p: np.ndarray, evidence: dict[int, Any]) -> dict[str, Any] | None:
     """:class:`OtherResult` data, or None when the KB has no unlisted-cause class."""
     o = ckb.other_index
     if o is None:
@@ -249,7 +261,7 @@ def _other_result(ckb: CompiledKB, tri: Any, contrib: np.ndarray, ev: np.ndarray
     leads = bool(other_leads(ckb, p[None, :])[0])
     prob = float(p[o])
     message = OTHER_LEADS_TEXT if leads else OTHER_POSSIBLE_TEXT if prob >= OTHER_MENTION else None
-    sup, opp = _evidence(ckb, contrib, ev, o, top)
+    sup, opp = evidence[o]
     return {"probability": prob, "leads": leads, "level": RANK_LEVEL[int(tri.effective_ranks[0, o])],
             "message": message, "supporting": sup, "opposing": opp}
 

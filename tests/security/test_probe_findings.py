@@ -140,6 +140,14 @@ def test_followup_chains_stay_in_their_clinic(site: Site, make_clinic: Any) -> N
     assert "pain 5 -> 5" in reasons and "PSFS mean 4.0 -> 4.0" in reasons, reasons
     assert "pain 2" not in reasons and "9.0" not in reasons, reasons
     b_ids = {F["id"], FB["id"]}
+    # the link to the chain's first assessment (A's R) is not shown to B, nor to B's patients; A sees its own
+    assert FB["record"]["followup_of"] is None and FA["record"]["followup_of"] == R["id"]
+    for h, aid in ((bh, FB["id"]), (FB["patient"], FB["id"]), (bh, F["id"]), (F["patient"], F["id"])):
+        assert c.get(f"/v1/assessments/{aid}", headers=h).json()["followup_of"] is None
+    assert c.get(f"/v1/assessments/{FA['id']}", headers=ah).json()["followup_of"] == R["id"]
+    listed = {x["id"]: x["followup_of"] for x in c.get("/v1/clinic/assessments", headers=bh).json()["items"]}
+    assert listed == {F["id"]: None, FB["id"]: None}
+    assert R["id"] not in c.get("/v1/clinic/export", headers=bh).text
     # follow-up lists: with FB's patient token, B's session, F's token -> only B's records; A's side only A's
     for who, h, aid, want in (("FB's patient token", FB["patient"], FB["id"], b_ids),
                               ("F's patient token", F["patient"], F["id"], b_ids),

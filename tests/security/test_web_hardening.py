@@ -20,11 +20,19 @@ EVIL = "https://evil.example"
 
 @pytest.fixture
 def people(site: Site, make_clinic: Any) -> dict[str, Any]:
-    """A clinic with a logged-in clinician; a patient browser whose finished assessment went to the clinic;
-    an unclaimed assessment's share code."""
+    """A clinic with a logged-in clinician and administrator; a patient browser whose finished assessment went to
+    the clinic; an unclaimed assessment's share code."""
+    from sqlalchemy import select as sql_select
+
+    from painpath.storage.models import User
+
     clinic = make_clinic()
     doc = site.browser()
     assert doc.web_login(str(clinic["clinician_email"])).status_code == 303
+    admin = site.browser()
+    assert admin.web_login(str(clinic["admin_email"])).status_code == 303
+    with site.database.read() as s:
+        doc_id = s.scalar(sql_select(User.id).where(User.email == clinic["clinician_email"]))
     patient = site.browser()
     aid = patient.start(intake_code=str(clinic["intake_code"]))
     h = patient.patient_headers(aid)
@@ -33,10 +41,13 @@ def people(site: Site, make_clinic: Any) -> dict[str, Any]:
     assert r.status_code == 200
     assert patient.post(f"/v1/assessments/{aid}/finish", headers=h).status_code == 200
     loose = finish_via_api(patient.client)
-    return {"clinic": clinic, "doc": doc, "patient": patient, "aid": aid, "loose": loose}
+    return {"clinic": clinic, "doc": doc, "admin": admin, "patient": patient, "aid": aid, "loose": loose,
+            "user_id": str(doc_id)}
 
 
 def _owner(people: dict[str, Any], path: str) -> Browser:
+    if path.startswith("/clinic/users"):
+        return people["admin"]
     return people["doc"] if path.startswith(("/clinic", "/share")) else people["patient"]
 
 
@@ -54,6 +65,7 @@ FORM_DATA = {  # realistic fields, so that a refusal is about the CSRF token and
     "/clinic/login": {"email": "nobody@example.org", "password": "not the password"},
     "/clinic/claim": {"share_code": "AAAA-AAAA-AAAA"},
     "/clinic/reset": {"code": "ppr_AAAA-AAAA-AAAA-AAAA", "password": "a new password here"},
+    "/clinic/users/{user_id}": {"action": "activate"},
     "/clinic/a/{assessment_id}/exam": {"f_slr_positive": "present"},
     "/a/{assessment_id}/answer": {"finding": "fever_unwell", "value": "present"},
     "/a/{assessment_id}/where": {"region": "low_back_pain", "both_legs": "no"},
@@ -70,7 +82,7 @@ def test_every_post_form_needs_the_csrf_token(site: Site, people: dict[str, Any]
     stranger = site.browser()
     for path in routes:
         owner = _owner(people, path)
-        url = fill(path, assessment_id=aid, code=people["loose"]["share_code"])
+        url = fill(path, assessment_id=aid, code=people["loose"]["share_code"], user_id=people["user_id"])
         data = FORM_DATA.get(path, {})
         token = owner.csrf()
         # the owner's login and patient cookies, but no CSRF cookie (a page of another site posting the form)
@@ -142,7 +154,7 @@ def test_security_headers_on_every_page(site: Site, people: dict[str, Any]) -> N
     assert {"/", "/clinic", "/clinic/login", "/a/{assessment_id}/result", "/a/{assessment_id}/report",
             "/clinic/a/{assessment_id}/report.pdf", "/clinic/export.{fmt}"} <= set(routes), routes
     aid = people["aid"]
-    values = {"assessment_id": aid, "finding": "low_back_pain", "code": "es", "fmt": "csv"}
+    values = {"assessment_id": aid, "finding": "low_back_pain", "code": "es", "fmt": "csv", "user_id": people["user_id"]}
     seen = 0
     for path in routes:
         owner = _owner(people, path)

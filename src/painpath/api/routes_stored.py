@@ -55,7 +55,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def out(rec: AssessmentRecord) -> AssessmentOut:
     step = store.step_of(rec)
     return AssessmentOut(
-        id=rec.id, status=rec.status, mode=rec.mode, setting=rec.setting, followup_of=rec.followup_of,
+        id=rec.id, status=rec.status, mode=rec.mode, setting=rec.setting, followup_of=store.shown_followup_of(rec),
         patient_ref=rec.patient_ref, shared_with_clinic=rec.clinic_id is not None, revision=rec.revision,
         created_at=rec.created_at, updated_at=rec.updated_at, finished_at=rec.finished_at, kb_version=rec.kb_version,
         engine_version=rec.engine_version, triage_level=rec.triage_level, state=rec.state,
@@ -70,7 +70,7 @@ def summary(rec: AssessmentRecord) -> AssessmentSummary:
     return AssessmentSummary(
         id=rec.id, status=rec.status, mode=rec.mode, patient_ref=rec.patient_ref, age=rec.state["age"],
         sex=rec.state["sex"], triage_level=rec.triage_level, top_condition=rec.top_condition,
-        top_probability=top_p, followup_of=rec.followup_of, created_at=rec.created_at, finished_at=rec.finished_at,
+        top_probability=top_p, followup_of=store.shown_followup_of(rec), created_at=rec.created_at, finished_at=rec.finished_at,
         kb_version=rec.kb_version, engine_version=rec.engine_version)
 
 

@@ -9,7 +9,7 @@ conditions only and ``theta_all`` adds the "other" row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Final
 
@@ -61,6 +61,14 @@ class CompiledKB:
     candidates: tuple[str, ...]  # conditions, then "other" when defined
     other_index: int | None  # column of "other", None when the KB has no unlisted-cause class
     other_escalations: tuple[tuple[int, np.ndarray, int | None], ...]  # (level rank, finding cols, min_age)
+    # "other" as a mixture of P profiles (model.yaml: other.profiles); P = 0 when it has none. Its
+    # log-likelihood is logsumexp over the profiles of (log weight + log-likelihood under the profile);
+    # the "other" row of theta_all is then the mixture's marginal P(finding | other), used where one
+    # finding is looked at alone (explanations, the interview's expected answers).
+    other_profiles: tuple[str, ...] = ()
+    prof_log_q_t: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (F, P)
+    prof_log_d_t: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (F, P)
+    prof_log_w: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (P,) log weights, summing to 1
 
     @property
     def has_other(self) -> bool:
@@ -84,6 +92,13 @@ def compile_kb(kb: KnowledgeBase) -> CompiledKB:
     M = C + (1 if other is not None else 0)
     theta_all = np.vstack([theta, _other_theta(kb, finds, theta)[None, :]]) if other is not None else theta
     theta_all = np.clip(theta_all, lo, hi)
+    prof_names: tuple[str, ...] = ()
+    prof_theta = np.zeros((0, F))
+    prof_w = np.zeros(0)
+    if other is not None and other.profiles:
+        prof_names, prof_theta, prof_w = _other_profiles(kb, finds, theta_all[C])
+        prof_theta = np.clip(prof_theta, lo, hi)
+        theta_all[C] = prof_w @ prof_theta  # the mixture's marginal rate of each finding
 
     log_prior = {}
     for setting in kb.priors.settings:
@@ -182,6 +197,10 @@ def compile_kb(kb: KnowledgeBase) -> CompiledKB:
         candidates=conds + ((OTHER,) if other is not None else ()),
         other_index=C if other is not None else None,
         other_escalations=other_escalations,
+        other_profiles=prof_names,
+        prof_log_q_t=np.log1p(-prof_theta).T.copy(),
+        prof_log_d_t=(np.log(prof_theta) - np.log1p(-prof_theta)).T.copy(),
+        prof_log_w=np.log(prof_w),
     )
 
 
@@ -208,6 +227,31 @@ def _other_theta(kb: KnowledgeBase, finds: tuple[str, ...], theta: np.ndarray) -
         lo = np.log(d) - np.log1p(-d)
         out[fi] = 1.0 / (1.0 + np.exp(-other.flatten * lo))
     return out
+
+
+def _other_profiles(kb: KnowledgeBase, finds: tuple[str, ...],
+                    broad: np.ndarray) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """Names, P(finding | profile) (P, F) and normalised weights (P,) of the unlisted-cause profiles.
+
+    A profile's unlisted findings take the background rate (``defaults``); the profile ``generic``
+    takes the broad likelihood of the class (``broad``) instead, so it stands for a cause with no
+    pattern of its own."""
+    other = kb.model.other
+    assert other is not None
+    grades = kb.strengths.grades
+    background = np.array([
+        (e.p if e.p is not None else grades[e.grade])  # type: ignore[index]  # a grade is checked to be known
+        for e in (kb.strengths.defaults[f] for f in finds)
+    ])
+    names = tuple(other.profiles)
+    out = np.empty((len(names), len(finds)))
+    for i, name in enumerate(names):
+        prof = other.profiles[name]
+        out[i] = broad if name == "generic" else background
+        for key, st in prof.strengths.items():
+            out[i, finds.index(key)] = st.p if st.p is not None else grades[st.grade]  # type: ignore[index]
+    w = np.array([other.profiles[n].weight for n in names])
+    return names, out, w / w.sum()
 
 
 @cache

@@ -62,6 +62,7 @@ class FastArrays:
     other_targets: np.ndarray  # (n_other,) rank each escalation of "other" raises it to
     other_min_age: np.ndarray  # (n_other,) min age, or 1000 when none
     other_base: int
+    n_prof: int = 0  # columns of the unlisted-cause profiles after the M candidates' columns
 
 
 @cache
@@ -80,7 +81,14 @@ def fast_arrays(ckb: CompiledKB, setting: str) -> FastArrays:
     member = ckb.cluster_member[perm[:n_clustered]].astype(np.float32)
     inv = np.empty_like(perm)
     inv[perm] = np.arange(perm.size)
-    table = np.vstack([((ckb.log_p_t + ckb.log_q_t) / (2 * T))[perm], (ckb.log_d_t / (2 * T))[perm], np.asarray(prior)])
+    lq, ld, prior_rows = ckb.log_q_t, ckb.log_d_t, np.asarray(prior)
+    if ckb.prof_log_w.size:  # "other" as a mixture: one extra column per profile, reduced by logsumexp per block
+        o = ckb.other_index
+        assert o is not None  # profiles belong to the "other" class
+        lq = np.hstack([lq, ckb.prof_log_q_t])
+        ld = np.hstack([ld, ckb.prof_log_d_t])
+        prior_rows = np.hstack([prior_rows, prior_rows[:, [o]] + ckb.prof_log_w[None, :]])
+    table = np.vstack([((2 * lq + ld) / (2 * T))[perm], (ld / (2 * T))[perm], prior_rows])
     # a constant added to one row adds the same to every candidate's logit, which the softmax ignores:
     # centring each row keeps the logits small, so float32 loses little to rounding
     table -= table.mean(axis=1, keepdims=True)
@@ -137,6 +145,7 @@ def fast_arrays(ckb: CompiledKB, setting: str) -> FastArrays:
         other_targets=np.array([t for t, _c, _a in ckb.other_escalations], dtype=np.int64),
         other_min_age=np.array([1000 if a is None else a for _t, _c, a in ckb.other_escalations], dtype=np.int64),
         other_base=int(ckb.base_rank[o]) if o is not None else 0,
+        n_prof=int(ckb.prof_log_w.size),
     )
 
 
@@ -158,23 +167,26 @@ def _block(fa: FastArrays, ev: np.ndarray, prior_idx: np.ndarray, age: np.ndarra
             e[(ev[:, a_present] > 0).any(axis=1), b] = 0.0
         if a_absent.size:
             e[(ev[:, a_absent] < 0).any(axis=1), b] = 0.0
-    w = x[:, :F]
-    np.multiply(e, e, out=w)
     # correlated clusters: each of m answered findings counts 1 / (1 + rho (m - 1))
     nc = fa.n_clustered
-    m = w[:, :nc] @ fa.member
+    m = np.abs(e[:, :nc]) @ fa.member
     m -= 1.0
     np.maximum(m, 0.0, out=m)
     m *= fa.rho
     m += 1.0
     np.reciprocal(m, out=m)
-    factor = m @ fa.member_t
-    w[:, :nc] *= factor
-    e[:, :nc] *= factor
+    e[:, :nc] *= m @ fa.member_t
+    np.abs(e, out=x[:, :F])  # the weights w = |w e|
     # the prior of the case's (age band, sex) as a one-hot column: the product adds it
     x[np.arange(n), 2 * F + prior_idx] = 1.0
     logits = np.matmul(x, fa.table, out=lbuf[:n])
     o = fa.other
+    if fa.n_prof:  # the profiles' columns: "other" = logsumexp over them (exact at temperature 1)
+        M = logits.shape[1] - fa.n_prof
+        prof = logits[:, M:]
+        pmax = prof.max(axis=1)
+        logits[:, o] = pmax + np.log(np.exp(prof - pmax[:, None]).sum(axis=1))
+        logits = logits[:, :M]
     if o is not None:  # "other" leads when its logit is strictly above every condition's
         top = logits[:, :o].max(axis=1)
         leads = logits[:, o] > top
@@ -227,7 +239,7 @@ def assess_fast(ckb: CompiledKB, ev: np.ndarray, age: np.ndarray, female: np.nda
     ranks = np.empty(n, dtype=np.int64)
     rows = min(n, BLOCK)
     xbuf = np.empty((rows, 2 * len(ckb.findings) + fa.n_prior), dtype=np.float32)
-    lbuf = np.empty((rows, len(ckb.candidates)), dtype=np.float32)
+    lbuf = np.empty((rows, len(ckb.candidates) + fa.n_prof), dtype=np.float32)
     for s in range(0, n, BLOCK):
         e = slice(s, min(s + BLOCK, n))
         _block(fa, ev[e], prior_idx[e], age[e], post[e], ranks[e], xbuf, lbuf)

@@ -52,7 +52,13 @@ def log_likelihood(ckb: CompiledKB, ev: np.ndarray, w: np.ndarray | None = None)
     # w is zero where the answer is unknown, so w @ log_q counts every answered finding as absent;
     # the present ones are then corrected by (log_p - log_q).
     wp = w * (ev > 0)
-    return w @ ckb.log_q_t + wp @ ckb.log_d_t
+    ll = w @ ckb.log_q_t + wp @ ckb.log_d_t
+    if ckb.prof_log_w.size:  # "other" is a mixture of profiles: logsumexp over them
+        lp = w @ ckb.prof_log_q_t + wp @ ckb.prof_log_d_t
+        lp += ckb.prof_log_w
+        top = lp.max(axis=1)
+        ll[:, ckb.other_index] = top + np.log(np.exp(lp - top[:, None]).sum(axis=1))
+    return ll
 
 
 def log_prior(ckb: CompiledKB, age: np.ndarray, female: np.ndarray, setting: str = "self") -> np.ndarray:

@@ -189,6 +189,14 @@ def _other_problems(kb: KnowledgeBase, findings: set[str], grades: dict[str, flo
         if s.grade is not None and s.grade not in grades:
             problems.append(f"model.yaml: other.strengths.{key}.grade: unknown grade '{s.grade}'")
         need_src(f"model.yaml: other.strengths.{key}", s.src)
+    for pname, prof in other.profiles.items():
+        need_src(f"model.yaml: other.profiles.{pname}", prof.src)
+        for key, s in prof.strengths.items():
+            if key not in findings:
+                problems.append(f"model.yaml: other.profiles.{pname}.strengths.{key}: unknown finding")
+            if s.grade is not None and s.grade not in grades:
+                problems.append(f"model.yaml: other.profiles.{pname}.strengths.{key}.grade: unknown grade '{s.grade}'")
+            need_src(f"model.yaml: other.profiles.{pname}.strengths.{key}", s.src)
     for esc in other.escalations:
         for key in esc.any:
             if key not in findings:

@@ -289,8 +289,29 @@ class OtherEscalation(_Strict):
         return self
 
 
+class OtherProfile(_Strict):
+    """One kind of cause outside the conditions, described by its distinguishing findings only; every
+    finding it does not list takes the background rate (strengths.yaml ``defaults``)."""
+
+    name: str
+    weight: float = Field(gt=0.0, description="relative share within the unlisted-cause class")
+    src: str | None = None
+    est: str | None = None
+    strengths: dict[str, Strength] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _basis(self) -> OtherProfile:
+        if (self.src is None) == (self.est is None):
+            raise ValueError("give exactly one of `src` or `est` for the weight")
+        return self
+
+
 class OtherClass(_Strict):
-    """The "unlisted cause" (leak) class: a cause of leg pain outside the knowledge base's conditions."""
+    """The "unlisted cause" (leak) class: a cause of leg pain outside the knowledge base's conditions.
+
+    With ``profiles`` it is a mixture: P(answers | other) = sum over the profiles of
+    weight x P(answers | profile); the profile ``generic`` (if listed) uses the broad likelihood
+    below (background, ``mix`` and ``flatten``) instead of the background alone."""
 
     prior: OtherPrior
     age_factors: list[float] | None = None
@@ -300,6 +321,7 @@ class OtherClass(_Strict):
     flatten: float = Field(gt=0.0, le=1.0)
     flatten_est: str
     strengths: dict[str, Strength] = Field(default_factory=dict)
+    profiles: dict[str, OtherProfile] = Field(default_factory=dict)
     level: Level = _Level.SELF_CARE.value
     escalations: list[OtherEscalation] = Field(default_factory=list)
 

@@ -122,7 +122,24 @@ def load(s: Session, who: Principal, assessment_id: str, *, for_update: bool = F
     rec = s.scalar(q)
     if rec is None:
         raise NotFoundError(f"assessment: no assessment '{assessment_id}' visible to you")
+    _mark_links(s, [rec])
     return rec
+
+
+def _mark_links(s: Session, recs: Sequence[AssessmentRecord]) -> None:
+    """Decide for each record whether its ``followup_of`` may be shown (:func:`shown_followup_of`): only when the
+    first assessment of its chain belongs to the same clinic (or, unshared, to none). One query for all."""
+    ids = {r.followup_of for r in recs if r.followup_of}
+    owners = dict(s.execute(select(AssessmentRecord.id, AssessmentRecord.clinic_id)
+                            .where(AssessmentRecord.id.in_(ids))).all()) if ids else {}
+    for r in recs:
+        same = r.followup_of in owners and owners[r.followup_of] == r.clinic_id
+        r.__dict__["_shown_followup_of"] = r.followup_of if same else None  # a plain attribute, never stored
+
+
+def shown_followup_of(rec: AssessmentRecord) -> str | None:
+    """The record's ``followup_of`` when its clinic may know that record (another clinic's id stays hidden)."""
+    return rec.__dict__.get("_shown_followup_of")
 
 
 def state_of(rec: AssessmentRecord) -> InterviewState:
@@ -166,6 +183,7 @@ def create(s: Session, who: Principal | None, *, age: int, sex: str, mode: str =
     s.flush()
     audit(s, who or Principal(kind="patient", assessment_id=rec.id), "create", [rec.id], clinic_id=clinic_id,
           change=True)
+    _mark_links(s, [rec])
     return Created(rec, token, format_code(code))
 
 
@@ -361,6 +379,7 @@ def list_for_clinic(s: Session, who: Principal, *, status: str | None = None, le
         q = q.where(AssessmentRecord.created_at < until)
     q = q.order_by(AssessmentRecord.created_at.desc(), AssessmentRecord.id).limit(limit).offset(offset)
     rows = list(s.scalars(q))
+    _mark_links(s, rows)
     audit(s, who, audit_action, [r.id for r in rows])
     return rows
 
@@ -384,6 +403,8 @@ def claim(s: Session, who: Principal, share_code: str) -> AssessmentRecord:
         # the patient's changes made before the clinic received the assessment become part of its audit log
         s.execute(update(AuditEntry).where(AuditEntry.assessment_id.in_(moved), AuditEntry.clinic_id.is_(None))
                   .values(clinic_id=who.clinic_id))
+    s.flush()
+    _mark_links(s, [rec])
     audit(s, who, "claim", [rec.id])
     return rec
 
@@ -426,10 +447,14 @@ def start_followup(s: Session, who: Principal, assessment_id: str, ckb: Compiled
                      patient_ref=rec.patient_ref if who.is_clinic else None, followup_of=root_id, ckb=ckb,
                      clinic_id=rec.clinic_id)
     created.record.clinic_id = rec.clinic_id
+    s.flush()
+    _mark_links(s, [created.record])
     return created
 
 
 def followups(s: Session, who: Principal, assessment_id: str) -> list[AssessmentRecord]:
     """The follow-ups in this assessment's chain that the caller may see through it (:func:`chain`), oldest first."""
     rec = load(s, who, assessment_id)
-    return [r for r in chain(s, who, rec) if r.followup_of is not None]
+    rows = [r for r in chain(s, who, rec) if r.followup_of is not None]
+    _mark_links(s, rows)
+    return rows
