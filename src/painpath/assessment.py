@@ -308,7 +308,7 @@ def _triage_result(ckb: CompiledKB, tri: Any, p: np.ndarray) -> TriageResult:
     floor_rank = int(tri.floor_rank[0])
     return TriageResult(
         level=level,
-        advice=t.level_text[level],  # type: ignore[index]
+        advice=t.level_text[level],  # type: ignore[index]  # level is a LevelName value (from RANK_LEVEL)
         reasons=reasons,
         floor_level=RANK_LEVEL[floor_rank] if floor_rank >= 0 else None,
         condition_level=RANK_LEVEL[cond_rank],

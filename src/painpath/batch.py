@@ -589,10 +589,10 @@ def score_file(
             row += chunk.height
             if pool is None:
                 done: Future[tuple[pl.DataFrame, pl.DataFrame | None]] = Future()
-                done.set_result(score_frame(*args, **kw))  # type: ignore[arg-type]
+                done.set_result(score_frame(*args, **kw))  # type: ignore[arg-type]  # kw holds score_frame's keyword arguments, typed by the caller
                 pending.append((done, row))
             else:
-                pending.append((pool.submit(score_frame, *args, **kw), row))  # type: ignore[arg-type]
+                pending.append((pool.submit(score_frame, *args, **kw), row))  # type: ignore[arg-type]  # kw holds score_frame's keyword arguments, typed by the caller
             while len(pending) > (threads if pool is not None else 0):  # at most `threads` chunks in flight
                 finish_one()
         while pending:

@@ -60,7 +60,7 @@ def predictions_for(cases: Sequence[Any], mode: str, *, ckb: Any = None) -> Pred
     from painpath.engine.compiled import RANK_LEVEL
 
     ckb = ckb or default_compiled()
-    ev, age, female = encode_many(list(cases), ckb, mode)  # type: ignore[arg-type]
+    ev, age, female = encode_many(list(cases), ckb, mode)  # type: ignore[arg-type]  # mode is 'self' or 'clinician' (the caller's --mode)
     post, ranks = assess_arrays(ev, age, female, setting=setting_for(mode), ckb=ckb)
     return Predictions(
         mode=mode, ids=[c.id for c in cases], labels=list(ckb.conditions), probs=np.asarray(post, dtype=float),

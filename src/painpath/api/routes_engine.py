@@ -9,7 +9,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from painpath import __version__
-from painpath.api.deps import DB, Who
 from painpath.api.schemas import (
     OMITTED_RULE,
     AnswerRequest,
@@ -29,6 +28,7 @@ from painpath.cases import parse_case
 from painpath.domain import setting_for
 from painpath.engine import ENGINE_VERSION, default_compiled, posterior
 from painpath.errors import CaseError, NotFoundError
+from painpath.http.deps import DB, Who
 from painpath.interview import answer, next_step, start
 from painpath.interview.policy import screen_value, validate_state, why_text
 

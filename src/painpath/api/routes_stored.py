@@ -12,7 +12,6 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from painpath.api.deps import DB, AdminWho, ClinicWho, MaybeWho, SettingsDep, Who, client_key
 from painpath.api.schemas import (
     AmendRequest,
     AnswersUpdate,
@@ -42,6 +41,7 @@ from painpath.api.schemas import (
 from painpath.careplan import OutcomeSnapshot
 from painpath.domain import LevelName
 from painpath.errors import ConflictError, PermissionDeniedError
+from painpath.http.deps import DB, AdminWho, ClinicWho, MaybeWho, SettingsDep, Who, client_key
 from painpath.storage import accounts as acc
 from painpath.storage import assessments as store
 from painpath.storage.models import AssessmentRecord, AuditEntry, Clinic, Token, User
@@ -302,14 +302,14 @@ def _token_out(t: acc.Token) -> TokenOut:
 @router.get("/clinic/tokens", response_model=list[TokenOut], tags=["clinic"], responses=ERRORS)
 def list_tokens(db: DB, who: AdminWho) -> list[TokenOut]:
     with db.read() as s:
-        return [_token_out(t) for t in acc.list_tokens(s, who.clinic_id)]  # type: ignore[arg-type]
+        return [_token_out(t) for t in acc.list_tokens(s, who.clinic_id)]  # type: ignore[arg-type]  # a clinic principal always has a clinic_id
 
 
 @router.post("/clinic/tokens", response_model=TokenCreated, status_code=201, tags=["clinic"], responses=ERRORS,
              summary="Create an API key for an integration (shown once)")
 def create_token(body: TokenCreate, db: DB, who: AdminWho) -> TokenCreated:
     with db.write() as s:
-        tok, raw = acc.issue_token(s, who.clinic_id, kind="api", name=body.name)  # type: ignore[arg-type]
+        tok, raw = acc.issue_token(s, who.clinic_id, kind="api", name=body.name)  # type: ignore[arg-type]  # an admin principal always has a clinic_id
         store.audit(s, who, "token_create", detail=f"token {tok.id}")
         return TokenCreated(**_token_out(tok).model_dump(), token=raw)
 
@@ -318,7 +318,7 @@ def create_token(body: TokenCreate, db: DB, who: AdminWho) -> TokenCreated:
                summary="Revoke an API key; it stops working at once")
 def revoke_token(token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], db: DB, who: AdminWho) -> Response:
     with db.write() as s:
-        tok = acc.revoke_token(s, who.clinic_id, token_id)  # type: ignore[arg-type]
+        tok = acc.revoke_token(s, who.clinic_id, token_id)  # type: ignore[arg-type]  # an admin principal always has a clinic_id
         if tok.kind != "api":
             raise PermissionDeniedError("token_id: only API keys are revoked here; sessions end with logout")
         store.audit(s, who, "token_revoke", detail=f"token {token_id}")
@@ -342,7 +342,7 @@ UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
             summary="The clinic's users (administrators)")
 def list_users(db: DB, who: AdminWho) -> list[UserOut]:
     with db.read() as s:
-        return [_user_out(s, u) for u in acc.list_users(s, who.clinic_id)]  # type: ignore[arg-type]
+        return [_user_out(s, u) for u in acc.list_users(s, who.clinic_id)]  # type: ignore[arg-type]  # an admin principal always has a clinic_id
 
 
 def _not_self(who: acc.Principal, user: User, what: str) -> None:

@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 from painpath.assessment import Assessment
 from painpath.careplan import CarePlan, FollowUpResult, OutcomeSnapshot
 from painpath.domain import AnswerName, LevelName, ModeName, SexName
+from painpath.http.problems import Problem as Problem  # re-exported: part of the REST contract
 from painpath.interview import InterviewState, Step
 
 Sex = SexName
@@ -19,17 +20,6 @@ AnswerT = AnswerName
 LevelT = LevelName
 FindingKey = str
 Strict = ConfigDict(extra="forbid")
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details."""
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: list[dict[str, Any]] = Field(default_factory=list, description="one entry per invalid field")
 
 
 def _known_finding(key: str) -> str:

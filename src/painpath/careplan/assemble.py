@@ -192,7 +192,7 @@ def build_care_plan(
 
     lead_key, lead_p = known[0]
     lead = content.conditions[lead_key]
-    level: Level = more_urgent(triage_level, lead.base_level)  # type: ignore[arg-type]
+    level: Level = more_urgent(triage_level, lead.base_level)  # type: ignore[arg-type]  # both are LevelName values; more_urgent returns one of them
     if level != triage_level:
         notes.append(f"level raised from {triage_level} to {level}, the lowest level for {lead_key}")
     block = lead.levels[level]

@@ -90,7 +90,7 @@ def compare_followup(
     else:
         trend = "no_change"
 
-    level: Level = current_triage_level  # type: ignore[assignment]
+    level: Level = current_triage_level  # type: ignore[assignment]  # validated by Level.parse above
     if trend == "worse":
         advice_key = "worse"
         level = more_urgent(level, spec.worse_min_level)
@@ -105,7 +105,7 @@ def compare_followup(
     if _Level.parse(current_triage_level).is_acute:
         reasons.append(f"current assessment is {current_triage_level}: follow that plan first")
 
-    advice = spec.advice[advice_key]  # type: ignore[index]
+    advice = spec.advice[advice_key]  # type: ignore[index]  # advice_key is one of the keys the schema requires
     return FollowUpResult(
         pain_change=pain_change,
         pain_change_percent=pain_pct,

@@ -51,7 +51,7 @@ def batch(
     except ImportError as exc:
         fail(f"painpath batch needs the batch extra: pip install 'painpath[batch]' ({exc})")
     tune_allocator()  # this process only scores: keep chunk buffers instead of re-faulting them
-    options = BatchOptions(mode=mode, setting=setting, top=top,  # type: ignore[arg-type]
+    options = BatchOptions(mode=mode, setting=setting, top=top,  # type: ignore[arg-type]  # mode is checked by BatchOptions (a clear error names it)
                            all_probabilities=all_probabilities, skip_invalid=skip_invalid)
     try:
         with progress_bar(enabled=not quiet) as bar:

@@ -44,9 +44,9 @@ def evaluate(
                 if interview:
                     from painpath.interview.simulate import score_interviews
 
-                    out[m] = score_interviews(Ticking(cases, bar, task), m, ckb=ckb)  # type: ignore[arg-type]
+                    out[m] = score_interviews(Ticking(cases, bar, task), m, ckb=ckb)  # type: ignore[arg-type]  # mode comes from the --mode choices (self, clinician)
                 else:
-                    out[m] = score_cases(cases, m, ckb=ckb)  # type: ignore[arg-type]
+                    out[m] = score_cases(cases, m, ckb=ckb)  # type: ignore[arg-type]  # mode comes from the --mode choices (self, clinician)
                 bar.update(task, completed=len(cases))
         if report is not None:
             from painpath.evaluate_report import predictions_for, write_report

@@ -121,7 +121,7 @@ def _ask_startback(console: Console):
                                            {"a": True, "agree": True, "d": False, "disagree": False, "q": "quit"})
             if answers[item.id] == "quit":
                 raise _Quit
-    result = score_startback(answers)  # type: ignore[arg-type]
+    result = score_startback(answers)  # type: ignore[arg-type]  # answers holds the item ids and values the questions above asked for
     console.print(f"  STarT Back: total {result.total}, psychosocial {result.psychosocial} -> [bold]{result.stratum} risk[/]")
     console.print(f"  [dim]{spec.copyright}[/]")
     return result

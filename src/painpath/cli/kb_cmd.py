@@ -48,7 +48,7 @@ def check(
     try:
         from painpath.careplan import check_care_content
     except ImportError:
-        check_care_content = None  # type: ignore[assignment]
+        check_care_content = None  # type: ignore[assignment]  # an optional check: None when care content cannot be imported
     if check_care_content is not None and path is None:
         problems += [f"careplan: {p}" for p in check_care_content()]
     if problems:

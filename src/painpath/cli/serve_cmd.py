@@ -85,7 +85,7 @@ def serve(
     print(f"PainPath on {address}/  (API docs at {address}/docs)", file=sys.stderr)
     for line in _first_run_hint(settings.url, host, port):
         print(line, file=sys.stderr)
-    uvicorn.run("painpath.api.app:app_factory", factory=True, host=host, port=port, workers=workers, reload=reload,
+    uvicorn.run("painpath.asgi:app_factory", factory=True, host=host, port=port, workers=workers, reload=reload,
                 **uvicorn_options(settings))
 
 
@@ -99,7 +99,7 @@ def uvicorn_options(settings) -> dict[str, Any]:
 
 def _first_run_hint(url: str, host: str, port: int) -> list[str]:
     """While no clinic exists: where to create the first one (the set-up page answers only on this machine)."""
-    from painpath.web.setup import clinic_exists
+    from painpath.storage.accounts import clinic_exists
 
     try:
         if clinic_exists(url):

@@ -219,10 +219,10 @@ def _other_theta(kb: KnowledgeBase, finds: tuple[str, ...], theta: np.ndarray) -
     for fi, f in enumerate(finds):
         entry = other.strengths.get(f)
         if entry is not None:
-            out[fi] = entry.p if entry.p is not None else kb.strengths.grades[entry.grade]  # type: ignore[index]
+            out[fi] = entry.p if entry.p is not None else kb.strengths.grades[entry.grade]  # type: ignore[index]  # the schema requires grade when p is not given
             continue
         e = kb.strengths.defaults[f]
-        d = e.p if e.p is not None else kb.strengths.grades[e.grade]  # type: ignore[index]
+        d = e.p if e.p is not None else kb.strengths.grades[e.grade]  # type: ignore[index]  # the schema requires grade when p is not given
         d = (1.0 - other.mix) * d + other.mix * mean[fi]
         lo = np.log(d) - np.log1p(-d)
         out[fi] = 1.0 / (1.0 + np.exp(-other.flatten * lo))
@@ -249,7 +249,7 @@ def _other_profiles(kb: KnowledgeBase, finds: tuple[str, ...],
         prof = other.profiles[name]
         out[i] = broad if name == "generic" else background
         for key, st in prof.strengths.items():
-            out[i, finds.index(key)] = st.p if st.p is not None else grades[st.grade]  # type: ignore[index]
+            out[i, finds.index(key)] = st.p if st.p is not None else grades[st.grade]  # type: ignore[index]  # the schema requires grade when p is not given
     w = np.array([other.profiles[n].weight for n in names])
     return names, out, w / w.sum()
 

@@ -265,7 +265,7 @@ def patient_view(body: Any, ckb: CompiledKB, *, base_url: str = "") -> dict[str,
     ev = evidence(req, ckb)
     if ev is None or ev.case is None or needs_location(ev.answers, ckb):  # no place that hurts: nothing to assess
         return {"cards": []}
-    result = assess(ev.case, mode=ev.mode, ckb=ckb)  # type: ignore[arg-type]
+    result = assess(ev.case, mode=ev.mode, ckb=ckb)  # type: ignore[arg-type]  # ev.mode is 'self' or 'clinician' (set with the case)
     return {"cards": [assessment_card(result, base_url=base_url, assessment_id=ev.assessment_id)]}
 
 

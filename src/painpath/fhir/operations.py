@@ -178,7 +178,7 @@ def _asked_groups(q: dict[str, Any], ckb: CompiledKB) -> list[tuple[str, list[st
         if bad or not keys:
             raise FhirError(f"{at}.item: group '{link}' must hold findings of that screen"
                             + (f" ('{bad[0]}' is not one)" if bad else ""), expression=f"{at}.item")
-        out.append((link, keys))  # type: ignore[arg-type]
+        out.append((link, keys))  # type: ignore[arg-type]  # keys are the screen's finding keys (str)
     return out
 
 
@@ -202,7 +202,7 @@ def _state(resp: Response, groups: list[tuple[str, list[str]]], mode: str, ckb: 
         got = resp.groups[name]
         values = {k: (got.get(k) or "unknown") for k in keys}
         try:
-            state = answer(state, values, ckb, screen=name)  # type: ignore[arg-type]
+            state = answer(state, values, ckb, screen=name)  # type: ignore[arg-type]  # values are answer codes read from FHIR codings (AnswerName)
         except CaseError as exc:
             at = resp.paths.get(name, "QuestionnaireResponse.item")
             raise FhirError(f"{at}: {exc}", expression=at) from None
@@ -326,7 +326,7 @@ def response_case(qr: dict[str, Any], ckb: CompiledKB, mode_param: str | None = 
                     if isinstance(it, dict) and it.get("linkId") in ckb.fidx:
                         findings.setdefault(it["linkId"], None)
     findings.update({k: (None if v == "unknown" else v == "present") for k, v in resp.answers.items()})
-    case = Case(id=str(qr.get("id") or "fhir"), age=resp.age, sex=resp.sex,  # type: ignore[arg-type]
+    case = Case(id=str(qr.get("id") or "fhir"), age=resp.age, sex=resp.sex,  # type: ignore[arg-type]  # age and sex are checked just above (required, in range)
                 findings=findings)
     return resp, case, mode
 
@@ -354,7 +354,7 @@ def assess_response(body: Any, ckb: CompiledKB) -> tuple[dict[str, Any], Assessm
         raise FhirError(f"{at}: no place that hurts is answered Yes ({', '.join(location_findings(ckb))}); "
                         f"{LOCATION_TEXT}", expression=at, code="required")
     qr.setdefault("authored", authored_now())
-    result = assess(case, mode=mode, ckb=ckb, explain_conditions=None)  # type: ignore[arg-type]
+    result = assess(case, mode=mode, ckb=ckb, explain_conditions=None)  # type: ignore[arg-type]  # mode is 'self' or 'clinician' (read_response checks it)
     seed = str(uuid.uuid4())
     _tag(qr)
     _set_ext(qr, C.EXT_MODE, {"valueCode": mode})

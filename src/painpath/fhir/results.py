@@ -136,7 +136,7 @@ def triage_observation(ckb: CompiledKB, result: Assessment, *, oid: str, qr_url:
                        level: str | None = None, extra_reasons: Sequence[str] = (), effective: str | None = None,
                        derived: Sequence[str] = ()) -> dict[str, Any]:
     level = level or result.triage.level
-    advice = ckb.kb.triage.level_text.get(level, result.triage.advice)  # type: ignore[call-overload]
+    advice = ckb.kb.triage.level_text.get(level, result.triage.advice)  # type: ignore[call-overload]  # level is a LevelName value
     sources = ckb.kb.sources.sources
     notes = []
     for r in result.triage.reasons:

@@ -213,7 +213,7 @@ def record_answers(s: Session, who: Principal, assessment_id: str, values: Mappi
     if screen is not None and screen not in ckb.kb.interview.screens:
         raise CaseError(f"screen: unknown screen '{screen}'")
     _check_owner(rec, who, list(values), ckb)
-    state = answer(state_of(rec), values, ckb, screen=screen)  # type: ignore[arg-type]
+    state = answer(state_of(rec), values, ckb, screen=screen)  # type: ignore[arg-type]  # values were validated by the API schema (AnswerName)
     _save_state(rec, state)
     _own(rec, who, list(values))
     _audit_change(s, who, "answer", rec, detail=f"answers: {_keys(values)}")
@@ -341,7 +341,7 @@ def amend(s: Session, who: Principal, assessment_id: str, values: Mapping[str, s
         state = state.model_copy(update={"mode": "clinician"})
         rec.mode = "clinician"
         rec.setting = setting_for(state.mode, state.setting)
-    state = answer(state, values, ckb, screen=None)  # type: ignore[arg-type]
+    state = answer(state, values, ckb, screen=None)  # type: ignore[arg-type]  # values were validated by the API schema (AnswerName)
     earlier = {"at": (rec.finished_at or utcnow()).isoformat(), "triage_level": rec.triage_level,
                "top_condition": rec.top_condition, "mode": (rec.result or {}).get("mode"), "result": rec.result,
                "kb_version": rec.kb_version, "engine_version": rec.engine_version}

@@ -88,7 +88,7 @@ def logout(request: Request, csrf: Annotated[str | None, Form()] = None) -> Resp
     try:
         who = clinician(request)
         with db_of(request).write() as s:
-            acc.revoke_token(s, who.clinic_id, who.token_id)  # type: ignore[arg-type]
+            acc.revoke_token(s, who.clinic_id, who.token_id)  # type: ignore[arg-type]  # a clinician's principal always has a clinic_id
     except LoginRequired:
         pass
     resp = _redirect("/clinic/login")
@@ -138,7 +138,7 @@ def _users_page(request: Request, who: Principal, *, status: int = 200, code: st
     from painpath.api.routes_stored import _user_out
 
     with db_of(request).read() as s:
-        users = [_user_out(s, u) for u in acc.list_users(s, who.clinic_id)]  # type: ignore[arg-type]
+        users = [_user_out(s, u) for u in acc.list_users(s, who.clinic_id)]  # type: ignore[arg-type]  # a clinician's principal always has a clinic_id
     return render(request, "clinic/users.html", status=status, users=users, me=who.user_id, code=code,
                   code_for=code_for, done=done)
 
@@ -365,7 +365,7 @@ async def exam(request: Request, assessment_id: str) -> Response:
     """Examination findings and history answers added or corrected by the clinician; the result is recomputed
     and the earlier one kept. Only answers that differ from the stored ones count as changes."""
     form = await request.form()
-    check_csrf(request, form.get("csrf"))  # type: ignore[arg-type]
+    check_csrf(request, form.get("csrf"))  # type: ignore[arg-type]  # a form value may be an upload; check_csrf refuses anything but the token string
     who = clinician(request)
     ckb = default_compiled()
     where = set(ckb.kb.interview.screens["where"].findings) if "where" in ckb.kb.interview.screens else set()
@@ -439,4 +439,4 @@ def export(request: Request, fmt: str) -> Response:
     if fmt not in ("csv", "json"):
         raise NotFoundError("format: csv or json")
     who = clinician(request)
-    return clinic_export(db=db_of(request), who=who, format=fmt)  # type: ignore[arg-type]
+    return clinic_export(db=db_of(request), who=who, format=fmt)  # type: ignore[arg-type]  # fmt was checked against csv/json just above

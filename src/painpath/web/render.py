@@ -81,7 +81,7 @@ def fill_region(text: str) -> str:
 def env() -> Environment:
     e = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "svg"]),
                     extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
-    e.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=False)  # type: ignore[attr-defined]
+    e.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=False)  # type: ignore[attr-defined]  # jinja2's i18n extension adds this method at run time
     e.filters["pct"] = _pct
     e.filters["code"] = format_code  # intake and share codes, spelled one way everywhere (9FZ5-4WTZ)
     e.globals["diagram"] = diagram
@@ -99,4 +99,4 @@ def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HT
     html = env().get_template(template).render(
         request=request, lang=lang, csrf=csrf_token(request), path=request.url.path,
         query=query, clinician=getattr(request.state, "clinician", None), **ctx)
-    return finish_response(request, HTMLResponse(html, status_code=status))  # type: ignore[return-value]
+    return finish_response(request, HTMLResponse(html, status_code=status))  # type: ignore[return-value]  # finish_response returns the response it was given

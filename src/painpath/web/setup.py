@@ -25,6 +25,7 @@ from sqlalchemy import select, text
 
 from painpath.errors import ConflictError, ServiceError
 from painpath.storage import accounts
+from painpath.storage.accounts import clinic_exists
 from painpath.storage.db import Database
 from painpath.storage.models import Clinic
 from painpath.web.i18n import gettext as _
@@ -39,31 +40,6 @@ PASSWORD_MAX = 1024
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 FORWARD_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
 _ADVISORY_LOCK = 0x5041494E  # "PAIN": serialises first-run set-ups on PostgreSQL
-
-
-def clinic_exists(target: str | Database) -> bool:
-    """Whether the database (a URL or an open Database) holds at least one clinic. A URL is opened just for this;
-    a SQLite file that does not exist yet counts as no clinic and is not created."""
-    if isinstance(target, Database):
-        with target.read() as s:
-            return s.scalar(select(Clinic.id).limit(1)) is not None
-    from sqlalchemy import create_engine, inspect
-
-    if target.startswith("sqlite:///"):
-        from pathlib import Path
-
-        path = Path(target.removeprefix("sqlite:///"))
-        if not path.is_file():
-            return False
-        target = f"sqlite:///file:{path}?mode=ro&uri=true"
-    engine = create_engine(target)
-    try:
-        with engine.connect() as c:
-            if not inspect(c).has_table(Clinic.__tablename__):
-                return False
-            return c.execute(select(Clinic.id).limit(1)).first() is not None
-    finally:
-        engine.dispose()
 
 
 def is_local(request: Request) -> bool:
