@@ -2,6 +2,7 @@
 
 * The domain core (kb, engine, interview, careplan, and the vocabulary in painpath.domain) imports no web,
   database, template, PDF, migration, translation or terminal library, and none of PainPath's adapters.
+* The application layer (painpath.services) imports neither frameworks nor storage nor front ends.
 * The front ends (api, web, fhir, cli) never import one another: what the HTTP ones share lives in
   painpath.http, and painpath.asgi (the one app factory) wires them together.
 """
@@ -91,6 +92,12 @@ def test_no_framework_imports(path: Path) -> None:
 def test_the_core_imports_no_adapter(path: Path) -> None:
     bad = _painpath_imports(path) & NOT_FOR_CORE
     assert not bad, f"{path.relative_to(PKG)} imports painpath.{sorted(bad)}: the core must not depend on them"
+
+
+@pytest.mark.parametrize("path", sorted((PKG / "services").rglob("*.py")), ids=lambda p: str(p.relative_to(PKG)))
+def test_the_application_layer_imports_no_framework_storage_or_front_end(path: Path) -> None:
+    bad = sorted(_imports(path) & FORBIDDEN) + sorted(f"painpath.{m}" for m in _painpath_imports(path) & NOT_FOR_CORE)
+    assert not bad, f"{path.relative_to(PKG)} imports {bad}: use cases are pure (front ends and storage call them)"
 
 
 def _adapter_files() -> list[Path]:

@@ -12,8 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from painpath.assessment import assess
-from painpath.cli._common import care_plan_json, fail, render_assessment
+from painpath.cli._common import fail, render_assessment
 from painpath.cli._plan import render_plan
 from painpath.domain import AnswerName, Level, Mode, StopReason
 from painpath.engine import default_compiled
@@ -21,6 +20,7 @@ from painpath.errors import PainPathError
 from painpath.interview import InterviewState, answer, next_step, withdraw
 from painpath.interview.policy import validate_state
 from painpath.interview.presenting import REGIONS, location_answers
+from painpath.services import assess_state, conclude
 
 YES, NO, DK = {"y", "yes"}, {"n", "no"}, {"d", "dk", "?", "don't know", "dont know", "not sure"}
 HINT = "Type y (yes), n (no) or d (don't know); w = why am I asked this?, b = back, {quit}."
@@ -213,7 +213,7 @@ def interview(
         raise typer.Exit(0) from None
     except PainPathError as exc:
         fail(str(exc))
-    result = assess(state.as_case(), mode=state.mode, ckb=ckb)
+    result = assess_state(state, ckb)  # with the resumed state's own setting
     if step.stop_reason == StopReason.EMERGENCY:
         console.print("\n[bold white on red] EMERGENCY [/] Stop the questions: please get help now.")
     startback = None
@@ -222,7 +222,7 @@ def interview(
             startback = _ask_startback(console)
         except _Quit:
             startback = None
-    plan = care_plan_json(result, state.as_case(), startback=startback)
+    plan = conclude(state, ckb, startback=startback, assessment=result).plan.model_dump(mode="json")
     if as_json:
         payload = result.model_dump(mode="json")
         payload["questions_asked"] = step.questions_asked

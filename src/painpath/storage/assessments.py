@@ -29,10 +29,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from painpath.assessment import assess, care_plan_for
-from painpath.domain import Level, setting_for
+from painpath.domain import setting_for
 from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled
-from painpath.errors import CaseError, ConflictError, NotFoundError, PermissionDeniedError, ServiceError
+from painpath.errors import CaseError, ConflictError, NotFoundError, PermissionDeniedError
 from painpath.interview import InterviewState, Step, answer, next_step, start, withdraw
 from painpath.interview.policy import validate_state
 from painpath.storage.accounts import (
@@ -280,36 +279,27 @@ def _earlier(s: Session, who: Principal, rec: AssessmentRecord) -> list[Assessme
 
 def finish(s: Session, who: Principal, assessment_id: str, *, startback: Mapping[str, Any] | None = None,
            ckb: CompiledKB | None = None) -> AssessmentRecord:
-    """Compute and store the result and care plan. Finishing again returns the stored result unchanged."""
-    from painpath.careplan import OutcomeSnapshot, compare_followup, score_startback
+    """Conclude the assessment (:func:`painpath.services.conclude`) and store the result, care plan, follow-up
+    and final level. Finishing again returns the stored result unchanged."""
+    from painpath.careplan import OutcomeSnapshot
+    from painpath.services import FollowUpInput, conclude
 
     ckb = ckb or default_compiled()
     rec = load(s, who, assessment_id, for_update=True)
     if rec.status == "finished":
         return rec
-    state = state_of(rec)
-    validate_state(state, ckb)
-    case = state.as_case()
-    result = assess(case, mode=state.mode, setting=state.setting, ckb=ckb)
-    sb = None
-    if startback is not None:
-        try:
-            sb = score_startback(startback)
-        except (ValueError, TypeError) as exc:
-            raise ServiceError(f"startback: {exc}") from exc
-    plan = care_plan_for(result, case, sb)
-    level = result.triage.level
+    followup = None
     if rec.outcome is not None:
         visible = chain(s, who, rec)
         prior = [r for r in _earlier(s, who, rec) if r.outcome is not None]
         if prior:
             weeks = (utcnow() - _aware(visible[0].created_at)).total_seconds() / (7 * 86400)
-            fu = compare_followup(OutcomeSnapshot.model_validate(prior[-1].outcome),
-                                  OutcomeSnapshot.model_validate(rec.outcome),
-                                  weeks_since_first=weeks, current_triage_level=level)
-            rec.followup = fu.model_dump(mode="json")
-            if Level.parse(fu.level) > level:
-                level = fu.level
+            followup = FollowUpInput(OutcomeSnapshot.model_validate(prior[-1].outcome),
+                                     OutcomeSnapshot.model_validate(rec.outcome), weeks_since_first=weeks)
+    done = conclude(state_of(rec), ckb, startback=startback, followup=followup)
+    result, plan, level = done.assessment, done.plan, done.level
+    if done.followup is not None:
+        rec.followup = done.followup.model_dump(mode="json")
     rec.result = result.model_dump(mode="json")
     rec.plan = plan.model_dump(mode="json")
     rec.triage_level = level
