@@ -62,11 +62,11 @@ def _check_conditions(content: CareContent) -> list[str]:
             problems.append(f"{file}: {key}: no care content for this condition")
     for key, cond in content.conditions.items():
         if key not in expected:
-            problems.append(f"{file}: {key}: not a known condition key (vocab.yaml)")
+            problems.append(f"{file}: {key}: not a known condition key (the knowledge base's triage.yaml)")
             continue
         if cond.base_level != expected[key]:
             problems.append(
-                f"{file}: {key}.base_level: {cond.base_level!r} but vocab.yaml says {expected[key]!r}"
+                f"{file}: {key}.base_level: {cond.base_level!r} but the knowledge base says {expected[key]!r}"
             )
         for level in required_levels(expected[key]):
             if level not in cond.levels:
