@@ -216,7 +216,8 @@ def test_unknown_conditions_are_skipped_and_unknown_level_raises():
 def test_only_unknown_keys_fall_back_to_the_plan_for_an_unexplained_pattern():
     plan = build_care_plan([("piriformis_syndrome", 0.9)], "self_care", {})
     assert plan.conditions[0].key == "other"
-    assert plan.level == "soon"  # an unexplained pattern is seen by a clinician
+    assert plan.level == "self_care"  # the plan keeps the engine's level (the engine raises "other" when persistent)
+    assert any("{primary_care}" not in s.text and "2 weeks" in s.text or "two weeks" in s.text for s in plan.safety_net)
     assert any("piriformis_syndrome" in n for n in plan.notes)
 
 

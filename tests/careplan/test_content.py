@@ -93,10 +93,13 @@ def test_assembled_acute_plans_carry_no_exercise_for_any_condition(condition, le
     assert not plan.exercises and not plan.self_care and not plan.treatments and not plan.tailoring
 
 
-def test_other_is_a_content_key_at_soon_and_above():
+def test_other_has_content_from_the_engines_own_level_up():
+    from painpath.kb import default_kb
+
     content = load_care_content()
-    assert content.other_level == "soon"
-    assert set(content.conditions["other"].levels) == {"soon", "urgent", "emergency"}
+    engine_level = default_kb().model.other.level  # the plan never starts above the level the engine can give
+    assert content.other_level == engine_level == "self_care"
+    assert set(content.conditions["other"].levels) == {"self_care", "soon", "urgent", "emergency"}
 
 
 def test_hard_coded_country_services_are_reported(data_copy):

@@ -186,7 +186,9 @@ def _cramps(plan: CarePlan) -> None:
 
 
 def _other(plan: CarePlan) -> None:
-    assert plan.level in ("soon", "urgent", "emergency")
+    if plan.level == "self_care":  # short-lived, no warning sign: pace it, and a clinician if it lasts
+        assert "two weeks" in " ".join(s.text for s in plan.safety_net).lower()
+        assert "unexplained_pain_diary" in _ids(plan.self_care)
     if plan.level == "soon":
         assert "tell the clinician" in _text(plan.do_now[:1])
         assert "unexplained_pain_diary" in _ids(plan.self_care)

@@ -1,10 +1,10 @@
 """`painpath interview` in the terminal, driven with scripted standard input.
 
 The scripts follow the interview's fixed opening: the body map ("Places:"), its
-follow-ups, then the warning screens in interview.yaml order. With only the
-calf chosen the body map asks one follow-up (both legs?); the first warning
-screen has 4 items (bladder, bowel, saddle, sexual), the second 4 items
-starting with a cold, pale leg.
+follow-ups, then the warning items due, in interview.yaml order. With the
+buttock and calf chosen the body map asks one follow-up (both legs?); the first
+warning screen has 4 items (bladder, bowel, saddle, sexual: due with buttock
+pain), the second 3 items starting with a cold, pale leg (due with calf pain).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from painpath.interview import InterviewState
 from painpath.interview.presenting import REGIONS
 from tests.conftest import run_cli
 
-CALF_ONLY = "6\nn\n"  # body map: calf; both legs? no
+CALF_ONLY = "2,6\nn\n"  # body map: buttock and calf; both legs? no
 SPINAL_NO = "n\nn\nn\nn\n"  # warning screen 1: all no
-COLD_LEG = "y\nn\nn\nn\n"  # warning screen 2: cold pale leg -> emergency
+COLD_LEG = "y\nn\nn\n"  # warning screen 2: cold pale leg -> emergency
 HINT = "Type y (yes), n (no) or d (don't know)"
 SPINAL_TITLE = "Have you noticed any of these new changes?"
 
@@ -77,7 +77,7 @@ def test_invalid_input_reasks_with_a_hint() -> None:
     stdin = (
         "abc\n200\n40\n"  # age: not a number, out of range, then fine
         "x\nm\n"  # sex
-        "maybe\n\n99\n0\n6\n"  # body map: rubbish, empty, out of range, zero, then calf
+        "maybe\n\n99\n0\n2,6\n"  # body map: rubbish, empty, out of range, zero, then buttock and calf
         "n\n"  # both legs
         "maybe\n\n99\n"  # first warning item: three bad answers
         + SPINAL_NO
@@ -116,7 +116,7 @@ def test_back_goes_to_the_previous_question() -> None:
 
 
 def test_back_from_the_first_question_returns_to_the_body_map() -> None:
-    stdin = CALF_ONLY + "b\n" + "7\nn\n" + SPINAL_NO + COLD_LEG  # first calf, then shin
+    stdin = CALF_ONLY + "b\n" + "2,7\nn\n" + SPINAL_NO + COLD_LEG  # first buttock and calf, then buttock and shin
     r = interview("--age", "40", "--sex", "male", "--json", stdin=stdin)
     assert r.returncode == 0, r.stderr
     assert r.stderr.count("Places:") == 2
@@ -178,7 +178,8 @@ def test_resume_missing_or_bad_file(tmp_path: Path) -> None:
 
 def _state_file(tmp_path: Path, **changes: object) -> Path:
     state = {"version": 1, "age": 40, "sex": "male", "mode": "self", "setting": None,
-             "answers": [{"finding": "calf_pain", "value": "present", "screen": "where"}], "screens_asked": ["where"]}
+             "answers": [{"finding": "buttock_pain", "value": "present", "screen": "where"}],
+             "screens_asked": ["where"]}
     state.update(changes)
     p = tmp_path / "state.json"
     p.write_text(json.dumps(state), encoding="utf-8")
@@ -237,7 +238,7 @@ def test_without_save_nothing_claims_to_save() -> None:
 def test_with_save_it_says_where_once_not_after_every_question(tmp_path: Path) -> None:
     saved = tmp_path / "visit.json"
     r = interview("--age", "40", "--sex", "male", "--mode", "clinician", "--save", str(saved),
-                  stdin=CALF_ONLY + SPINAL_NO + "n\nn\nn\nn\n" + "q\n")
+                  stdin=CALF_ONLY + SPINAL_NO + "n\nn\nn\n" + "q\n")
     assert r.returncode == 0, r.stderr
     assert r.stdout.count(str(saved)) == 1 + 3  # up front; then "saved in X: continue with --resume X --save X"
     assert "Saved the interview" not in r.stdout

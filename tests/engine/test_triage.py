@@ -457,3 +457,51 @@ def test_unknown_setting_is_a_painpath_error() -> None:
     b = assess(case({"calf_pain": True}), setting="clinic")
     assert a.setting == "self" and b.setting == "clinic"
     assert [c.probability for c in a.conditions] != [c.probability for c in b.conditions]
+
+
+# --- PainPath's added caution: the Ottawa bone-tenderness sign unknown (triage.yaml) ---------------
+
+
+def _sprain(**extra: Any) -> dict[str, Any]:
+    # an inversion sprain (compare benchmark dev-055 / dev-056), walking on it
+    return {
+        "ankle_pain": True, "pain_below_knee": True, "leg_pain_worse_than_back": True, "onset_twisting_injury": True,
+        "joint_swelling": True, "bruising": True, "unable_to_bear_weight": False, **extra,
+    }
+
+
+def test_unexamined_sprain_after_a_fall_is_urgent_in_self_mode() -> None:
+    a = assess(case(_sprain(onset_after_trauma=True), age=40), mode="self")
+    assert a.top.key == "ankle_sprain"
+    assert a.triage.floor_level is None
+    assert a.triage.level == "urgent"
+    assert any(r.kind == "escalation" and r.id == "ankle_sprain_ottawa_not_examined" for r in a.triage.reasons)
+
+
+def test_twisting_sprain_without_a_fall_stays_self_care() -> None:
+    # not every sprain: a twist while walking, bearing weight, no fall or blow
+    a = assess(case(_sprain(onset_after_trauma=False), age=19), mode="self")
+    assert a.top.key == "ankle_sprain"
+    assert a.triage.level == "self_care"
+
+
+@pytest.mark.parametrize(("tender", "level"), [(False, "self_care"), (True, "urgent")])
+def test_examined_sprain_follows_the_ottawa_sign(tender: bool, level: str) -> None:
+    # a clinician who examined the bones decides: the unknown-sign rule no longer applies
+    a = assess(case(_sprain(onset_after_trauma=True, ottawa_ankle_bone_tenderness=tender,
+                            ankle_ligament_tenderness=True), age=40), mode="clinician")
+    assert a.triage.level == level
+    assert not any(r.id == "ankle_sprain_ottawa_not_examined" for r in a.triage.reasons)
+
+
+def test_while_unknown_escalation_needs_the_sign_unknown() -> None:
+    # generic engine behaviour: the same evidence with the sign answered "don't know" (0) fires, absent (-1) does not
+    j = [e.id for e in CKB.kb.triage.escalations].index("ankle_sprain_ottawa_not_examined")
+    ev = np.zeros((2, len(CKB.findings)))
+    ev[:, CKB.fidx["onset_after_trauma"]] = 1
+    ev[1, CKB.fidx["ottawa_ankle_bone_tenderness"]] = -1
+    post = np.zeros((2, len(CKB.candidates)))
+    post[:, CKB.cidx["ankle_sprain"]] = 1.0
+    tri = triage_arrays(CKB, ev, post, np.array([40, 40]))
+    assert tri.escalations_fired[:, j].tolist() == [True, False]
+    assert tri.level_rank.tolist() == [LEVEL_RANK["urgent"], LEVEL_RANK["self_care"]]

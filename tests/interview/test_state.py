@@ -90,14 +90,16 @@ def test_evidence_coding() -> None:
 
 def test_withdraw_by_screen() -> None:
     s = start(40, "male")
-    s = answer(s, {"calf_pain": "present", "pain_below_knee": "present"}, CKB, screen="where")
+    s = answer(s, {"calf_pain": "present", "pain_below_knee": "present", "low_back_pain": "present"}, CKB,
+               screen="where")
     s = answer(s, {"bladder_problem_new": "absent", "saddle_numbness": "absent"}, CKB, screen="warning_spinal")
     s = answer(s, {"fever_unwell": "absent"}, CKB, screen="warning_infection_clot")
     w = withdraw(s, screen="warning_spinal")
     assert "bladder_problem_new" not in w.answer_map and "saddle_numbness" not in w.answer_map
-    assert w.answer_map == {"calf_pain": "present", "pain_below_knee": "present", "fever_unwell": "absent"}
+    assert w.answer_map == {"calf_pain": "present", "pain_below_knee": "present", "low_back_pain": "present",
+                            "fever_unwell": "absent"}
     assert w.screens_asked == ("where", "warning_infection_clot")
-    # the withdrawn screen (the first warning screen in interview.yaml) is asked again
+    # the withdrawn screen (the first warning screen in interview.yaml, due with back pain) is asked again
     step = next_step(w, CKB)
     assert step.question is not None and step.question.screen == "warning_spinal"
 

@@ -201,7 +201,7 @@ def test_a_whole_interview_one_page_per_screen(web) -> None:  # type: ignore[no-
 def test_a_warning_checklist_needs_a_tick_or_none_of_these(web) -> None:  # type: ignore[no-untyped-def]
     b = web.browser
     aid = b.start()
-    b.where(aid, ["calf_pain"])
+    b.where(aid, ["buttock_pain", "calf_pain"])  # buttock pain opens the bladder and saddle checklist
     url = f"/a/{aid}/s/warning_spinal"
     r = b.get(url)
     f = form(r.text, url)

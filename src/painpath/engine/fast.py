@@ -63,6 +63,7 @@ class FastArrays:
     other_min_age: np.ndarray  # (n_other,) min age, or 1000 when none
     other_base: int
     n_prof: int = 0  # columns of the unlisted-cause profiles after the M candidates' columns
+    esc_unknown: tuple[tuple[int, np.ndarray], ...] = ()  # escalations that fire only while these findings are unknown
 
 
 @cache
@@ -146,6 +147,8 @@ def fast_arrays(ckb: CompiledKB, setting: str) -> FastArrays:
         other_min_age=np.array([1000 if a is None else a for _t, _c, a in ckb.other_escalations], dtype=np.int64),
         other_base=int(ckb.base_rank[o]) if o is not None else 0,
         n_prof=int(ckb.prof_log_w.size),
+        esc_unknown=tuple((j, np.array([ckb.fidx[k] for k in esc.while_unknown], dtype=np.intp))
+                          for j, esc in enumerate(tri.escalations) if esc.while_unknown),
     )
 
 
@@ -207,6 +210,8 @@ def _block(fa: FastArrays, ev: np.ndarray, prior_idx: np.ndarray, age: np.ndarra
     # the probability held by candidates at each level or above (after escalations)
     mass = logits @ fa.base_ge  # (n, 3)
     esc = hits[:, 2 * nf:2 * nf + ne]
+    for j, cols in fa.esc_unknown:
+        esc[:, j] &= (ev[:, cols] == 0).all(axis=1)
     rows = np.flatnonzero(esc.any(axis=1))
     if rows.size:  # only the cases where an escalation fired
         extra = (esc[rows].astype(np.float32) @ fa.esc_extra > 0).astype(np.float32).reshape(rows.size, 3, M)

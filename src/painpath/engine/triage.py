@@ -48,6 +48,7 @@ class _Mats:
     esc_raise: np.ndarray  # (ne, M) the rank an escalation raises each candidate to, -1 where it does not apply
     other_target: np.ndarray  # (no,) rank
     other_min_age: np.ndarray  # (no,) years (1000 = no age rule)
+    esc_unknown: tuple[tuple[int, np.ndarray], ...] = ()  # (escalation, finding cols) that must all be unknown
 
 
 @cache
@@ -81,6 +82,8 @@ def _mats(ckb: CompiledKB) -> _Mats:
         esc_raise=esc_raise,
         other_target=np.array([t for t, _c, _a in ckb.other_escalations], dtype=np.int64),
         other_min_age=np.array([1000 if a is None else a for _t, _c, a in ckb.other_escalations], dtype=np.int64),
+        esc_unknown=tuple((j, np.array([ckb.fidx[k] for k in esc.while_unknown], dtype=np.intp))
+                          for j, esc in enumerate(tri.escalations) if esc.while_unknown),
     )
 
 
@@ -98,8 +101,12 @@ def floor_matrix(ckb: CompiledKB, present: np.ndarray, hits: np.ndarray | None =
 
 
 def condition_ranks(ckb: CompiledKB, present: np.ndarray, age: np.ndarray | None = None,
-                    hits: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    hits: np.ndarray | None = None,
+                    unknown: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Each candidate's level rank after escalations (N, M), and which escalations fired.
+
+    An escalation with ``while_unknown`` fires only while all of those findings are unknown
+    (``unknown``: (N, F) bool, evidence 0; without it such escalations do not fire).
 
     The escalations of ``triage.yaml`` apply to the conditions; the unlisted-cause column
     ("other", when defined) has its own escalations (``model.yaml: other.escalations``), whose
@@ -108,7 +115,9 @@ def condition_ranks(ckb: CompiledKB, present: np.ndarray, age: np.ndarray | None
     mt = _mats(ckb)
     h = _hits(ckb, present) if hits is None else hits
     n = present.shape[0]
-    fired_all = h[:, 2 * mt.nf:2 * mt.nf + mt.ne]
+    fired_all = h[:, 2 * mt.nf:2 * mt.nf + mt.ne].copy()
+    for j, cols in mt.esc_unknown:
+        fired_all[:, j] &= unknown[:, cols].all(axis=1) if unknown is not None else False
     ranks = np.broadcast_to(ckb.base_rank, (n, len(ckb.base_rank))).copy()
     if mt.ne:
         raised = np.where(fired_all[:, :, None], mt.esc_raise[None, :, :], -1).max(axis=1)
@@ -146,11 +155,12 @@ def triage_arrays(ckb: CompiledKB, ev: np.ndarray, post: np.ndarray, age: np.nda
     When "other" ranks first, the condition-driven level is at least its own level (after its
     escalations): an unexplained pattern never gets self-care from the conditions it does not fit.
     """
-    present = np.atleast_2d(ev) > 0
+    ev = np.atleast_2d(ev)
+    present = ev > 0
     hits = _hits(ckb, present)
     floors = floor_matrix(ckb, present, hits)
     floor_rank = np.where(floors, _mats(ckb).floor_level[None, :], -1).max(axis=1, initial=-1)
-    eff, esc_fired = condition_ranks(ckb, present, age, hits)
+    eff, esc_fired = condition_ranks(ckb, present, age, hits, ev == 0)
     cond_rank = np.zeros(present.shape[0], dtype=int)
     thresholds = ckb.kb.triage.risk_thresholds
     for level in (Level.SOON, Level.URGENT, Level.EMERGENCY):

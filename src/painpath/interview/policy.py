@@ -3,9 +3,12 @@
 Order (a clinical hierarchy, as NHS 111 online asks life-threatening questions first):
 
 1. the presenting complaint (where it hurts);
-2. every warning screen that applies to what has been said (``when_any``);
-3. history screens chosen by expected value; in clinician mode, then
-   examination screens by expected value.
+2. every warning item that is due for what has been said: asked of everyone,
+   or opened by its relevance rule (``interview.yaml: relevance``) or its
+   screen's ``when_any``; an item becomes due as soon as any later answer opens
+   it, and is then asked next;
+3. history screens chosen by expected value per answer (warning items that are
+   not due compete here too); in clinician mode, then examination screens.
 
 The expected value of a screen is computed by enumerating every combination of
 answers to its (at most a handful of) items, weighting each by its predictive
@@ -14,12 +17,13 @@ probability under the current posterior, and re-running the engine on it:
     value = 2 * P(triage level changes) + P(leading condition changes) + 0.5 * information gain (nats)
 
 so a question that can change the disposition beats one that only reorders
-unlikely conditions.
+unlikely conditions. Screens are ranked by value divided by their number of
+items (each item is one answer the person has to think about).
 
 Stopping rule (published in docs/interview.md): stop at once when an answer
 fires an ``emergency`` warning floor; otherwise (including an emergency level
 that comes only from the probability of an emergency condition, which the next
-answers can confirm or rule out) stop when every applicable warning screen has been
+answers can confirm or rule out) stop when every due warning item has been
 asked, at least ``min_history_screens`` history screens have been asked, and no
 remaining screen would change the triage level or the leading condition with
 probability of at least ``change_probability``; or at the hard cap.
@@ -41,6 +45,7 @@ from painpath.interview.state import InterviewState
 __all__ = ["Question", "QuestionItem", "Step", "next_item", "next_step", "screen_value", "validate_state", "why_text"]
 
 LEVEL_WEIGHT, TOP_WEIGHT, INFO_WEIGHT = 2.0, 1.0, 0.5
+COST_EXPONENT = 1.0  # value per answer: a screen of k items costs the person k answers
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,28 @@ def _pending(state: InterviewState, ckb: CompiledKB, name: str) -> list[str]:
     if state.mode == "self":
         keys = [k for k in keys if not ckb.is_sign[ckb.fidx[k]]]
     return keys
+
+
+def _due(state: InterviewState, ckb: CompiledKB, name: str) -> list[str]:
+    """The pending items of a warning screen that must be asked now.
+
+    The screen's ``when_any`` gates the whole screen; an item with a rule in ``relevance``
+    (interview.yaml) is due only when one finding of its ``when_any`` (and, if given, one of its
+    ``with_any``) has been stated present. Items
+    that are not due stay candidates for the expected-value choice (see :func:`next_step`).
+    """
+    iv = ckb.kb.interview
+    sc = iv.screens[name]
+    answered = state.answer_map
+
+    def said(keys: list[str]) -> bool:
+        return any(answered.get(k) == "present" for k in keys)
+
+    if sc.when_any and not said(sc.when_any):
+        return []
+    rules = iv.relevance
+    return [k for k in _pending(state, ckb, name)
+            if k not in rules or (said(rules[k].when_any) and (not rules[k].with_any or said(rules[k].with_any)))]
 
 
 def _item(ckb: CompiledKB, key: str, mode: str) -> QuestionItem:
@@ -154,8 +181,8 @@ def why_text(ckb: CompiledKB, screen: str, keys: list[str], p: np.ndarray) -> st
     if sc.phase == "presenting":
         return "Where the pain is tells us most about where it comes from, so we ask it first."
     if sc.phase == "warning":
-        return ("We ask everyone about these warning signs before anything else, because each of them needs "
-                "quick medical care whatever the cause of the pain.")
+        return ("We ask about these warning signs as soon as your answers make them possible, because each of them "
+                "needs quick medical care whatever the cause of the pain.")
     cond = ckb.kb.conditions.conditions
     C = len(ckb.conditions)  # "other" (column C, if any) is not named in the reason
     order = [i for i in np.argsort(-p[:C]) if p[i] >= 0.02][:5]
@@ -216,11 +243,9 @@ def next_step(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
         return step(None, True, StopReason.EMERGENCY.value)
     cap = iv.caps.self_ if state.mode == "self" else iv.caps.clinician
     for name, sc in iv.screens.items():
-        if sc.phase != "warning" or name in state.screens_asked:
+        if sc.phase != "warning":
             continue
-        if sc.when_any and not any(answered.get(k) == "present" for k in sc.when_any):
-            continue
-        keys = _pending(state, ckb, name)
+        keys = _due(state, ckb, name)
         if keys:
             return ask(name, keys)
     if len(asked) >= cap:
@@ -231,14 +256,20 @@ def next_step(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
     phases = ([] if exam_started else ["history"]) + (["exam"] if state.mode == "clinician" else [])
     last: list = []
     for phase in phases:
-        cands = [(n, _pending(state, ckb, n)) for n, s in iv.screens.items() if s.phase == phase]
+        # warning items not (yet) due compete with the history screens by expected value
+        pool = ("warning", "history") if phase == "history" else (phase,)
+        cands = [(n, _pending(state, ckb, n)) for n, s in iv.screens.items() if s.phase in pool]
         cands = [(n, k) for n, k in cands if k]
         scored = _evaluate(state, ckb, cands, ev, p, level, top)
         last = [(n, v, pc) for n, v, pc, _ig in scored]
         if not scored:
             continue
-        best = max(scored, key=lambda r: r[1])  # first in file order on ties
+        n_items = {n: len(k) for n, k in cands}
+        best = max(scored, key=lambda r: r[1] / n_items[r[0]] ** COST_EXPONENT)  # first in file order on ties
         must_ask = phase == "history" and n_history < iv.stop.min_history_screens
+        if must_ask and best[2] < threshold:  # the minimum is made of history screens
+            best = max((r for r in scored if iv.screens[r[0]].phase == "history"),
+                       key=lambda r: r[1] / n_items[r[0]] ** COST_EXPONENT, default=best)
         if best[2] >= threshold or must_ask:
             keys = dict(cands)[best[0]]
             return ask(best[0], keys, best[1], best[2])

@@ -132,7 +132,7 @@ def cross_file_problems(kb: KnowledgeBase) -> list[str]:
                 problems.append(f"triage.yaml: floors.{fl.id}: unknown finding '{key}'")
         need_src(f"triage.yaml: floors.{fl.id}", fl.src)
     for esc in t.escalations:
-        for key in esc.any:
+        for key in [*esc.any, *esc.while_unknown]:
             if key not in findings:
                 problems.append(f"triage.yaml: escalations.{esc.id}: unknown finding '{key}'")
         for key in esc.conditions:
@@ -152,6 +152,15 @@ def cross_file_problems(kb: KnowledgeBase) -> list[str]:
         kinds = {kb.findings.findings[k].kind == "sign" for k in screen.findings if k in findings}
         if (screen.phase == "exam") != (kinds == {True}):
             problems.append(f"interview.yaml: screens.{name}: exam screens hold signs only, other screens no signs")
+    warning_items = {k for s in kb.interview.screens.values() if s.phase == "warning" for k in s.findings}
+    for key, rule in kb.interview.relevance.items():
+        if key not in warning_items:
+            problems.append(f"interview.yaml: relevance.{key}: not an item of a warning screen")
+        for k in [*rule.when_any, *rule.with_any]:
+            if k not in findings:
+                problems.append(f"interview.yaml: relevance.{key}: unknown finding '{k}'")
+        if rule.src is not None:
+            need_src(f"interview.yaml: relevance.{key}", rule.src)
     for key in sorted(findings):
         if screen_of[key] != 1:
             problems.append(f"interview.yaml: finding '{key}' is on {screen_of[key]} screens (exactly one needed)")

@@ -210,6 +210,9 @@ class Escalation(_Strict):
     conditions: list[str] = Field(default_factory=list)
     from_level: Level | None = None
     any: list[str] = Field(min_length=1)
+    # fires only while every one of these findings is unknown (never answered, or "don't know"):
+    # a rule whose deciding finding cannot be known yet (a sign in self mode) stays cautious
+    while_unknown: list[str] = Field(default_factory=list)
     level: Level
     reason: str
     src: str
@@ -247,10 +250,24 @@ class InterviewStop(_Strict):
     min_history_screens: int = Field(ge=0)
 
 
+class Relevance(_Strict):
+    """When a warning item is asked before anything else: any finding in ``when_any`` stated present
+    (and, if ``with_any`` is given, also one of those).
+
+    Outside its rule the item is not dropped: it competes with the history screens by expected value.
+    """
+
+    when_any: list[str] = Field(min_length=1)
+    with_any: list[str] = Field(default_factory=list)
+    reason: str = Field(min_length=1)
+    src: str | None = None
+
+
 class InterviewFile(_Strict):
     caps: InterviewCaps
     stop: InterviewStop
     screens: dict[str, Screen]
+    relevance: dict[str, Relevance] = Field(default_factory=dict)
 
 
 class OtherPrior(_Strict):

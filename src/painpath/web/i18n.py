@@ -114,8 +114,8 @@ def pick(requested: str | None, cookie: str | None, accept: str | None) -> str:
 CODE_MESSAGES: dict[str, str] = {
     "Where the pain is tells us most about where it comes from, so we ask it first.":
         "painpath.interview.policy.why_text (presenting screen)",
-    "We ask everyone about these warning signs before anything else, because each of them needs "
-    "quick medical care whatever the cause of the pain.":
+    "We ask about these warning signs as soon as your answers make them possible, because each of them "
+    "needs quick medical care whatever the cause of the pain.":
         "painpath.interview.policy.why_text (warning screens)",
     "Your answer helps us check the most likely causes.":
         "painpath.interview.policy.why_text (the question does not separate the likely causes)",
