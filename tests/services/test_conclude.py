@@ -9,7 +9,7 @@ from painpath.careplan import OutcomeSnapshot
 from painpath.domain import Level
 from painpath.engine import default_compiled
 from painpath.errors import ServiceError
-from painpath.services import FollowUpInput, answer, assess_state, conclude, final_level, start
+from painpath.services import FollowUpInput, answer, assess_state, conclude, conclude_case, final_level, start
 
 CKB = default_compiled()
 CALF = {"calf_pain": "present", "pain_below_knee": "present", "leg_pain_worse_than_back": "present",
@@ -58,3 +58,11 @@ def test_final_level_is_the_more_urgent_of_triage_and_follow_up() -> None:
 def test_startback_answers_that_cannot_be_scored_name_startback() -> None:
     with pytest.raises(ServiceError, match="^startback: "):
         conclude(_state("clinician"), CKB, startback={"item1": "maybe"})
+
+
+def test_conclude_case_matches_the_interview_conclusion_for_the_same_answers() -> None:
+    st = _state()
+    whole = conclude_case(st.as_case(), mode="self", ckb=CKB)
+    stepwise = conclude(st, CKB)
+    assert whole.assessment.model_dump() == stepwise.assessment.model_dump()
+    assert whole.plan.model_dump() == stepwise.plan.model_dump() and whole.level == stepwise.level

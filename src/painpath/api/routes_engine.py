@@ -23,7 +23,6 @@ from painpath.api.schemas import (
     WhyOut,
     WhyRequest,
 )
-from painpath.assessment import assess, care_plan_for
 from painpath.cases import parse_case
 from painpath.domain import setting_for
 from painpath.engine import ENGINE_VERSION, default_compiled, posterior
@@ -31,6 +30,7 @@ from painpath.errors import CaseError, NotFoundError
 from painpath.http.deps import DB, Who
 from painpath.interview import answer, next_step, start
 from painpath.interview.policy import screen_value, validate_state, why_text
+from painpath.services import assess_case, conclude_case
 
 router = APIRouter(prefix="/v1")
 
@@ -63,8 +63,13 @@ def assess_endpoint(req: AssessRequest) -> AssessResponse:
     if req.unlisted == "unknown":
         findings = {k: findings.get(k) for k in ckb.findings}
     case = parse_case({"id": req.id, "age": req.age, "sex": req.sex, "findings": findings}, ckb)
-    result = assess(case, mode=req.mode, setting=req.setting, ckb=ckb, explain_conditions=req.explain_conditions)
-    plan = care_plan_for(result, case) if req.include_plan else None
+    if req.include_plan:
+        done = conclude_case(case, mode=req.mode, setting=req.setting, ckb=ckb, explain_conditions=req.explain_conditions)
+        result, plan = done.assessment, done.plan
+    else:
+        result = assess_case(case, mode=req.mode, setting=req.setting, ckb=ckb,
+                             explain_conditions=req.explain_conditions)
+        plan = None
     return AssessResponse(assessment=result, plan=plan)
 
 

@@ -19,13 +19,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from painpath.assessment import Assessment, assess
+from painpath.assessment import Assessment
 from painpath.cases import Case
 from painpath.domain import Level
 from painpath.engine import CompiledKB
 from painpath.fhir import codes as C
 from painpath.fhir.operations import check_fhir, needs_location, response_case
 from painpath.fhir.outcome import FhirError
+from painpath.services import assess_case
 
 __all__ = ["CdsError", "discovery", "lumbar_imaging", "patient_view"]
 
@@ -265,7 +266,7 @@ def patient_view(body: Any, ckb: CompiledKB, *, base_url: str = "") -> dict[str,
     ev = evidence(req, ckb)
     if ev is None or ev.case is None or needs_location(ev.answers, ckb):  # no place that hurts: nothing to assess
         return {"cards": []}
-    result = assess(ev.case, mode=ev.mode, ckb=ckb)  # type: ignore[arg-type]  # ev.mode is 'self' or 'clinician' (set with the case)
+    result = assess_case(ev.case, mode=ev.mode, ckb=ckb)  # type: ignore[arg-type]  # ev.mode is 'self' or 'clinician' (set with the case)
     return {"cards": [assessment_card(result, base_url=base_url, assessment_id=ev.assessment_id)]}
 
 

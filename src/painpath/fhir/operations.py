@@ -15,7 +15,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from painpath.assessment import Assessment, assess
+from painpath.assessment import Assessment
 from painpath.cases import Case
 from painpath.domain import Level, StopReason
 from painpath.engine import CompiledKB
@@ -26,6 +26,7 @@ from painpath.fhir.questionnaire import Response, about_you_group, read_response
 from painpath.fhir.results import build_bundle
 from painpath.interview import InterviewState, answer, next_step, start
 from painpath.interview.presenting import REGIONS
+from painpath.services import assess_case
 
 __all__ = ["assess_response", "next_question", "unwrap"]
 
@@ -354,7 +355,7 @@ def assess_response(body: Any, ckb: CompiledKB) -> tuple[dict[str, Any], Assessm
         raise FhirError(f"{at}: no place that hurts is answered Yes ({', '.join(location_findings(ckb))}); "
                         f"{LOCATION_TEXT}", expression=at, code="required")
     qr.setdefault("authored", authored_now())
-    result = assess(case, mode=mode, ckb=ckb, explain_conditions=None)  # type: ignore[arg-type]  # mode is 'self' or 'clinician' (read_response checks it)
+    result = assess_case(case, mode=mode, ckb=ckb, explain_conditions=None)  # type: ignore[arg-type]  # mode is 'self' or 'clinician' (read_response checks it)
     seed = str(uuid.uuid4())
     _tag(qr)
     _set_ext(qr, C.EXT_MODE, {"valueCode": mode})

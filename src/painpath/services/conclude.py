@@ -13,13 +13,14 @@ from typing import Any
 
 from painpath.assessment import Assessment, assess, care_plan_for
 from painpath.careplan import CarePlan, FollowUpResult, OutcomeSnapshot, StartBackResult, compare_followup, score_startback
-from painpath.domain import Level
+from painpath.cases import Case
+from painpath.domain import Level, ModeName
 from painpath.engine import CompiledKB, default_compiled
 from painpath.errors import ServiceError
 from painpath.interview import InterviewState
 from painpath.interview.policy import validate_state
 
-__all__ = ["Conclusion", "FollowUpInput", "assess_state", "conclude", "final_level"]
+__all__ = ["Conclusion", "FollowUpInput", "assess_case", "assess_state", "conclude", "conclude_case", "final_level"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,20 @@ def assess_state(state: InterviewState, ckb: CompiledKB | None = None) -> Assess
     ckb = ckb or default_compiled()
     validate_state(state, ckb)
     return assess(state.as_case(), mode=state.mode, setting=state.setting, ckb=ckb)
+
+
+def assess_case(case: Case, *, mode: ModeName = "self", setting: str | None = None, ckb: CompiledKB | None = None,
+                explain_conditions: int | None = 6) -> Assessment:
+    """The assessment of a case given whole (REST ``/v1/assess``, FHIR ``$assess``, CDS Hooks): no interview."""
+    return assess(case, mode=mode, setting=setting, ckb=ckb, explain_conditions=explain_conditions)
+
+
+def conclude_case(case: Case, *, mode: ModeName = "self", setting: str | None = None, ckb: CompiledKB | None = None,
+                  explain_conditions: int | None = 6) -> Conclusion:
+    """:func:`conclude` for a case given whole: its assessment, care plan and final level (no follow-up)."""
+    result = assess_case(case, mode=mode, setting=setting, ckb=ckb, explain_conditions=explain_conditions)
+    return Conclusion(assessment=result, plan=care_plan_for(result, case), followup=None,
+                      level=final_level(result.triage.level, None))
 
 
 def final_level(triage_level: str, followup: FollowUpResult | None) -> str:
