@@ -101,7 +101,7 @@ def test_every_patient_page_of_an_assessment_is_only_for_its_browser(site: Site,
     assert len(routes) >= 10, routes
     before = _record(site, aid)
     for method, path in routes:
-        url = fill(path, assessment_id=aid, finding="low_back_pain")
+        url = fill(path, assessment_id=aid, finding="low_back_pain", screen="where")
         for who, b in (("another browser", other), ("a clinician", doc)):
             r = b.get(url) if method == "GET" else b.submit(url, FINDINGS)
             assert r.status_code == 404, (who, method, path, r.status_code)

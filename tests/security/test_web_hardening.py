@@ -82,7 +82,7 @@ def test_every_post_form_needs_the_csrf_token(site: Site, people: dict[str, Any]
     stranger = site.browser()
     for path in routes:
         owner = _owner(people, path)
-        url = fill(path, assessment_id=aid, code=people["loose"]["share_code"], user_id=people["user_id"])
+        url = fill(path, assessment_id=aid, code=people["loose"]["share_code"], user_id=people["user_id"], screen="where")
         data = FORM_DATA.get(path, {})
         token = owner.csrf()
         # the owner's login and patient cookies, but no CSRF cookie (a page of another site posting the form)
@@ -154,7 +154,8 @@ def test_security_headers_on_every_page(site: Site, people: dict[str, Any]) -> N
     assert {"/", "/clinic", "/clinic/login", "/a/{assessment_id}/result", "/a/{assessment_id}/report",
             "/clinic/a/{assessment_id}/report.pdf", "/clinic/export.{fmt}"} <= set(routes), routes
     aid = people["aid"]
-    values = {"assessment_id": aid, "finding": "low_back_pain", "code": "es", "fmt": "csv", "user_id": people["user_id"]}
+    values = {"assessment_id": aid, "finding": "low_back_pain", "code": "es", "fmt": "csv", "user_id": people["user_id"],
+              "screen": "where"}
     seen = 0
     for path in routes:
         owner = _owner(people, path)

@@ -90,8 +90,14 @@ def _db_reason(exc: OperationalError) -> str:
     return "database error"
 
 
-def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
-    return ".".join(str(p) for p in loc if p != "[key]")  # a mapping's invalid key is named by the key itself
+def _loc(loc: tuple[Any, ...] | list[Any], key: Any = None) -> str:
+    """The dotted field name; a mapping's invalid key is named by the key itself. ``key`` is the error's
+    input: for a key error it replaces the key pydantic-core put in ``loc``, which has lost any character
+    UTF-8 cannot hold (a lone surrogate becomes U+FFFD), so the message quotes exactly what was sent."""
+    parts = list(loc)
+    if "[key]" in parts and isinstance(key, str):
+        parts[parts.index("[key]") - 1] = key
+    return ".".join(str(p) for p in parts if p != "[key]")
 
 
 ERROR_DESCRIPTIONS = {
@@ -162,7 +168,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Any:
-        errors = [{"field": _loc(e.get("loc", ())), "message": e.get("msg", "invalid")} for e in exc.errors()]
+        errors = [{"field": _loc(e.get("loc", ()), e.get("input")), "message": e.get("msg", "invalid")}
+                  for e in exc.errors()]
         first = errors[0] if errors else {"field": "", "message": "invalid request"}
         more = f" (and {len(errors) - 1} more, each listed in errors)" if len(errors) > 1 else ""
         return problem(422, f"{first['field']}: {first['message']}{more}", request, errors=errors)

@@ -32,7 +32,8 @@ probability of at least ``change_probability``; or at the hard cap.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import product
+from functools import cache
+from itertools import combinations, product
 
 import numpy as np
 
@@ -125,6 +126,27 @@ def _item(ckb: CompiledKB, key: str, mode: str) -> QuestionItem:
     return QuestionItem(finding=key, text=text, help=f.help)
 
 
+#: Screens with more items than this (the body map, 20 places) are not enumerated in full (2^20
+#: outcomes took 16 s): only the outcomes with at most ``FEW_YES`` "yes" answers are, which hold
+#: nearly all of the probability when each item is rarely "yes"; the weights are renormalised.
+MAX_ENUMERATED = 10
+FEW_YES = 2
+
+
+@cache
+def _outcomes(k: int) -> np.ndarray:
+    """Every answer combination of a screen of ``k`` items (1 = yes), or for a large screen those with few yeses."""
+    if k <= MAX_ENUMERATED:
+        return np.array(list(product((1, 0), repeat=k)), dtype=np.float64)
+    rows = [np.zeros(k)]
+    for n_yes in range(1, FEW_YES + 1):
+        for on in combinations(range(k), n_yes):
+            r = np.zeros(k)
+            r[list(on)] = 1.0
+            rows.append(r)
+    return np.array(rows)
+
+
 def _evaluate(state: InterviewState, ckb: CompiledKB, candidates: list[tuple[str, list[str]]], ev: np.ndarray,
               p: np.ndarray, level: int, top: int) -> list[tuple[str, float, float, float]]:
     """(screen, value, P(change), info gain) for each candidate, all outcomes in one engine batch."""
@@ -133,7 +155,7 @@ def _evaluate(state: InterviewState, ckb: CompiledKB, candidates: list[tuple[str
     rows, meta = [], []
     for name, keys in candidates:
         idx = np.array([ckb.fidx[k] for k in keys])
-        bits = np.array(list(product((1, 0), repeat=len(keys))), dtype=np.float64)  # (O, k)
+        bits = _outcomes(len(keys))  # (O, k)
         th = ckb.theta_all[:, idx]  # (M, k): the conditions and "other"
         loglik = bits @ np.log(th).T + (1.0 - bits) @ np.log1p(-th).T  # (O, C)
         p_o = np.exp(loglik) @ p
