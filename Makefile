@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 BENCH ?= ../shared/benchmark-v2/dev
 
-.PHONY: system-run system-test run interview serve test test-quick install install-run kb-check kb-stats evaluate bench bench-api bench-batch robustness clean
+.PHONY: system-run system-test run interview serve test test-quick lint install install-run kb-check kb-stats evaluate bench bench-api bench-batch robustness clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,8 @@ run: system-run install-run
 interview: install-run
 	$(BIN)/painpath interview
 
-## Run the whole test suite.
-test: system-test install
+## Run the whole test suite (after the linters and the knowledge-base check).
+test: system-test install lint
 	$(BIN)/painpath kb check
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider
 
@@ -58,6 +58,11 @@ test: system-test install
 test-quick: install
 	PAINPATH_TEST_BROWSER=skip PAINPATH_TEST_POSTGRES=skip $(BIN)/python -m pytest tests -q -p no:cacheprovider \
 	  --ignore=tests/browser --ignore=tests/reliability
+
+## ruff (style, imports, likely bugs; pyproject.toml [tool.ruff]) and mypy (types; [tool.mypy]).
+lint: install
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/mypy
 
 kb-check: install-run
 	$(BIN)/painpath kb check

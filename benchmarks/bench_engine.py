@@ -99,7 +99,8 @@ def main() -> None:
     ref_done = done
     engine_rate, ref_rate = done / elapsed, ref_done / ref_elapsed
     out = {
-        "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}, numpy {np.__version__}, 1 thread",
+        "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}, "
+                   f"numpy {np.__version__}, 1 thread",
         "assess_one_case_ms": {"p50": round(float(np.percentile(full, 50)), 3), "p99": round(float(np.percentile(full, 99)), 3)},
         "arrays_one_case_ms": {"p50": round(float(np.percentile(arr, 50)), 3), "p99": round(float(np.percentile(arr, 99)), 3)},
         "shape": {"findings": len(ckb.findings), "candidates": m, "conditions": len(ckb.conditions)},

@@ -43,10 +43,13 @@ def main() -> None:
                     if step.should_stop:
                         break
                     q = step.question
-                    vals = {k: ("present" if truth[ckb.fidx[k]] > 0 else "absent" if truth[ckb.fidx[k]] < 0 else "unknown") for k in q.findings}
+                    vals = {k: ("present" if truth[ckb.fidx[k]] > 0 else "absent" if truth[ckb.fidx[k]] < 0 else "unknown")
+                            for k in q.findings}
                     state = answer(state, vals, ckb, screen=q.screen)
     ms = np.array(times) * 1e3
-    out = {"calls": len(ms), "next_question_ms": {"p50": round(float(np.percentile(ms, 50)), 3), "p99": round(float(np.percentile(ms, 99)), 3), "max": round(float(ms.max()), 3)}}
+    out = {"calls": len(ms), "next_question_ms": {"p50": round(float(np.percentile(ms, 50)), 3),
+                                                  "p99": round(float(np.percentile(ms, 99)), 3),
+                                                  "max": round(float(ms.max()), 3)}}
     print(json.dumps(out, indent=2) if a.json else out)
 
 

@@ -17,9 +17,6 @@ import dataclasses
 import json
 import random
 import sys
-from pathlib import Path
-
-import numpy as np
 
 from painpath.cases import load_cases
 from painpath.engine import compile_kb, default_compiled

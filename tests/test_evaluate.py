@@ -110,7 +110,7 @@ def test_score_cases_uses_mode_and_gold(dev_dir) -> None:  # type: ignore[no-unt
 # --- benchmark v2: "other" in the ranking ---------------------------------------------------------
 
 M = len(CKB.candidates)
-O = CKB.other_index
+O = CKB.other_index  # noqa: E741 - the "other" column, named as in the engine docs
 
 
 def probs_other(other: float, **p: float) -> np.ndarray:

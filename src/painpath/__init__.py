@@ -15,12 +15,14 @@ from painpath.assessment import (
     assess_many,
 )
 from painpath.cases import Case, Gold, load_case, load_cases, parse_case
+from painpath.domain import AnswerValue, Level, Mode, Setting, Sex, StopReason
 from painpath.errors import CaseError, KnowledgeBaseError, PainPathError
 from painpath.kb import KnowledgeBase, default_kb, load_kb
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnswerValue",
     "Assessment",
     "BatchResult",
     "Case",
@@ -30,7 +32,12 @@ __all__ = [
     "Gold",
     "KnowledgeBase",
     "KnowledgeBaseError",
+    "Level",
+    "Mode",
     "PainPathError",
+    "Setting",
+    "Sex",
+    "StopReason",
     "TriageReason",
     "TriageResult",
     "assess",

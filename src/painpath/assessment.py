@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from painpath.cases import Case, Mode, encode, encode_many, parse_case
+from painpath.domain import LevelName, setting_for
 from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled, evidence_weights, posterior, triage_arrays
 from painpath.engine.compiled import LEVEL_RANK, OTHER, RANK_LEVEL
 from painpath.engine.explain import contributions
@@ -31,7 +32,7 @@ __all__ = [
     "care_plan_for",
 ]
 
-Level = Literal["emergency", "urgent", "soon", "self_care"]
+Level = LevelName
 
 
 class Evidence(BaseModel):
@@ -138,7 +139,7 @@ class BatchResult(BaseModel):
 
 
 def _setting_for(mode: Mode, setting: str | None, ckb: CompiledKB | None = None) -> str:
-    st = setting or ("self" if mode == "self" else "clinic")
+    st = setting_for(mode, setting)
     known = (ckb or default_compiled()).log_prior
     if st not in known:
         raise CaseError(f"setting: unknown setting '{st}' (known: {', '.join(known)})")
@@ -151,7 +152,7 @@ def _finding_texts(ckb: CompiledKB) -> tuple[str, ...]:
 
 
 def _evidence_many(ckb: CompiledKB, contrib: np.ndarray, ev: np.ndarray, cols: list[int],
-                   top: int) -> dict[int, tuple[list[dict], list[dict]]]:  # type: ignore[type-arg]
+                   top: int) -> dict[int, tuple[list[dict], list[dict]]]:
     """For each candidate in ``cols``: the ``top`` answers that raised and lowered it most
     (|weight| > 0.05), as :class:`Evidence` data (the whole result is validated once, in Rust,
     by ``model_validate``). One sort for all the candidates."""
@@ -164,7 +165,7 @@ def _evidence_many(ckb: CompiledKB, contrib: np.ndarray, ev: np.ndarray, cols: l
     texts, keys = _finding_texts(ckb), ckb.findings
     answer = np.where(ev > 0, "present", "absent").tolist()
 
-    def items(idx: list[int], weights: list[float], keep: list[bool]) -> list[dict]:  # type: ignore[type-arg]
+    def items(idx: list[int], weights: list[float], keep: list[bool]) -> list[dict]:
         return [{"finding": keys[fi], "text": texts[fi], "answer": answer[fi], "weight": round(wt, 3)}
                 for fi, wt, k in zip(idx, weights, keep, strict=True) if k]
 
@@ -286,9 +287,9 @@ def _triage_result(ckb: CompiledKB, tri: Any, p: np.ndarray) -> TriageResult:
     if leads and o is not None and cond_rank > 0 and int(tri.effective_ranks[0, o]) == cond_rank:
         other = ckb.kb.model.other
         assert other is not None
-        for j, esc in enumerate(other.escalations):
-            if tri.other_fired[0, j] and LEVEL_RANK[esc.level] == cond_rank:
-                reasons.append(TriageReason(kind="other", id=esc.id, level=esc.level, text=esc.reason, source=esc.src))
+        for j, oesc in enumerate(other.escalations):
+            if tri.other_fired[0, j] and LEVEL_RANK[oesc.level] == cond_rank:
+                reasons.append(TriageReason(kind="other", id=oesc.id, level=oesc.level, text=oesc.reason, source=oesc.src))
                 break
     if cond_rank > 0 or not reasons:
         eff = tri.effective_ranks[0]
@@ -299,18 +300,18 @@ def _triage_result(ckb: CompiledKB, tri: Any, p: np.ndarray) -> TriageResult:
             TriageReason(
                 kind="condition",
                 id=f"conditions_at_{lvl}",
-                level=lvl,  # type: ignore[arg-type]
+                level=lvl,
                 text=f"The likely causes at this level of care: {names}.",
                 source="nice_ng59_triage",
             )
         )
     floor_rank = int(tri.floor_rank[0])
     return TriageResult(
-        level=level,  # type: ignore[arg-type]
-        advice=t.level_text[level],  # type: ignore[index]
+        level=level,
+        advice=t.level_text[level],  # type: ignore[index]  # level is a LevelName value (from RANK_LEVEL)
         reasons=reasons,
-        floor_level=RANK_LEVEL[floor_rank] if floor_rank >= 0 else None,  # type: ignore[arg-type]
-        condition_level=RANK_LEVEL[cond_rank],  # type: ignore[arg-type]
+        floor_level=RANK_LEVEL[floor_rank] if floor_rank >= 0 else None,
+        condition_level=RANK_LEVEL[cond_rank],
     )
 
 

@@ -30,7 +30,6 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -359,9 +358,9 @@ def score_frame(
     sex = enc.get_column("__sex").to_numpy()
     ev = enc.drop("__age", "__sex").to_numpy(order="c")  # (N, F) int8 in ckb.findings order
     if plan.retry and (ev == _BAD).any():  # unusual spellings in text columns: decode those columns fully
-        cols = [fi for fi in np.flatnonzero((ev == _BAD).any(axis=0)) if fi in plan.retry]
-        if cols:
-            ev[:, cols] = df.select([plan.retry[fi] for fi in cols]).to_numpy()
+        bad_cols = [int(fi) for fi in np.flatnonzero((ev == _BAD).any(axis=0)) if fi in plan.retry]
+        if bad_cols:
+            ev[:, bad_cols] = df.select([plan.retry[fi] for fi in bad_cols]).to_numpy()
     rejects = None
     keep: np.ndarray | None = None
     if (age < 0).any() or (sex == _BAD).any() or (plan.finding_names and (ev == _BAD).any()):
@@ -590,10 +589,10 @@ def score_file(
             row += chunk.height
             if pool is None:
                 done: Future[tuple[pl.DataFrame, pl.DataFrame | None]] = Future()
-                done.set_result(score_frame(*args, **kw))  # type: ignore[arg-type]
+                done.set_result(score_frame(*args, **kw))  # type: ignore[arg-type]  # kw holds score_frame's keyword arguments, typed by the caller
                 pending.append((done, row))
             else:
-                pending.append((pool.submit(score_frame, *args, **kw), row))  # type: ignore[arg-type]
+                pending.append((pool.submit(score_frame, *args, **kw), row))  # type: ignore[arg-type]  # kw holds score_frame's keyword arguments, typed by the caller
             while len(pending) > (threads if pool is not None else 0):  # at most `threads` chunks in flight
                 finish_one()
         while pending:

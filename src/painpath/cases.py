@@ -22,15 +22,16 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 
+from painpath.domain import LEVELS_DESCENDING, ModeName, SexName
 from painpath.engine.compiled import OTHER, CompiledKB
 from painpath.errors import CaseError
 
 __all__ = ["Case", "Gold", "Mode", "encode", "encode_many", "load_case", "load_cases", "parse_case"]
 
-Mode = Literal["self", "clinician"]
+Mode = ModeName
 TOP_KEYS = {"id", "title", "narrative", "age", "sex", "findings", "gold", "source"}
 GOLD_KEYS = {"condition", "triage", "also_acceptable"}
-LEVELS = ("emergency", "urgent", "soon", "self_care")
+LEVELS = LEVELS_DESCENDING
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Gold:
 class Case:
     id: str
     age: int
-    sex: Literal["female", "male"]
+    sex: SexName
     findings: Mapping[str, bool | None]
     gold: Gold | None = None
     title: str | None = None

@@ -19,7 +19,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from painpath.errors import ConfigError
 
-
 ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 
-
 from tests.conftest import login, unique
 
 PROBLEM = "application/problem+json"

@@ -46,6 +46,8 @@ class Env:
     """The app on its own database, the credentials and real ids the generated requests use, and a tally."""
 
     def __init__(self, tmp: Path, database_url: str | None = None) -> None:
+        from sqlalchemy import update
+
         from painpath.api.app import create_app
         from painpath.config import Settings
         from painpath.engine import default_compiled
@@ -53,7 +55,6 @@ class Env:
         from painpath.storage import assessments as store
         from painpath.storage.db import Database, upgrade
         from painpath.storage.models import User
-        from sqlalchemy import update
 
         self.settings = Settings(data_dir=tmp, database_url=database_url, auto_migrate=False)
         upgrade(self.settings.url)

@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 
+from painpath.batch import BatchError, BatchOptions, score_file, score_frame  # noqa: E402
 from painpath.engine import CompiledKB
 from tests.batch.conftest import pl, synthetic_table, write_table
 from tests.conftest import run_cli
-
-from painpath.batch import BatchError, BatchOptions, score_file, score_frame  # noqa: E402
 
 
 @dataclass
@@ -130,7 +129,8 @@ def test_skip_invalid_writes_rejects(tmp_path: Path, table: Any) -> None:
     bad = table.with_columns(pl.col("age").cast(pl.String), pl.col("calf_pain").cast(pl.String))
     bad = bad.with_columns(
         pl.when(pl.int_range(pl.len()) == 4).then(pl.lit("old")).otherwise(pl.col("age")).alias("age"),
-        pl.when(pl.int_range(pl.len()).is_in([9, 30])).then(pl.lit("sometimes")).otherwise(pl.col("calf_pain")).alias("calf_pain"),
+        pl.when(pl.int_range(pl.len()).is_in([9, 30])).then(pl.lit("sometimes"))
+        .otherwise(pl.col("calf_pain")).alias("calf_pain"),
     )
     inp = write_table(bad, tmp_path / "cases.parquet")
     out = tmp_path / "out.csv"
@@ -159,7 +159,8 @@ def test_rejects_needs_skip_invalid(tmp_path: Path, table: Any) -> None:
 
 def test_library_errors_are_batch_errors(tmp_path: Path, table: Any) -> None:
     with pytest.raises(BatchError, match=r"row 3, column sex"):
-        score_frame(table.with_columns(pl.when(pl.int_range(pl.len()) == 2).then(pl.lit("x")).otherwise(pl.col("sex")).alias("sex")))
+        score_frame(table.with_columns(
+            pl.when(pl.int_range(pl.len()) == 2).then(pl.lit("x")).otherwise(pl.col("sex")).alias("sex")))
     with pytest.raises(BatchError, match="column 'age': type Boolean"):
         score_frame(table.with_columns(pl.lit(True).alias("age")))
     with pytest.raises(BatchError, match="column 'calf_pain': type Date"):

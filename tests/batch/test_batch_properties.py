@@ -8,10 +8,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from painpath.batch import BatchOptions, score_frame  # noqa: E402
 from painpath.engine import default_compiled
 from tests.batch.conftest import pl
-
-from painpath.batch import BatchOptions, score_frame  # noqa: E402
 
 CKB = default_compiled()
 LEVELS = {"emergency", "urgent", "soon", "self_care"}

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 
 from painpath import Case, assess
+from painpath.batch import BatchOptions, output_schema, score_file, score_frame  # noqa: E402  (after importorskip)
 from painpath.engine import CompiledKB
 from tests.batch.conftest import assert_same, cases_table, pl, synthetic_table, write_table
-
-from painpath.batch import BatchOptions, output_schema, score_file, score_frame  # noqa: E402  (after importorskip)
 
 MODES = ("self", "clinician")
 
@@ -86,7 +85,8 @@ def test_value_spellings(ckb: CompiledKB) -> None:
     """true/false, 1/0, yes/no in any case and spacing, and empty, mean the same as booleans."""
     keys = ["calf_pain", "low_back_pain", "fever_unwell", "slr_positive"]
     bools = [True, False, None, True, False, None]
-    words = {True: ["true", " YES ", "1", "True", "yes", "TRUE"], False: ["false", "No", " 0", "FALSE", "no", "0"], None: [None, "", " "] * 2}
+    words = {True: ["true", " YES ", "1", "True", "yes", "TRUE"], False: ["false", "No", " 0", "FALSE", "no", "0"],
+             None: [None, "", " "] * 2}
     base = {"id": [str(i) for i in range(6)], "age": [30, 40, 50, 60, 70, 80], "sex": ["female", "male"] * 3}
     as_bool = pl.DataFrame({**base, **{k: bools for k in keys}}, schema_overrides=dict.fromkeys(keys, pl.Boolean))
     as_text = pl.DataFrame({**base, **{k: [words[b][i] for i, b in enumerate(bools)] for k in keys}},

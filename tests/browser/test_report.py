@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from io import BytesIO
-from typing import Any
 
 from playwright.sync_api import expect
 from pypdf import PdfReader

@@ -20,6 +20,7 @@ import yaml
 
 from painpath.careplan import CarePlan, build_care_plan
 from tests.conftest import DEV_V2, SKIP_NO_BENCH_V2
+
 NEW = {
     "hip_osteoarthritis", "greater_trochanteric_pain_syndrome", "hip_fracture", "hamstring_strain",
     "meralgia_paresthetica", "achilles_rupture", "knee_osteoarthritis", "patellofemoral_pain",

@@ -18,7 +18,8 @@ GOOD: dict[str, Any] = {
     "id": "good",
     "age": 45,
     "sex": "male",
-    "findings": {"calf_pain": True, "pain_below_knee": True, "leg_pain_worse_than_back": True, "onset_sudden_during_activity": True},
+    "findings": {"calf_pain": True, "pain_below_knee": True, "leg_pain_worse_than_back": True,
+                 "onset_sudden_during_activity": True},
     "gold": {"condition": "calf_muscle_strain", "triage": "self_care"},
 }
 
@@ -45,7 +46,8 @@ BAD: dict[str, tuple[str, str, list[str]]] = {
     "age_not_int": ("case.yaml", _changed(age=45.5), ["age"]),
     "age_string": ("case.json", json.dumps({**GOOD, "age": "45"}), ["age"]),
     "bad_sex": ("case.yaml", _changed(sex="unknown"), ["sex"]),
-    "unknown_gold_condition": ("case.yaml", _changed(gold={"condition": "made_up_condition", "triage": "soon"}), ["gold.condition", "made_up_condition"]),
+    "unknown_gold_condition": ("case.yaml", _changed(gold={"condition": "made_up_condition", "triage": "soon"}),
+                               ["gold.condition", "made_up_condition"]),
     "unknown_gold_key": ("case.yaml", _changed(gold={"condition": "cellulitis", "triage": "urgent", "why": "x"}), ["gold.why"]),
     "missing_findings": ("case.yaml", _yaml({"age": 45, "sex": "male"}), ["findings"]),
 }
@@ -193,7 +195,8 @@ def test_gold_is_not_used_for_assessing(tmp_path: Path) -> None:
         assert ra["triage"] == rb["triage"]
 
 
-METRIC_KEYS = {"n", "top1", "top3", "origin", "triage_exact", "under_triage", "over_triage", "emergency_sensitivity", "brier", "misses"}
+METRIC_KEYS = {"n", "top1", "top3", "origin", "triage_exact", "under_triage", "over_triage", "emergency_sensitivity", "brier",
+               "misses"}
 
 
 def test_evaluate_json_keys() -> None:

@@ -101,8 +101,6 @@ def test_kb_findings_lists_every_key_the_batch_error_points_to() -> None:
     a case accepts, with what leaving each out means (symptoms and history absent, signs unknown)."""
     import json
 
-    import pytest
-
     from painpath.engine import default_compiled
 
     ckb = default_compiled()

@@ -15,7 +15,7 @@ from painpath.engine.compiled import compile_kb
 from painpath.engine.fast import assess_fast
 
 CKB = default_compiled()
-O = CKB.other_index
+O = CKB.other_index  # noqa: E741 - the "other" column, named as in the engine docs
 
 # A burning, tingling band down the outer shin with nothing mechanical, no back pain and no
 # weakness (shingles before the rash, clinical-evidence-v2 section 4): no listed condition fits.

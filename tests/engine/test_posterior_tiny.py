@@ -368,7 +368,8 @@ def test_contributions_by_hand(tiny) -> None:
 
 def test_large_batches_use_the_same_weights(tiny) -> None:
     # Batches of many rows may take a different code path; the hand-computed weights must hold there too.
-    rows = [ev_of(tiny, f_numb=1, f_tingle=1), ev_of(tiny, f_drop=1, f_weak=1), ev_of(tiny, f_back=-1, f_legworse=1), ev_of(tiny, f_numb=1)]
+    rows = [ev_of(tiny, f_numb=1, f_tingle=1), ev_of(tiny, f_drop=1, f_weak=1), ev_of(tiny, f_back=-1, f_legworse=1),
+            ev_of(tiny, f_numb=1)]
     batch = np.stack(rows * 50)  # 200 rows
     w = evidence_weights(tiny, batch)
     f = tiny.fidx

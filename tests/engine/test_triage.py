@@ -121,7 +121,8 @@ def test_no_findings_no_floor() -> None:
 # --- floors, one by one ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("key", ["leg_cold_pale", "leg_tense_swollen_after_injury", "chest_pain_breathless", "weakness_getting_worse"])
+@pytest.mark.parametrize("key", ["leg_cold_pale", "leg_tense_swollen_after_injury", "chest_pain_breathless",
+                                 "weakness_getting_worse"])
 def test_single_finding_emergency_floors(key: str) -> None:
     assert floor_rank(key) == 3
     # and the final level is emergency whatever the rest of the answers say

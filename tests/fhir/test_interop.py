@@ -16,8 +16,7 @@ from pydantic import ValidationError
 from painpath.engine import default_compiled
 from painpath.fhir import codes as C
 from painpath.fhir.operations import LOCATION_NEEDED, location_findings
-from tests.fhir.conftest import BASE_URL, ISSUER, FHIR_JSON, Keys, ValidatingClient, about_you, answer_value, \
-    completed_response
+from tests.fhir.conftest import BASE_URL, FHIR_JSON, ISSUER, Keys, ValidatingClient, about_you, answer_value, completed_response
 
 NEXT = "/fhir/Questionnaire/$next-question"
 ASSESS = "/fhir/QuestionnaireResponse/$assess"

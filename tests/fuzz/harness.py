@@ -548,7 +548,7 @@ class CliFiles:
         cases = root / "cases"
         cases.mkdir(exist_ok=True)
         dev = sorted(DEV.glob("*.yaml"))[:3] if DEV.is_dir() else []
-        for i, p in enumerate(dev):
+        for p in dev:
             (cases / p.name).write_bytes(p.read_bytes())
         if not dev:
             (cases / "c1.yaml").write_text(yaml.safe_dump(CASE))
@@ -636,7 +636,8 @@ def cli_targets(files: CliFiles) -> list[Target]:
         "assess": argv(["assess"], [cases], {"--mode": modes, "--json": None}),
         "evaluate": argv(["evaluate"], [files.path("cases", "empty", "kb")],
                          {"--mode": modes, "--json": None, "--interview": None}),
-        "batch": argv(["batch"], [files.path("in.csv", "bad.csv", "binary.json", "case.yaml"), o], {"--mode": modes, "--setting": modes, "--chunk-size": numbers,
+        "batch": argv(["batch"], [files.path("in.csv", "bad.csv", "binary.json", "case.yaml"), o],
+                                         {"--mode": modes, "--setting": modes, "--chunk-size": numbers,
                                           "--top": numbers, "--all-probabilities": None, "--skip-invalid": None,
                                           "--rejects": o, "--threads": st.sampled_from(["1", "2", "0", "-3", "x"]),
                                           "--quiet": None}),

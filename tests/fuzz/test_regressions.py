@@ -132,11 +132,13 @@ def test_fhir_and_cds_inputs_that_were_500s(fhir_app: dict[str, Any]) -> None:
         (harness.IMG, {**img, "context": {**img["context"], "selections": 1.5}}),  # was TypeError
         (harness.IMG, {**img, "context": {**img["context"], "draftOrders": {"resourceType": "Bundle", "entry": 7}}}),
         (harness.IMG, {**img, "context": {**img["context"], "draftOrders": {
-            "resourceType": "Bundle", "entry": [{"resource": {**order, "code": {"coding": [{"system": C.LOINC, "code": {"x": 1}}]}}}]}}}),
+            "resourceType": "Bundle",
+            "entry": [{"resource": {**order, "code": {"coding": [{"system": C.LOINC, "code": {"x": 1}}]}}}]}}}),
         (harness.IMG, {**img, "context": {**img["context"], "draftOrders": {
             "resourceType": "Bundle", "entry": [{"resource": {**order, "code": {"coding": 3}}}]}}}),
         (harness.PV, {**pv_obs, "prefetch": {**pv_obs["prefetch"], "painpathResponse": {
-            "resourceType": "Observation", "status": "final", "code": {"coding": [{"system": C.FINDING_SYSTEM, "code": ["a"]}]}}}}),
+            "resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": C.FINDING_SYSTEM, "code": ["a"]}]}}}}),
         (harness.PV, {**pv_obs, "prefetch": {**pv_obs["prefetch"], "painpathResponse": {
             "resourceType": "Observation", "status": "final", "code": "low_back_pain", "valueCodeableConcept": 3}}}),
         (harness.PV, {**pv_obs, "prefetch": {**pv_obs["prefetch"], "painpathResponse": {

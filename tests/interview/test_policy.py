@@ -19,7 +19,8 @@ IV = CKB.kb.interview
 PHASE = {name: s.phase for name, s in IV.screens.items()}
 WARNING = [n for n, s in IV.screens.items() if s.phase == "warning"]
 LOCATION = [k for k, f in CKB.kb.findings.findings.items() if f.group == "location"]
-CALF = {k: "absent" for k in LOCATION} | {"calf_pain": "present", "pain_below_knee": "present", "leg_pain_worse_than_back": "present"}
+CALF = {k: "absent" for k in LOCATION} | {"calf_pain": "present", "pain_below_knee": "present",
+                                          "leg_pain_worse_than_back": "present"}
 
 
 def located(**kw: Any):  # type: ignore[no-untyped-def]

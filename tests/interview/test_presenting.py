@@ -71,8 +71,9 @@ def test_leg_only_means_leg_worse_than_back() -> None:
 
 
 def test_back_and_leg_uses_the_follow_up() -> None:
-    assert location_answers(["low_back_pain", "calf_pain"], both_legs=False, leg_worse_than_back=True)["leg_pain_worse_than_back"] == "present"
-    assert location_answers(["low_back_pain", "calf_pain"], both_legs=False, leg_worse_than_back=False)["leg_pain_worse_than_back"] == "absent"
+    both = ["low_back_pain", "calf_pain"]
+    assert location_answers(both, both_legs=False, leg_worse_than_back=True)["leg_pain_worse_than_back"] == "present"
+    assert location_answers(both, both_legs=False, leg_worse_than_back=False)["leg_pain_worse_than_back"] == "absent"
     assert location_answers(["low_back_pain", "calf_pain"], both_legs=False)["leg_pain_worse_than_back"] == "unknown"
 
 

@@ -65,7 +65,8 @@ def test_changing_an_answer_replaces_it_and_recomputes() -> None:
     assert changed.screens_asked == s.screens_asked  # a screen is recorded once
     # everything follows from the state: same as a fresh state given the final answers directly
     fresh = answer(
-        answer(start(40, "male"), {"calf_pain": "present", "pain_below_knee": "present", "low_back_pain": "absent"}, CKB, screen="where"),
+        answer(start(40, "male"), {"calf_pain": "present", "pain_below_knee": "present", "low_back_pain": "absent"}, CKB,
+               screen="where"),
         {"fever_unwell": "absent", "redness_warmth": "present"},
         CKB,
         screen="warning_infection_clot",

@@ -139,7 +139,7 @@ def test_followup_chains_stay_in_their_clinic(site: Site, make_clinic: Any) -> N
     reasons = " ".join(FB["record"]["followup"]["reasons"])
     assert "pain 5 -> 5" in reasons and "PSFS mean 4.0 -> 4.0" in reasons, reasons
     assert "pain 2" not in reasons and "9.0" not in reasons, reasons
-    a_ids, b_ids = {R["id"], FA["id"]}, {F["id"], FB["id"]}
+    b_ids = {F["id"], FB["id"]}
     # the link to the chain's first assessment (A's R) is not shown to B, nor to B's patients; A sees its own
     assert FB["record"]["followup_of"] is None and FA["record"]["followup_of"] == R["id"]
     for h, aid in ((bh, FB["id"]), (FB["patient"], FB["id"]), (bh, F["id"]), (F["patient"], F["id"])):

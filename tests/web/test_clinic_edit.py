@@ -12,7 +12,6 @@ from tests.web.conftest import form
 from tests.web.test_clinic_pages import BACK, CALF, api_assessment, logged_in, record
 
 
-
 def test_a_clinician_corrects_and_adds_history_answers(web, make_clinic) -> None:  # type: ignore[no-untyped-def]
     clinic = make_clinic()
     aid = web.browser.finished(regions=["calf_pain"], intake_code=str(clinic["intake_code"]))

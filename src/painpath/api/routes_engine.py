@@ -9,7 +9,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from painpath import __version__
-from painpath.api.deps import DB, Who
 from painpath.api.schemas import (
     OMITTED_RULE,
     AnswerRequest,
@@ -24,12 +23,14 @@ from painpath.api.schemas import (
     WhyOut,
     WhyRequest,
 )
-from painpath.assessment import assess, care_plan_for
 from painpath.cases import parse_case
+from painpath.domain import setting_for
 from painpath.engine import ENGINE_VERSION, default_compiled, posterior
 from painpath.errors import CaseError, NotFoundError
+from painpath.http.deps import DB, Who
 from painpath.interview import answer, next_step, start
 from painpath.interview.policy import screen_value, validate_state, why_text
+from painpath.services import assess_case, conclude_case
 
 router = APIRouter(prefix="/v1")
 
@@ -62,8 +63,13 @@ def assess_endpoint(req: AssessRequest) -> AssessResponse:
     if req.unlisted == "unknown":
         findings = {k: findings.get(k) for k in ckb.findings}
     case = parse_case({"id": req.id, "age": req.age, "sex": req.sex, "findings": findings}, ckb)
-    result = assess(case, mode=req.mode, setting=req.setting, ckb=ckb, explain_conditions=req.explain_conditions)
-    plan = care_plan_for(result, case) if req.include_plan else None
+    if req.include_plan:
+        done = conclude_case(case, mode=req.mode, setting=req.setting, ckb=ckb, explain_conditions=req.explain_conditions)
+        result, plan = done.assessment, done.plan
+    else:
+        result = assess_case(case, mode=req.mode, setting=req.setting, ckb=ckb,
+                             explain_conditions=req.explain_conditions)
+        plan = None
     return AssessResponse(assessment=result, plan=plan)
 
 
@@ -103,7 +109,7 @@ def interview_why(req: WhyRequest) -> WhyOut:
     st = req.state
     ev = st.evidence(ckb)
     p = posterior(ckb, ev[None, :], np.array([st.age]), np.array([st.sex == "female"]),
-                  st.setting or ("self" if st.mode == "self" else "clinic"))[0]
+                  setting_for(st.mode, st.setting))[0]
     keys = list(ckb.kb.interview.screens[req.screen].findings)
     value, pc, ig = screen_value(st, req.screen, ckb)
     return WhyOut(screen=req.screen, why=why_text(ckb, req.screen, keys, p), value=value, change_probability=pc,

@@ -6,13 +6,12 @@ import csv
 import io
 import json
 import unicodedata
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from painpath.api.deps import DB, AdminWho, ClinicWho, MaybeWho, SettingsDep, Who, client_key
 from painpath.api.schemas import (
     AmendRequest,
     AnswersUpdate,
@@ -40,25 +39,28 @@ from painpath.api.schemas import (
     WithdrawRequest,
 )
 from painpath.careplan import OutcomeSnapshot
-from painpath.engine import default_compiled
+from painpath.domain import LevelName
 from painpath.errors import ConflictError, PermissionDeniedError
+from painpath.http.deps import DB, AdminWho, ClinicWho, MaybeWho, SettingsDep, Who, client_key
 from painpath.storage import accounts as acc
 from painpath.storage import assessments as store
 from painpath.storage.models import AssessmentRecord, AuditEntry, Clinic, Token, User
 
 router = APIRouter(prefix="/v1")
-ERRORS = {code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 422)}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 422)
+}
 
 
 def out(rec: AssessmentRecord) -> AssessmentOut:
     step = store.step_of(rec)
     return AssessmentOut(
-        id=rec.id, status=rec.status, mode=rec.mode, setting=rec.setting, followup_of=store.shown_followup_of(rec),  # type: ignore[arg-type]
+        id=rec.id, status=rec.status, mode=rec.mode, setting=rec.setting, followup_of=store.shown_followup_of(rec),
         patient_ref=rec.patient_ref, shared_with_clinic=rec.clinic_id is not None, revision=rec.revision,
         created_at=rec.created_at, updated_at=rec.updated_at, finished_at=rec.finished_at, kb_version=rec.kb_version,
-        engine_version=rec.engine_version, triage_level=rec.triage_level, state=rec.state,  # type: ignore[arg-type]
-        next=StepOut.of(step) if step else None, result=rec.result, plan=rec.plan,  # type: ignore[arg-type]
-        outcome=rec.outcome, followup=rec.followup, history=rec.history or [])  # type: ignore[arg-type]
+        engine_version=rec.engine_version, triage_level=rec.triage_level, state=rec.state,
+        next=StepOut.of(step) if step else None, result=rec.result, plan=rec.plan,
+        outcome=rec.outcome, followup=rec.followup, history=rec.history or [])
 
 
 def summary(rec: AssessmentRecord) -> AssessmentSummary:
@@ -67,7 +69,7 @@ def summary(rec: AssessmentRecord) -> AssessmentSummary:
         top_p = rec.result["conditions"][0]["probability"]
     return AssessmentSummary(
         id=rec.id, status=rec.status, mode=rec.mode, patient_ref=rec.patient_ref, age=rec.state["age"],
-        sex=rec.state["sex"], triage_level=rec.triage_level, top_condition=rec.top_condition,  # type: ignore[arg-type]
+        sex=rec.state["sex"], triage_level=rec.triage_level, top_condition=rec.top_condition,
         top_probability=top_p, followup_of=store.shown_followup_of(rec), created_at=rec.created_at, finished_at=rec.finished_at,
         kb_version=rec.kb_version, engine_version=rec.engine_version)
 
@@ -216,7 +218,7 @@ def clinic_info(db: DB, who: ClinicWho) -> ClinicOut:
 def clinic_assessments(
     db: DB, who: ClinicWho,
     status: Annotated[Literal["in_progress", "finished"] | None, Query()] = None,
-    level: Annotated[Literal["emergency", "urgent", "soon", "self_care"] | None, Query()] = None,
+    level: Annotated[LevelName | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> AssessmentPage:
@@ -300,14 +302,14 @@ def _token_out(t: acc.Token) -> TokenOut:
 @router.get("/clinic/tokens", response_model=list[TokenOut], tags=["clinic"], responses=ERRORS)
 def list_tokens(db: DB, who: AdminWho) -> list[TokenOut]:
     with db.read() as s:
-        return [_token_out(t) for t in acc.list_tokens(s, who.clinic_id)]  # type: ignore[arg-type]
+        return [_token_out(t) for t in acc.list_tokens(s, who.clinic_id)]  # type: ignore[arg-type]  # a clinic principal always has a clinic_id
 
 
 @router.post("/clinic/tokens", response_model=TokenCreated, status_code=201, tags=["clinic"], responses=ERRORS,
              summary="Create an API key for an integration (shown once)")
 def create_token(body: TokenCreate, db: DB, who: AdminWho) -> TokenCreated:
     with db.write() as s:
-        tok, raw = acc.issue_token(s, who.clinic_id, kind="api", name=body.name)  # type: ignore[arg-type]
+        tok, raw = acc.issue_token(s, who.clinic_id, kind="api", name=body.name)  # type: ignore[arg-type]  # an admin principal always has a clinic_id
         store.audit(s, who, "token_create", detail=f"token {tok.id}")
         return TokenCreated(**_token_out(tok).model_dump(), token=raw)
 
@@ -316,7 +318,7 @@ def create_token(body: TokenCreate, db: DB, who: AdminWho) -> TokenCreated:
                summary="Revoke an API key; it stops working at once")
 def revoke_token(token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], db: DB, who: AdminWho) -> Response:
     with db.write() as s:
-        tok = acc.revoke_token(s, who.clinic_id, token_id)  # type: ignore[arg-type]
+        tok = acc.revoke_token(s, who.clinic_id, token_id)  # type: ignore[arg-type]  # an admin principal always has a clinic_id
         if tok.kind != "api":
             raise PermissionDeniedError("token_id: only API keys are revoked here; sessions end with logout")
         store.audit(s, who, "token_revoke", detail=f"token {token_id}")
@@ -340,7 +342,7 @@ UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
             summary="The clinic's users (administrators)")
 def list_users(db: DB, who: AdminWho) -> list[UserOut]:
     with db.read() as s:
-        return [_user_out(s, u) for u in acc.list_users(s, who.clinic_id)]  # type: ignore[arg-type]
+        return [_user_out(s, u) for u in acc.list_users(s, who.clinic_id)]  # type: ignore[arg-type]  # an admin principal always has a clinic_id
 
 
 def _not_self(who: acc.Principal, user: User, what: str) -> None:

@@ -10,25 +10,16 @@ from pydantic_core import PydanticCustomError
 
 from painpath.assessment import Assessment
 from painpath.careplan import CarePlan, FollowUpResult, OutcomeSnapshot
+from painpath.domain import AnswerName, LevelName, ModeName, SexName
+from painpath.http.problems import Problem as Problem  # re-exported: part of the REST contract
 from painpath.interview import InterviewState, Step
 
-Sex = Literal["female", "male"]
-ModeT = Literal["self", "clinician"]
-AnswerT = Literal["present", "absent", "unknown"]
-LevelT = Literal["emergency", "urgent", "soon", "self_care"]
+Sex = SexName
+ModeT = ModeName
+AnswerT = AnswerName
+LevelT = LevelName
 FindingKey = str
 Strict = ConfigDict(extra="forbid")
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details."""
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: list[dict[str, Any]] = Field(default_factory=list, description="one entry per invalid field")
 
 
 def _known_finding(key: str) -> str:
@@ -117,7 +108,7 @@ class StepOut(BaseModel):
                 change_probability=q.change_probability,
                 items=[QuestionItemOut(finding=i.finding, text=i.text, help=i.help) for i in q.items]),
             should_stop=step.should_stop, stop_reason=step.stop_reason, questions_asked=step.questions_asked,
-            level=step.level, top=step.top, top_probability=step.top_probability)  # type: ignore[arg-type]
+            level=step.level, top=step.top, top_probability=step.top_probability)
 
 
 class StartRequest(BaseModel):
@@ -167,7 +158,8 @@ class CreateAssessment(BaseModel):
     sex: Sex
     mode: ModeT = "self"
     setting: str | None = Field(default=None, max_length=32)
-    intake_code: str | None = Field(default=None, max_length=32, description="a clinic's intake code: the result goes to that clinic")
+    intake_code: str | None = Field(default=None, max_length=32,
+                                    description="a clinic's intake code: the result goes to that clinic")
     patient_ref: str | None = Field(default=None, max_length=64, description="the clinic's own reference (clinic tokens only)")
 
 

@@ -21,9 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from painpath.domain import Level as _Level
+
 from .loader import CareContent, load_care_content
 from .regions import fill_deep, services
 from .schema import (
+    LEVELS,
     CareItem,
     CarePlan,
     ConditionContent,
@@ -46,7 +49,6 @@ __all__ = ["CLOSE_MARGIN", "OTHER", "build_care_plan"]
 
 #: A second condition this close in probability to the first is treated as "close".
 CLOSE_MARGIN = 0.15
-_ACUTE = ("emergency", "urgent")
 #: The key of the "fits no known cause" share (the engine's ``other`` class).
 OTHER = "other"
 
@@ -71,7 +73,7 @@ def _merge_items(items: Iterable[PlanItem]) -> list[PlanItem]:
 
 def _block_at_or_above(cond: ConditionContent, level: Level) -> tuple[Level, LevelContent]:
     """The condition's content at ``level``, or at the nearest more urgent level it has."""
-    for lvl in ("self_care", "soon", "urgent", "emergency"):
+    for lvl in LEVELS:
         if level_rank(lvl) >= level_rank(level) and lvl in cond.levels:
             return lvl, cond.levels[lvl]
     raise LookupError(f"no care content at or above {level!r}")  # pragma: no cover - guarded by checks
@@ -93,7 +95,7 @@ def _next_steps(
     """The condition's clinician steps shown at this level, plus, for emergency/urgent plans,
     steps triggered by warning findings that are True (whatever the condition)."""
     chosen = [s for s in cond.next_steps if level in content.next_steps[s].levels]
-    if level in _ACUTE:
+    if _Level.parse(level).is_acute:
         chosen += [
             sid
             for sid, step in content.next_steps.items()
@@ -190,11 +192,11 @@ def build_care_plan(
 
     lead_key, lead_p = known[0]
     lead = content.conditions[lead_key]
-    level: Level = more_urgent(triage_level, lead.base_level)  # type: ignore[arg-type]
+    level: Level = more_urgent(triage_level, lead.base_level)  # type: ignore[arg-type]  # both are LevelName values; more_urgent returns one of them
     if level != triage_level:
         notes.append(f"level raised from {triage_level} to {level}, the lowest level for {lead_key}")
     block = lead.levels[level]
-    acute = level in _ACUTE
+    acute = _Level.parse(level).is_acute
 
     second = known[1] if len(known) > 1 and known[0][1] - known[1][1] <= CLOSE_MARGIN + 1e-9 else None
 

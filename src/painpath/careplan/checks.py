@@ -12,6 +12,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from painpath.domain import Level
+
 from .loader import CareContent, CareContentError, load_care_content
 from .regions import PLACEHOLDERS, placeholders_in
 from .schema import LEVELS, Source, level_rank
@@ -60,11 +62,11 @@ def _check_conditions(content: CareContent) -> list[str]:
             problems.append(f"{file}: {key}: no care content for this condition")
     for key, cond in content.conditions.items():
         if key not in expected:
-            problems.append(f"{file}: {key}: not a known condition key (vocab.yaml)")
+            problems.append(f"{file}: {key}: not a known condition key (the knowledge base's triage.yaml)")
             continue
         if cond.base_level != expected[key]:
             problems.append(
-                f"{file}: {key}.base_level: {cond.base_level!r} but vocab.yaml says {expected[key]!r}"
+                f"{file}: {key}.base_level: {cond.base_level!r} but the knowledge base says {expected[key]!r}"
             )
         for level in required_levels(expected[key]):
             if level not in cond.levels:
@@ -79,7 +81,7 @@ def _check_conditions(content: CareContent) -> list[str]:
                 problems.append(f"{file}: {key}.next_steps[{i}]: unknown next-step id {step!r}")
         for level, block in cond.levels.items():
             where = f"{key}.levels.{level}"
-            if level in ("soon", "self_care") and block.expected_course is None:
+            if not Level.parse(level).is_acute and block.expected_course is None:
                 problems.append(f"{file}: {where}.expected_course: missing")
             for i, ex in enumerate(block.exercises):
                 item = content.library.get(ex)
@@ -121,7 +123,7 @@ def _check_library_and_rules(content: CareContent) -> list[str]:
         for c in rule.conditions:
             if c not in known_conditions:
                 problems.append(f"{where}.conditions: unknown condition {c!r}")
-        if {"emergency", "urgent"} & set(rule.levels):
+        if any(Level.parse(lv).is_acute for lv in rule.levels):
             problems.append(f"{where}.levels: tailoring may not add items at emergency/urgent")
         for field, table in (
             ("add_exercises", content.library),

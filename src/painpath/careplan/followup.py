@@ -15,6 +15,8 @@ is passed in that way). Not improving at ``no_improvement_weeks`` (6) or more ->
 
 from __future__ import annotations
 
+from painpath.domain import Level as _Level
+
 from .loader import load_care_content
 from .regions import fill, services
 from .schema import FollowUpResult, Level, OutcomeSnapshot, PlanItem, Trend, level_rank, more_urgent
@@ -88,7 +90,7 @@ def compare_followup(
     else:
         trend = "no_change"
 
-    level: Level = current_triage_level  # type: ignore[assignment]
+    level: Level = current_triage_level  # type: ignore[assignment]  # validated by Level.parse above
     if trend == "worse":
         advice_key = "worse"
         level = more_urgent(level, spec.worse_min_level)
@@ -100,10 +102,10 @@ def compare_followup(
         advice_key = "no_change_early"
     else:
         advice_key = "improving"
-    if level_rank(current_triage_level) >= level_rank("urgent"):
+    if _Level.parse(current_triage_level).is_acute:
         reasons.append(f"current assessment is {current_triage_level}: follow that plan first")
 
-    advice = spec.advice[advice_key]  # type: ignore[index]
+    advice = spec.advice[advice_key]  # type: ignore[index]  # advice_key is one of the keys the schema requires
     return FollowUpResult(
         pain_change=pain_change,
         pain_change_percent=pain_pct,

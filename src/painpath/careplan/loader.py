@@ -18,6 +18,9 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from painpath.domain import Level
+from painpath.kb import KnowledgeBase, default_kb
+
 from .schema import (
     ConditionContent,
     LibraryItem,
@@ -55,7 +58,7 @@ class CareContent:
     """All care-plan content, validated file by file."""
 
     sources: Mapping[str, Source]
-    condition_levels: Mapping[str, str]  # the benchmark condition keys -> base triage level
+    condition_levels: Mapping[str, str]  # the knowledge base's condition keys -> base triage level
     finding_keys: frozenset[str]
     conditions: Mapping[str, ConditionContent]
     library: Mapping[str, LibraryItem]
@@ -65,7 +68,7 @@ class CareContent:
     startback: StartBackSpec
     outcomes: OutcomeSpec
     origin: str
-    other_level: str = "soon"  # base level of the "fits no known cause" plan (content key ``other``)
+    other_level: str = Level.SOON.value  # base level of the "fits no known cause" plan (content key ``other``)
 
 
 def _read(root: Traversable, name: str) -> Any:
@@ -141,18 +144,25 @@ def _resolve_inherit(key: str, raw: Any) -> Any:
     return {**raw, "levels": levels}
 
 
-def _load(root: Traversable, origin: str) -> CareContent:
+def _load(root: Traversable, origin: str, kb: KnowledgeBase | None = None) -> CareContent:
     raw = {name: _read(root, name) for name in DATA_FILES}
 
     sources = _keyed(
         Source, "sources.yaml", _section(raw["sources.yaml"], "sources.yaml", "sources"), with_id=False
     )
+    # The condition keys (with their base levels) and finding keys are the knowledge base's own; vocab.yaml
+    # holds only what is care content's alone: the base level of the "fits no known cause" plan.
     vocab = raw["vocab.yaml"]
-    cond_levels = _section(vocab, "vocab.yaml", "conditions")
-    other_level = vocab.get("other", "soon") if isinstance(vocab, dict) else "soon"
-    findings = vocab.get("findings") if isinstance(vocab, dict) else None
-    if not isinstance(findings, list) or not all(isinstance(f, str) for f in findings):
-        raise CareContentError("vocab.yaml: findings: must be a list of finding keys")
+    if not isinstance(vocab, dict):
+        raise CareContentError("vocab.yaml: must be a mapping (other: <level>)")
+    stale = sorted(set(vocab) & {"conditions", "findings"})
+    if stale:
+        raise CareContentError(f"vocab.yaml: {', '.join(stale)}: no longer read here; the condition and finding "
+                               "keys come from the knowledge base (kb/data/triage.yaml, findings.yaml)")
+    other_level = vocab.get("other", Level.SOON.value)
+    kb = kb or default_kb()
+    cond_levels = dict(kb.triage.condition_levels)
+    findings = list(kb.findings.findings)
 
     conditions = _keyed(
         ConditionContent,
@@ -210,9 +220,12 @@ def _packaged() -> CareContent:
     return _load(root, "painpath.careplan/data")
 
 
-def load_care_content(data_dir: str | Path | None = None) -> CareContent:
-    """Load and validate care content; the packaged data (cached) unless ``data_dir`` is given."""
-    if data_dir is None:
+def load_care_content(data_dir: str | Path | None = None, kb: KnowledgeBase | None = None) -> CareContent:
+    """Load and validate care content; the packaged data (cached) unless ``data_dir`` is given. Its condition
+    and finding keys are those of ``kb`` (default: the packaged knowledge base)."""
+    if data_dir is None and kb is None:
         return _packaged()
+    if data_dir is None:
+        return _load(resources.files("painpath.careplan") / "data", "painpath.careplan/data", kb)
     path = Path(data_dir)
-    return _load(path, str(path))
+    return _load(path, str(path), kb)

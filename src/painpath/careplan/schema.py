@@ -23,6 +23,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from painpath.domain import LEVELS_ASCENDING, LevelName
+from painpath.domain import Level as _Level
+
 __all__ = [
     "GRADES",
     "LEVELS",
@@ -55,9 +58,9 @@ __all__ = [
     "more_urgent",
 ]
 
-Level = Literal["emergency", "urgent", "soon", "self_care"]
-#: Triage levels, least urgent first (index = rank).
-LEVELS: tuple[Level, ...] = ("self_care", "soon", "urgent", "emergency")
+Level = LevelName
+#: Triage levels, least urgent first (index = rank); the order is :class:`painpath.domain.Level`'s.
+LEVELS: tuple[Level, ...] = LEVELS_ASCENDING  # type: ignore[assignment]  # the values of LevelName, in rank order
 Grade = Literal["recommended", "may_help", "limited_evidence", "not_recommended"]
 GRADES: tuple[Grade, ...] = ("recommended", "may_help", "limited_evidence", "not_recommended")
 Trend = Literal["improving", "no_change", "worse"]
@@ -65,15 +68,12 @@ Trend = Literal["improving", "no_change", "worse"]
 
 def level_rank(level: str) -> int:
     """Rank of a triage level: 0 = self_care ... 3 = emergency. Raises ValueError if unknown."""
-    try:
-        return LEVELS.index(level)
-    except ValueError:
-        raise ValueError(f"unknown triage level {level!r}; expected one of {list(LEVELS)}") from None
+    return _Level.parse(level).rank
 
 
 def more_urgent(a: Level, b: Level) -> Level:
     """The more urgent of two levels."""
-    return a if level_rank(a) >= level_rank(b) else b
+    return a if _Level.parse(a) >= _Level.parse(b) else b
 
 
 class _Strict(BaseModel):
@@ -183,7 +183,7 @@ class NextStep(_Cited):
 
 
 def _non_acute_levels() -> list[Level]:
-    return ["soon", "self_care"]
+    return [_Level.SOON.value, _Level.SELF_CARE.value]
 
 
 class TailoringRule(_Cited):
@@ -219,8 +219,8 @@ class ConditionContent(_Strict):
 
     @model_validator(mode="after")
     def _acute_levels_have_no_exercise(self) -> ConditionContent:
-        for level in ("emergency", "urgent"):
-            block = self.levels.get(level)
+        for level in (_Level.EMERGENCY.value, _Level.URGENT.value):
+            block = self.levels.get(level)  # a LevelName value
             if block is not None and (block.exercises or block.self_care or block.treatments):
                 raise ValueError(f"level {level!r} must list no exercises, self_care or treatments")
         return self

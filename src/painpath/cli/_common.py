@@ -5,19 +5,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from typing import Any
-
 from painpath.assessment import Assessment
 from painpath.cases import Case
+from painpath.domain import Level
 
-STYLE = {"emergency": "bold white on red", "urgent": "bold black on dark_orange", "soon": "bold black on yellow", "self_care": "bold white on green"}
-LABEL = {"emergency": "EMERGENCY", "urgent": "URGENT - TODAY", "soon": "SEE A CLINICIAN SOON", "self_care": "SELF-CARE"}
+STYLE = {Level.EMERGENCY.value: "bold white on red", Level.URGENT.value: "bold black on dark_orange",
+         Level.SOON.value: "bold black on yellow", Level.SELF_CARE.value: "bold white on green"}
+LABEL = {Level.EMERGENCY.value: "EMERGENCY", Level.URGENT.value: "URGENT - TODAY", Level.SOON.value: "SEE A CLINICIAN SOON",
+         Level.SELF_CARE.value: "SELF-CARE"}
 
 
 def fail(message: str) -> NoReturn:
@@ -51,7 +52,7 @@ class Ticking(Sequence[T]):
     def __len__(self) -> int:
         return len(self._items)
 
-    def __getitem__(self, i):  # type: ignore[no-untyped-def]
+    def __getitem__(self, i):
         return self._items[i]
 
     def __iter__(self) -> Iterator[T]:

@@ -28,7 +28,7 @@ def assess(
     try:
         ckb = default_compiled()
         case = load_case(case_file, ckb)
-        result = run_assess(case, mode=mode, ckb=ckb)  # type: ignore[arg-type]
+        result = run_assess(case, mode=mode, ckb=ckb)  # type: ignore[arg-type]  # mode comes from the --mode choices (self, clinician)
         plan = care_plan_json(result, case)
     except PainPathError as exc:
         fail(str(exc))

@@ -11,7 +11,6 @@ import typer
 from painpath.cli._common import fail, progress_bar
 from painpath.errors import PainPathError
 
-
 IN_HELP = "Cases, one per row: a .csv or .parquet file, or a directory or glob of Parquet files."
 SETTING_HELP = "Prior setting: self or clinic (default: self for --mode self, clinic for clinician)."
 SKIP_HELP = "Leave invalid rows out and list them in a rejects CSV instead of stopping."
@@ -52,7 +51,7 @@ def batch(
     except ImportError as exc:
         fail(f"painpath batch needs the batch extra: pip install 'painpath[batch]' ({exc})")
     tune_allocator()  # this process only scores: keep chunk buffers instead of re-faulting them
-    options = BatchOptions(mode=mode, setting=setting, top=top,  # type: ignore[arg-type]
+    options = BatchOptions(mode=mode, setting=setting, top=top,  # type: ignore[arg-type]  # mode is checked by BatchOptions (a clear error names it)
                            all_probabilities=all_probabilities, skip_invalid=skip_invalid)
     try:
         with progress_bar(enabled=not quiet) as bar:

@@ -11,11 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from painpath.bench.scoring import METRICS, score_cases
 from painpath.cases import load_cases
 from painpath.cli._common import Ticking, fail, progress_bar
 from painpath.engine import default_compiled
 from painpath.errors import PainPathError
-from painpath.evaluate import METRICS, score_cases
 
 INTERVIEW_METRICS = ["questions_median", "questions_p90", "questions_max", "answers_median", "answers_p90", "answers_max",
                      "agreement_top1", "agreement_triage"]
@@ -42,14 +42,14 @@ def evaluate(
             for m in modes:
                 task = bar.add_task(f"{m}{' interviews' if interview else ''}", total=len(cases))
                 if interview:
-                    from painpath.interview.simulate import score_interviews
+                    from painpath.bench.simulate import score_interviews
 
-                    out[m] = score_interviews(Ticking(cases, bar, task), m, ckb=ckb)  # type: ignore[arg-type]
+                    out[m] = score_interviews(Ticking(cases, bar, task), m, ckb=ckb)  # type: ignore[arg-type]  # mode comes from the --mode choices (self, clinician)
                 else:
-                    out[m] = score_cases(cases, m, ckb=ckb)  # type: ignore[arg-type]
+                    out[m] = score_cases(cases, m, ckb=ckb)  # type: ignore[arg-type]  # mode comes from the --mode choices (self, clinician)
                 bar.update(task, completed=len(cases))
         if report is not None:
-            from painpath.evaluate_report import predictions_for, write_report
+            from painpath.bench.report import predictions_for, write_report
 
             page = write_report(report, [predictions_for(cases, m, ckb=ckb) for m in modes],
                                 title=f"PainPath on {directory}", metrics=out if not interview else None)

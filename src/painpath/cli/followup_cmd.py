@@ -11,11 +11,12 @@ import yaml
 from pydantic import ValidationError
 
 from painpath.cli._common import fail
+from painpath.domain import LEVELS_DESCENDING, Level
 
-LEVELS = ("emergency", "urgent", "soon", "self_care")
+LEVELS = LEVELS_DESCENDING
 
 
-def _snapshot(path: Path):  # type: ignore[no-untyped-def]
+def _snapshot(path: Path):
     from painpath.careplan import OutcomeSnapshot
 
     try:
@@ -36,10 +37,11 @@ def _snapshot(path: Path):  # type: ignore[no-untyped-def]
 
 
 def followup(
-    previous: Annotated[Path, typer.Argument(help="Earlier measurement: {pain: 0-10, psfs: [{activity, score 0-10}]} (YAML/JSON).")],
+    previous: Annotated[Path, typer.Argument(
+        help="Earlier measurement: {pain: 0-10, psfs: [{activity, score 0-10}]} (YAML/JSON).")],
     current: Annotated[Path, typer.Argument(help="Current measurement, same format.")],
     weeks: Annotated[float, typer.Option("--weeks", help="Weeks since the first assessment.")] = 0.0,
-    level: Annotated[str, typer.Option("--level", help="Triage level of today's assessment.")] = "self_care",
+    level: Annotated[str, typer.Option("--level", help="Triage level of today's assessment.")] = Level.SELF_CARE.value,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Compare pain (0-10) and Patient-Specific Functional Scale scores with the previous measurement."""
@@ -53,7 +55,8 @@ def followup(
     if as_json:
         print(json.dumps(result.model_dump(mode="json"), indent=2))
         return
-    typer.echo(f"Trend: {result.trend} (pain {result.pain_change:+g}" + (f", function {result.psfs_change:+g}" if result.psfs_change is not None else "") + ")")
+    function = f", function {result.psfs_change:+g}" if result.psfs_change is not None else ""
+    typer.echo(f"Trend: {result.trend} (pain {result.pain_change:+g}" + function + ")")
     typer.echo(f"Level: {result.level}" + (" (raised)" if result.escalated else ""))
     typer.echo(f"Advice: {result.advice.text}")
     for r in result.reasons:

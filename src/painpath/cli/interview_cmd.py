@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from painpath.assessment import assess
-from painpath.cli._common import care_plan_json, fail, render_assessment
+from painpath.cli._common import fail, render_assessment
 from painpath.cli._plan import render_plan
+from painpath.domain import AnswerName, Level, Mode, StopReason
 from painpath.engine import default_compiled
 from painpath.errors import PainPathError
 from painpath.interview import InterviewState, answer, next_step, withdraw
 from painpath.interview.policy import validate_state
 from painpath.interview.presenting import REGIONS, location_answers
+from painpath.services import assess_state, conclude
 
 YES, NO, DK = {"y", "yes"}, {"n", "no"}, {"d", "dk", "?", "don't know", "dont know", "not sure"}
 HINT = "Type y (yes), n (no) or d (don't know); w = why am I asked this?, b = back, {quit}."
@@ -50,7 +52,7 @@ def _ask_int(console: Console, prompt: str, lo: int, hi: int) -> int:
         console.print(f"[yellow]Please type a whole number from {lo} to {hi}.[/]")
 
 
-def _ask_choice(console: Console, prompt: str, choices: dict[str, str]) -> str:
+def _ask_choice(console: Console, prompt: str, choices: Mapping[str, object]) -> Any:
     while True:
         raw = _read(console, prompt)
         if raw in choices:
@@ -97,11 +99,12 @@ def _ask_where(console: Console, hint: str) -> dict:
     if "low_back_pain" in chosen and len(chosen) > 1:
         worse = _yes_no(console, "Is the leg pain worse than the back pain?", why, False, hint)
     if not set(chosen) & {"calf_pain", "shin_pain", "achilles_pain", "foot_pain"} and chosen != ["low_back_pain"]:
-        below = _yes_no(console, "Does the pain reach below the knee anywhere (e.g. the outer side of the lower leg)?", why, False, hint)
+        below = _yes_no(console, "Does the pain reach below the knee anywhere (e.g. the outer side of the lower leg)?",
+                        why, False, hint)
     return location_answers(chosen, both_legs=both, leg_worse_than_back=worse, below_knee_elsewhere=below)
 
 
-def _ask_startback(console: Console):  # type: ignore[no-untyped-def]
+def _ask_startback(console: Console):
     """The Keele STarT Back tool, word for word, for back-related presentations in clinician mode."""
     from painpath.careplan import load_care_content, score_startback
 
@@ -118,7 +121,7 @@ def _ask_startback(console: Console):  # type: ignore[no-untyped-def]
                                            {"a": True, "agree": True, "d": False, "disagree": False, "q": "quit"})
             if answers[item.id] == "quit":
                 raise _Quit
-    result = score_startback(answers)  # type: ignore[arg-type]
+    result = score_startback(answers)  # type: ignore[arg-type]  # answers holds the item ids and values the questions above asked for
     console.print(f"  STarT Back: total {result.total}, psychosocial {result.psychosocial} -> [bold]{result.stratum} risk[/]")
     console.print(f"  [dim]{spec.copyright}[/]")
     return result
@@ -170,7 +173,7 @@ def interview(
                 fail(f"--sex must be 'female' or 'male', got '{sex}'")
             a = age if age is not None else _ask_int(console, "Your age in years: ", 0, 120)
             s = sex or _ask_choice(console, "Sex (f/m): ", {"f": "female", "female": "female", "m": "male", "male": "male"})
-            state = InterviewState(age=a, sex=s, mode=mode)  # type: ignore[arg-type]
+            state = InterviewState(age=a, sex=s, mode=mode)
         caps = ckb.kb.interview.caps
         cap = caps.self_ if state.mode == "self" else caps.clinician
         console.print(f"[dim]Questions stop as soon as more answers would not change the result; at most {cap} "
@@ -190,7 +193,7 @@ def interview(
                 _save(state, save)
                 continue
             console.print(f"\n[bold]Question {n}[/] [dim](of at most {cap})[/]  [bold]{q.title}[/]")
-            values = {}
+            values: dict[str, AnswerName] = {}
             try:
                 for item in q.items:
                     v = _yes_no(console, item.text, q.why, allow_back=True, hint=hint)
@@ -210,16 +213,16 @@ def interview(
         raise typer.Exit(0) from None
     except PainPathError as exc:
         fail(str(exc))
-    result = assess(state.as_case(), mode=state.mode, ckb=ckb)
-    if step.stop_reason == "emergency":
+    result = assess_state(state, ckb)  # with the resumed state's own setting
+    if step.stop_reason == StopReason.EMERGENCY:
         console.print("\n[bold white on red] EMERGENCY [/] Stop the questions: please get help now.")
     startback = None
-    if state.mode == "clinician" and result.origin["back"] >= 0.5 and result.triage.level in ("soon", "self_care"):
+    if state.mode == Mode.CLINICIAN and result.origin["back"] >= 0.5 and not Level.parse(result.triage.level).is_acute:
         try:
             startback = _ask_startback(console)
         except _Quit:
             startback = None
-    plan = care_plan_json(result, state.as_case(), startback=startback)
+    plan = conclude(state, ckb, startback=startback, assessment=result).plan.model_dump(mode="json")
     if as_json:
         payload = result.model_dump(mode="json")
         payload["questions_asked"] = step.questions_asked

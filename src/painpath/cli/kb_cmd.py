@@ -30,7 +30,9 @@ def _find_benchmark() -> Path | None:
 def check(
     path: Annotated[Path | None, typer.Option("--path", help="A knowledge-base directory (default: the shipped one).")] = None,
     benchmark: Annotated[
-        Path | None, typer.Option("--benchmark", help="Benchmark directory to check coverage against (default: ../shared/benchmark-v2, else ../shared/benchmark, if present).")
+        Path | None,
+        typer.Option("--benchmark", help="Benchmark directory to check coverage against "
+                     "(default: ../shared/benchmark-v2, else ../shared/benchmark, if present)."),
     ] = None,
 ) -> None:
     """Validate every knowledge-base file and the links between them; list every problem."""
@@ -46,7 +48,7 @@ def check(
     try:
         from painpath.careplan import check_care_content
     except ImportError:
-        check_care_content = None  # type: ignore[assignment]
+        check_care_content = None  # type: ignore[assignment]  # an optional check: None when care content cannot be imported
     if check_care_content is not None and path is None:
         problems += [f"careplan: {p}" for p in check_care_content()]
     if problems:
@@ -86,7 +88,8 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         n = by.get(basis, 0)
         t.add_row(label, str(n), f"{n / total:.0%}")
     console.print(t)
-    console.print(f"[bold]With a literature source: {s['literature_share']:.0%}[/] (measured or adapted: {s['measured_share']:.0%})")
+    console.print(f"[bold]With a literature source: {s['literature_share']:.0%}[/] "
+                  f"(measured or adapted: {s['measured_share']:.0%})")
     ct = Table(title="Per condition")
     ct.add_column("condition")
     for b in ("measured", "adapted", "described", "estimate"):

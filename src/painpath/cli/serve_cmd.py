@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,18 +26,18 @@ CREATE_HELP = "Create the database (and apply migrations) if it does not exist y
 Create = Annotated[bool, typer.Option("--create", help=CREATE_HELP)]
 
 
-def _where(settings) -> str:  # type: ignore[no-untyped-def]
+def _where(settings) -> str:
     """The database in words: the SQLite file (and that PAINPATH_DATA_DIR moves it), or the DATABASE_URL."""
     if settings.sqlite_path is not None:
         return f"{settings.sqlite_path} (SQLite; set PAINPATH_DATA_DIR or DATABASE_URL to use another)"
     return f"{_safe_url(settings.url)} (DATABASE_URL)"
 
 
-def _say_database(settings) -> None:  # type: ignore[no-untyped-def]
+def _say_database(settings) -> None:
     print(f"database: {_where(settings)}", file=sys.stderr)
 
 
-def _database_missing(settings) -> bool:  # type: ignore[no-untyped-def]
+def _database_missing(settings) -> bool:
     """True when there is no PainPath database yet: no SQLite file, or a server database without PainPath's
     tables. Looking never creates anything (SQLite is opened read-only)."""
     from painpath.storage.db import current_revision
@@ -50,7 +50,7 @@ def _database_missing(settings) -> bool:  # type: ignore[no-untyped-def]
     return current_revision(settings.url) is None
 
 
-def _refuse_missing(settings) -> None:  # type: ignore[no-untyped-def]
+def _refuse_missing(settings) -> None:
     fail(f"no PainPath database at {_where(settings)}; nothing was created. For a new installation add --create "
          "to the command (or run `painpath db upgrade`); otherwise point PAINPATH_DATA_DIR or DATABASE_URL at "
          "your database")
@@ -85,11 +85,11 @@ def serve(
     print(f"PainPath on {address}/  (API docs at {address}/docs)", file=sys.stderr)
     for line in _first_run_hint(settings.url, host, port):
         print(line, file=sys.stderr)
-    uvicorn.run("painpath.api.app:app_factory", factory=True, host=host, port=port, workers=workers, reload=reload,
+    uvicorn.run("painpath.asgi:app_factory", factory=True, host=host, port=port, workers=workers, reload=reload,
                 **uvicorn_options(settings))
 
 
-def uvicorn_options(settings) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def uvicorn_options(settings) -> dict[str, Any]:
     """How uvicorn serves PainPath: X-Forwarded-For/-Proto believed only from PAINPATH_FORWARDED_ALLOW_IPS (the
     client address the rate limits count, https for Secure cookies and HSTS), and no Server header (no version
     or software disclosed to anonymous callers)."""
@@ -99,7 +99,7 @@ def uvicorn_options(settings) -> dict[str, object]:  # type: ignore[no-untyped-d
 
 def _first_run_hint(url: str, host: str, port: int) -> list[str]:
     """While no clinic exists: where to create the first one (the set-up page answers only on this machine)."""
-    from painpath.web.setup import clinic_exists
+    from painpath.storage.accounts import clinic_exists
 
     try:
         if clinic_exists(url):
@@ -199,7 +199,7 @@ def db_check(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         raise typer.Exit(1)
 
 
-def _db(create: bool = False):  # type: ignore[no-untyped-def]
+def _db(create: bool = False):
     """The database of an admin command, named on standard error. A missing one is created only with
     ``create`` (the command's --create); otherwise the command stops, with nothing created."""
     from painpath.config import get_settings
@@ -255,7 +255,8 @@ def create_user(
     clinic: Annotated[str, typer.Argument(help="Clinic slug.")],
     email: Annotated[str, typer.Argument(help="The clinician's email (their login).")],
     name: Annotated[str, typer.Option("--name")] = "",
-    role: Annotated[str, typer.Option("--role", help="clinician or admin (admins manage API keys, see the audit log).")] = "clinician",
+    role: Annotated[str, typer.Option(
+        "--role", help="clinician or admin (admins manage API keys, see the audit log).")] = "clinician",
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
     create: Create = False,
 ) -> None:
@@ -328,7 +329,7 @@ def list_all(as_json: Annotated[bool, typer.Option("--json")] = False, create: C
 
 
 @contextmanager
-def _admin_write():  # type: ignore[no-untyped-def]
+def _admin_write():
     """A write transaction on the configured database (committed when the block ends); a refused operation
     exits with its message."""
     from painpath.errors import ServiceError
@@ -343,7 +344,7 @@ def _admin_write():  # type: ignore[no-untyped-def]
         db.dispose()
 
 
-def _user(s, email: str):  # type: ignore[no-untyped-def]
+def _user(s, email: str):
     from painpath.storage import accounts
 
     return accounts.get_user(s, None, email=email)

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Final
 
 import numpy as np
 
+from painpath.domain import Level
 from painpath.kb.knowledge_base import KnowledgeBase, default_kb
 
 __all__ = ["OTHER", "CompiledKB", "compile_kb", "default_compiled"]
 
-LEVEL_RANK = {"self_care": 0, "soon": 1, "urgent": 2, "emergency": 3}
-RANK_LEVEL = {v: k for k, v in LEVEL_RANK.items()}
-OTHER = "other"
+#: Level value -> rank and back, as plain strings (the order is :class:`painpath.domain.Level`'s).
+LEVEL_RANK: dict[str, int] = {lv.value: lv.rank for lv in Level}
+RANK_LEVEL: dict[int, str] = {lv.rank: lv.value for lv in Level}
+OTHER: Final = "other"
 ORIGIN_ORDER = ("back", "hip", "leg", "vascular", "systemic")  # known origins, in reporting order
 
 
@@ -150,8 +153,8 @@ def compile_kb(kb: KnowledgeBase) -> CompiledKB:
     used = set(origin) | {"back", "leg", "vascular", "systemic"}
     origin_names = tuple(o for o in ORIGIN_ORDER if o in used) + tuple(sorted(used - set(ORIGIN_ORDER)))
     om = np.zeros((M, len(origin_names)))
-    for ci, o in enumerate(origin):
-        om[ci, origin_names.index(o)] = 1.0
+    for ci, org in enumerate(origin):
+        om[ci, origin_names.index(org)] = 1.0
     base_rank = np.array([LEVEL_RANK[kb.triage.condition_levels[c]] for c in conds])
     other_escalations: tuple[tuple[int, np.ndarray, int | None], ...] = ()
     if other is not None:
@@ -216,17 +219,18 @@ def _other_theta(kb: KnowledgeBase, finds: tuple[str, ...], theta: np.ndarray) -
     for fi, f in enumerate(finds):
         entry = other.strengths.get(f)
         if entry is not None:
-            out[fi] = entry.p if entry.p is not None else kb.strengths.grades[entry.grade]  # type: ignore[index]
+            out[fi] = entry.p if entry.p is not None else kb.strengths.grades[entry.grade]  # type: ignore[index]  # the schema requires grade when p is not given
             continue
         e = kb.strengths.defaults[f]
-        d = e.p if e.p is not None else kb.strengths.grades[e.grade]  # type: ignore[index]
+        d = e.p if e.p is not None else kb.strengths.grades[e.grade]  # type: ignore[index]  # the schema requires grade when p is not given
         d = (1.0 - other.mix) * d + other.mix * mean[fi]
         lo = np.log(d) - np.log1p(-d)
         out[fi] = 1.0 / (1.0 + np.exp(-other.flatten * lo))
     return out
 
 
-def _other_profiles(kb: KnowledgeBase, finds: tuple[str, ...], broad: np.ndarray) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+def _other_profiles(kb: KnowledgeBase, finds: tuple[str, ...],
+                    broad: np.ndarray) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     """Names, P(finding | profile) (P, F) and normalised weights (P,) of the unlisted-cause profiles.
 
     A profile's unlisted findings take the background rate (``defaults``); the profile ``generic``
@@ -245,7 +249,7 @@ def _other_profiles(kb: KnowledgeBase, finds: tuple[str, ...], broad: np.ndarray
         prof = other.profiles[name]
         out[i] = broad if name == "generic" else background
         for key, st in prof.strengths.items():
-            out[i, finds.index(key)] = st.p if st.p is not None else grades[st.grade]  # type: ignore[index]
+            out[i, finds.index(key)] = st.p if st.p is not None else grades[st.grade]  # type: ignore[index]  # the schema requires grade when p is not given
     w = np.array([other.profiles[n].weight for n in names])
     return names, out, w / w.sum()
 

@@ -27,12 +27,14 @@ from functools import cache
 
 import numpy as np
 
+from painpath.domain import Level
 from painpath.engine.compiled import LEVEL_RANK, CompiledKB
 
 __all__ = ["BLOCK", "FastArrays", "assess_fast", "fast_arrays"]
 
 BLOCK = 2048  # rows per block: the block's arrays (about 2 MB) stay in a core's L2 cache
-LEVELS = (1, 2, 3)  # soon, urgent, emergency
+_RAISED = (Level.SOON, Level.URGENT, Level.EMERGENCY)
+LEVELS = tuple(lv.rank for lv in _RAISED)  # the ranks of soon, urgent, emergency
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,6 +85,7 @@ def fast_arrays(ckb: CompiledKB, setting: str) -> FastArrays:
     lq, ld, prior_rows = ckb.log_q_t, ckb.log_d_t, np.asarray(prior)
     if ckb.prof_log_w.size:  # "other" as a mixture: one extra column per profile, reduced by logsumexp per block
         o = ckb.other_index
+        assert o is not None  # profiles belong to the "other" class
         lq = np.hstack([lq, ckb.prof_log_q_t])
         ld = np.hstack([ld, ckb.prof_log_d_t])
         prior_rows = np.hstack([prior_rows, prior_rows[:, [o]] + ckb.prof_log_w[None, :]])
@@ -110,7 +113,7 @@ def fast_arrays(ckb: CompiledKB, setting: str) -> FastArrays:
         if esc.conditions:
             cols = [ckb.cidx[c] for c in esc.conditions]
         else:
-            cols = [i for i in range(C) if ckb.base_rank[i] == LEVEL_RANK[esc.from_level or "self_care"]]
+            cols = [i for i in range(C) if ckb.base_rank[i] == LEVEL_RANK[esc.from_level or Level.SELF_CARE]]
         target = LEVEL_RANK[esc.level]
         for li, level in enumerate(LEVELS):
             for c in cols:
@@ -136,7 +139,8 @@ def fast_arrays(ckb: CompiledKB, setting: str) -> FastArrays:
         n_esc=len(tri.escalations),
         esc_extra=esc_extra,
         base_ge=base_ge,
-        thresholds=np.array([tri.risk_thresholds[k] for k in ("soon", "urgent", "emergency")], dtype=np.float32),
+        thresholds=np.array([tri.risk_thresholds[k.value] for k in _RAISED],  # type: ignore[index]  # RaisedLevelName values
+                            dtype=np.float32),
         level_values=np.array(LEVELS, dtype=np.int64),
         other=o,
         other_targets=np.array([t for t, _c, _a in ckb.other_escalations], dtype=np.int64),

@@ -18,6 +18,7 @@ from functools import cache
 
 import numpy as np
 
+from painpath.domain import Level
 from painpath.engine.compiled import LEVEL_RANK, CompiledKB
 
 __all__ = ["TriageArrays", "condition_ranks", "floor_matrix", "other_leads", "triage_arrays"]
@@ -69,7 +70,7 @@ def _mats(ckb: CompiledKB) -> _Mats:
         if esc.conditions:
             targets = [ckb.cidx[c] for c in esc.conditions]
         else:
-            targets = [i for i in range(C) if ckb.base_rank[i] == LEVEL_RANK[esc.from_level or "self_care"]]
+            targets = [i for i in range(C) if ckb.base_rank[i] == LEVEL_RANK[esc.from_level or Level.SELF_CARE]]
         esc_raise[j, targets] = LEVEL_RANK[esc.level]
     return _Mats(
         cols=np.array(cols, dtype=np.intp),
@@ -162,10 +163,10 @@ def triage_arrays(ckb: CompiledKB, ev: np.ndarray, post: np.ndarray, age: np.nda
     eff, esc_fired = condition_ranks(ckb, present, age, hits, ev == 0)
     cond_rank = np.zeros(present.shape[0], dtype=int)
     thresholds = ckb.kb.triage.risk_thresholds
-    for level in ("soon", "urgent", "emergency"):
-        r = LEVEL_RANK[level]
+    for level in (Level.SOON, Level.URGENT, Level.EMERGENCY):
+        r = level.rank
         mass = np.where(eff >= r, post, 0.0).sum(axis=1)
-        cond_rank = np.where(mass >= thresholds[level], r, cond_rank)  # type: ignore[index]
+        cond_rank = np.where(mass >= thresholds[level.value], r, cond_rank)  # type: ignore[index]  # a RaisedLevelName
     if ckb.other_index is not None:
         cond_rank = np.where(other_leads(ckb, post), np.maximum(cond_rank, eff[:, ckb.other_index]), cond_rank)
     final = np.maximum(floor_rank, cond_rank)

@@ -19,18 +19,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from painpath.assessment import Assessment, assess
+from painpath.assessment import Assessment
 from painpath.cases import Case
+from painpath.domain import Level
 from painpath.engine import CompiledKB
 from painpath.fhir import codes as C
 from painpath.fhir.operations import check_fhir, needs_location, response_case
 from painpath.fhir.outcome import FhirError
+from painpath.services import assess_case
 
 __all__ = ["CdsError", "discovery", "lumbar_imaging", "patient_view"]
 
 PATIENT_VIEW = "painpath-patient-view"
 LUMBAR_IMAGING = "painpath-lumbar-imaging"
-INDICATOR = {"self_care": "info", "soon": "info", "urgent": "warning", "emergency": "critical"}
+INDICATOR = {Level.SELF_CARE.value: "info", Level.SOON.value: "info", Level.URGENT.value: "warning",
+             Level.EMERGENCY.value: "critical"}
 TAG = f"{C.PAINPATH_SYSTEM}|painpath-response"
 RESPONSE_PREFETCH = ("QuestionnaireResponse?subject={{context.patientId}}&_tag=" + TAG
                      + "&status=completed&_sort=-authored&_count=1")
@@ -208,14 +211,13 @@ def evidence(body: dict[str, Any], ckb: CompiledKB) -> Evidence | None:
     if not answers:
         return None
     patients = [p for p in _resources(prefetch.get("patient")) + found if p.get("resourceType") == "Patient"]
-    case = None
     if patients:
         age, sex = _age(patients[0].get("birthDate")), patients[0].get("gender")
         if age is not None and 0 <= age <= 120 and sex in ("female", "male"):
             mode = "clinician" if any(ckb.kb.findings.findings[k].kind == "sign" for k in answers) else "self"
             findings = {k: (None if v == "unknown" else v == "present") for k, v in answers.items()}
             return Evidence(answers, Case(id="cds", age=age, sex=sex, findings=findings), mode)
-    return Evidence(answers, case)
+    return Evidence(answers, None)
 
 
 # --- cards -----------------------------------------------------------------------------------------------
@@ -264,13 +266,13 @@ def patient_view(body: Any, ckb: CompiledKB, *, base_url: str = "") -> dict[str,
     ev = evidence(req, ckb)
     if ev is None or ev.case is None or needs_location(ev.answers, ckb):  # no place that hurts: nothing to assess
         return {"cards": []}
-    result = assess(ev.case, mode=ev.mode, ckb=ckb)  # type: ignore[arg-type]
+    result = assess_case(ev.case, mode=ev.mode, ckb=ckb)  # type: ignore[arg-type]  # ev.mode is 'self' or 'clinician' (set with the case)
     return {"cards": [assessment_card(result, base_url=base_url, assessment_id=ev.assessment_id)]}
 
 
 def _order_label(sr: dict[str, Any]) -> str | None:
     """The name of a lumbar-spine imaging order, or None."""
-    code = sr.get("code") if isinstance(sr.get("code"), dict) else {}
+    code: dict[str, Any] = sr["code"] if isinstance(sr.get("code"), dict) else {}
     texts = [code.get("text")]
     for c in _list(code.get("coding")):
         if not isinstance(c, dict) or not _texts(c):
@@ -299,7 +301,7 @@ def warning_features(ckb: CompiledKB, answers: Mapping[str, str]) -> list[str]:
     present = {k for k, v in answers.items() if v == "present"}
     t = ckb.kb.triage
     out = [f.reason for f in t.floors if present & set(f.any) and (not f.with_any or present & set(f.with_any))]
-    out += [e.reason for e in t.escalations if e.level in ("urgent", "emergency") and present & set(e.any)]
+    out += [e.reason for e in t.escalations if Level.parse(e.level).is_acute and present & set(e.any)]
     return out
 
 

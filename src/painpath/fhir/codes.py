@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from painpath.domain import Level
+
 BASE = "https://painpath.dev/fhir"
 
 # --- PainPath's own code systems ----------------------------------------------------------------
@@ -57,7 +59,8 @@ NO = {"system": LOINC, "code": "LA32-8", "display": "No"}
 DONT_KNOW = {"system": LOINC, "code": "LA12688-0", "display": "Don't know"}
 ANSWER_CODINGS = (YES, NO, DONT_KNOW)
 SPANISH = {"LA33-6": "Sí", "LA32-8": "No", "LA12688-0": "No sé"}  # the displays' translations (lang "es")
-VALUE_OF = {(LOINC, "LA33-6"): "present", (LOINC, "LA32-8"): "absent", (LOINC, "LA12688-0"): "unknown",
+VALUE_OF: dict[tuple[Any, Any], str] = {
+            (LOINC, "LA33-6"): "present", (LOINC, "LA32-8"): "absent", (LOINC, "LA12688-0"): "unknown",
             (V2_0136, "Y"): "present", (V2_0136, "N"): "absent", (DATA_ABSENT, "asked-unknown"): "unknown"}
 CODING_OF = {"present": YES, "absent": NO, "unknown": DONT_KNOW}
 MODE_SELF = {"system": MODE_SYSTEM, "code": "self", "display": "The person with the pain"}
@@ -66,9 +69,10 @@ MODE_SPANISH = {"self": "La persona que tiene el dolor", "clinician": "Un profes
 FEMALE = {"system": GENDER, "code": "female", "display": "Female"}
 MALE = {"system": GENDER, "code": "male", "display": "Male"}
 
-LEVEL_DISPLAY = {"emergency": "Emergency", "urgent": "Urgent (within 24 hours)",
-                 "soon": "Soon (within days to two weeks)", "self_care": "Self-care"}
-LEVEL_SHORT = {"emergency": "Emergency", "urgent": "Urgent", "soon": "Soon", "self_care": "Self-care"}
+LEVEL_DISPLAY = {Level.EMERGENCY.value: "Emergency", Level.URGENT.value: "Urgent (within 24 hours)",
+                 Level.SOON.value: "Soon (within days to two weeks)", Level.SELF_CARE.value: "Self-care"}
+LEVEL_SHORT = {Level.EMERGENCY.value: "Emergency", Level.URGENT.value: "Urgent", Level.SOON.value: "Soon",
+               Level.SELF_CARE.value: "Self-care"}
 
 ABOUT_YOU = "about-you"
 

@@ -92,6 +92,7 @@ def _entry(e: Any, at: str, problems: list[str]) -> Feedback | None:
                                 "characters")
     if len(problems) > start or outcome_at is None:
         return None
+    assert isinstance(card, str) and isinstance(outcome, str)  # checked above: a problem otherwise
     return Feedback(card=card.lower(), outcome=outcome, outcome_at=outcome_at,
                     accepted_suggestions=[{"id": a["id"]} for a in accepted] if accepted is not None else None,
                     override_reason={k: coding[k] for k in ("system", "code", "display") if k in coding}

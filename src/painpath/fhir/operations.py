@@ -15,8 +15,9 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from painpath.assessment import Assessment, assess
+from painpath.assessment import Assessment
 from painpath.cases import Case
+from painpath.domain import Level, StopReason
 from painpath.engine import CompiledKB
 from painpath.errors import CaseError
 from painpath.fhir import codes as C
@@ -25,6 +26,7 @@ from painpath.fhir.questionnaire import Response, about_you_group, read_response
 from painpath.fhir.results import build_bundle
 from painpath.interview import InterviewState, answer, next_step, start
 from painpath.interview.presenting import REGIONS
+from painpath.services import assess_case
 
 __all__ = ["assess_response", "next_question", "unwrap"]
 
@@ -185,7 +187,7 @@ def _asked_groups(q: dict[str, Any], ckb: CompiledKB) -> list[tuple[str, list[st
         if bad or not keys:
             raise FhirError(f"{at}.item: group '{link}' must hold findings of that screen"
                             + (f" ('{bad[0]}' is not one)" if bad else ""), expression=f"{at}.item")
-        out.append((link, keys))  # type: ignore[arg-type]
+        out.append((link, keys))  # type: ignore[arg-type]  # keys are the screen's finding keys (str)
     return out
 
 
@@ -209,7 +211,7 @@ def _state(resp: Response, groups: list[tuple[str, list[str]]], mode: str, ckb: 
         got = resp.groups[name]
         values = {k: (got.get(k) or "unknown") for k in keys}
         try:
-            state = answer(state, values, ckb, screen=_screen_of(name, ckb))  # type: ignore[arg-type]
+            state = answer(state, values, ckb, screen=_screen_of(name, ckb))  # type: ignore[arg-type]  # values are answer codes read from FHIR codings (AnswerName)
         except CaseError as exc:
             at = resp.paths.get(name, "QuestionnaireResponse.item")
             raise FhirError(f"{at}: {exc}", expression=at) from None
@@ -290,9 +292,9 @@ def _next_question(body: Any, ckb: CompiledKB) -> dict[str, Any]:
         qr["status"] = "completed"
         _set_ext(qr, C.EXT_STOP, {"valueCode": step.stop_reason})
         _set_ext(qr, C.EXT_LEVEL, {"valueCoding": C.coding(C.TRIAGE_SYSTEM, step.level, C.LEVEL_DISPLAY[step.level])})
-        if step.stop_reason == "emergency" and not any(g.get("linkId") == "painpath-emergency" for g in q["item"]):
+        if step.stop_reason == StopReason.EMERGENCY and not any(g.get("linkId") == "painpath-emergency" for g in q["item"]):
             q["item"].append({"linkId": "painpath-emergency", "type": "display",
-                              "text": ckb.kb.triage.level_text["emergency"]})
+                              "text": ckb.kb.triage.level_text[Level.EMERGENCY.value]})
         return qr
     question = step.question
     assert question is not None
@@ -335,7 +337,7 @@ def response_case(qr: dict[str, Any], ckb: CompiledKB, mode_param: str | None = 
                     if isinstance(it, dict) and it.get("linkId") in ckb.fidx:
                         findings.setdefault(it["linkId"], None)
     findings.update({k: (None if v == "unknown" else v == "present") for k, v in resp.answers.items()})
-    case = Case(id=str(qr.get("id") or "fhir"), age=resp.age, sex=resp.sex,  # type: ignore[arg-type]
+    case = Case(id=str(qr.get("id") or "fhir"), age=resp.age, sex=resp.sex,  # type: ignore[arg-type]  # age and sex are checked just above (required, in range)
                 findings=findings)
     return resp, case, mode
 
@@ -363,7 +365,7 @@ def assess_response(body: Any, ckb: CompiledKB) -> tuple[dict[str, Any], Assessm
         raise FhirError(f"{at}: no place that hurts is answered Yes ({', '.join(location_findings(ckb))}); "
                         f"{LOCATION_TEXT}", expression=at, code="required")
     qr.setdefault("authored", authored_now())
-    result = assess(case, mode=mode, ckb=ckb, explain_conditions=None)  # type: ignore[arg-type]
+    result = assess_case(case, mode=mode, ckb=ckb, explain_conditions=None)  # type: ignore[arg-type]  # mode is 'self' or 'clinician' (read_response checks it)
     seed = str(uuid.uuid4())
     _tag(qr)
     _set_ext(qr, C.EXT_MODE, {"valueCode": mode})

@@ -136,7 +136,7 @@ def triage_observation(ckb: CompiledKB, result: Assessment, *, oid: str, qr_url:
                        level: str | None = None, extra_reasons: Sequence[str] = (), effective: str | None = None,
                        derived: Sequence[str] = ()) -> dict[str, Any]:
     level = level or result.triage.level
-    advice = ckb.kb.triage.level_text.get(level, result.triage.advice)  # type: ignore[call-overload]
+    advice = ckb.kb.triage.level_text.get(level, result.triage.advice)  # type: ignore[call-overload]  # level is a LevelName value
     sources = ckb.kb.sources.sources
     notes = []
     for r in result.triage.reasons:
@@ -182,7 +182,7 @@ def build_bundle(ckb: CompiledKB, qr: Mapping[str, Any], answers: Mapping[str, s
     qr = {"resourceType": "QuestionnaireResponse", "id": qr_id,
           **{k: v for k, v in qr.items() if k not in ("resourceType", "id")}}
     qr_url = f"urn:uuid:{qr_id}"
-    subject = qr.get("subject") if isinstance(qr.get("subject"), dict) else ANONYMOUS
+    subject: Mapping[str, Any] = qr["subject"] if isinstance(qr.get("subject"), dict) else ANONYMOUS
     effective = qr.get("authored") if isinstance(qr.get("authored"), str) else None
     warn = warning_findings(ckb)
     entries: list[dict[str, Any]] = [{"fullUrl": qr_url, "resource": qr}]

@@ -23,8 +23,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from painpath import __version__
-from painpath.api.deps import DB, Who
-from painpath.api.problems import SafeJSONResponse
 from painpath.engine import default_compiled
 from painpath.errors import CaseError, NotFoundError, RateLimitedError, ServiceError
 from painpath.fhir.capability import capability_statement
@@ -35,6 +33,8 @@ from painpath.fhir.operations import assess_response, next_question
 from painpath.fhir.outcome import ISSUE_CODE, FhirError, operation_outcome
 from painpath.fhir.questionnaire import questionnaire
 from painpath.fhir.stored import stored_bundle, stored_risk_assessment
+from painpath.http.deps import DB, Who
+from painpath.http.problems import SafeJSONResponse
 from painpath.storage import assessments as store
 from painpath.storage.replay import DatabaseReplayGuard
 

@@ -8,4 +8,5 @@
 from painpath.interview.policy import Question, QuestionItem, Step, next_item, next_step
 from painpath.interview.state import Answer, InterviewState, answer, start, withdraw
 
-__all__ = ["Answer", "InterviewState", "Question", "QuestionItem", "Step", "answer", "next_item", "next_step", "start", "withdraw"]
+__all__ = ["Answer", "InterviewState", "Question", "QuestionItem", "Step", "answer", "next_item", "next_step", "start",
+           "withdraw"]

@@ -37,6 +37,7 @@ from itertools import combinations, product
 
 import numpy as np
 
+from painpath.domain import StopReason, setting_for
 from painpath.engine import CompiledKB, default_compiled, posterior, triage_arrays
 from painpath.engine.compiled import RANK_LEVEL
 from painpath.errors import CaseError
@@ -85,7 +86,7 @@ class Step:
 
 
 def _setting(state: InterviewState) -> str:
-    return state.setting or ("self" if state.mode == "self" else "clinic")
+    return setting_for(state.mode, state.setting)
 
 
 def _pending(state: InterviewState, ckb: CompiledKB, name: str) -> list[str]:
@@ -216,7 +217,8 @@ def why_text(ckb: CompiledKB, screen: str, keys: list[str], p: np.ndarray) -> st
     if hi == lo:
         return "Your answer helps us check the most likely causes."
     a, b = cond[ckb.conditions[hi]].short_name, cond[ckb.conditions[lo]].short_name
-    return f"Your answers so far fit more than one cause. These are common with {a} but not with {b}, so your answer helps tell them apart."
+    return (f"Your answers so far fit more than one cause. These are common with {a} but not with {b}, "
+            "so your answer helps tell them apart.")
 
 
 def validate_state(state: InterviewState, ckb: CompiledKB) -> None:
@@ -260,7 +262,7 @@ def next_step(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
         if not any(k in answered for k in iv.screens[name].findings):
             return ask(name, _pending(state, ckb, name))
     if int(tri.floor_rank[0]) == 3:
-        return step(None, True, "emergency")
+        return step(None, True, StopReason.EMERGENCY.value)
     cap = iv.caps.self_ if state.mode == "self" else iv.caps.clinician
     for name, sc in iv.screens.items():
         if sc.phase != "warning":
@@ -269,7 +271,7 @@ def next_step(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
         if keys:
             return ask(name, keys)
     if len(asked) >= cap:
-        return step(None, True, "cap")
+        return step(None, True, StopReason.CAP.value)
     n_history = sum(1 for s in asked if iv.screens[s].phase == "history")
     threshold = iv.stop.change_probability
     exam_started = any(iv.screens[s].phase == "exam" for s in asked)
@@ -293,7 +295,7 @@ def next_step(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
         if best[2] >= threshold or must_ask:
             keys = dict(cands)[best[0]]
             return ask(best[0], keys, best[1], best[2])
-    return step(None, True, "confident", last)
+    return step(None, True, StopReason.CONFIDENT.value, last)
 
 
 def next_item(state: InterviewState, ckb: CompiledKB | None = None) -> tuple[Step, QuestionItem | None]:
@@ -306,7 +308,7 @@ def next_item(state: InterviewState, ckb: CompiledKB | None = None) -> tuple[Ste
     """
     ckb = ckb or default_compiled()
     step = next_step(state, ckb)
-    if step.should_stop and step.stop_reason == "emergency":
+    if step.should_stop and step.stop_reason == StopReason.EMERGENCY:
         return step, None
     iv = ckb.kb.interview
     if state.screens_asked:
@@ -317,9 +319,9 @@ def next_item(state: InterviewState, ckb: CompiledKB | None = None) -> tuple[Ste
             ev = state.evidence(ckb)
             p = posterior(ckb, ev[None, :], np.array([state.age]), np.array([state.sex == "female"]),
                           _setting(state))[0]
-            q = Question(current, sc.phase, sc.title, tuple(_item(ckb, k, state.mode) for k in keys),
-                         why_text(ckb, current, keys, p))
-            step = Step(q, False, "", step.questions_asked, step.level, step.top, step.top_probability)
+            cur = Question(current, sc.phase, sc.title, tuple(_item(ckb, k, state.mode) for k in keys),
+                           why_text(ckb, current, keys, p))
+            step = Step(cur, False, "", step.questions_asked, step.level, step.top, step.top_probability)
     q = step.question
     if q is None or q.phase == "presenting":
         return step, None

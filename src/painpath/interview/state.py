@@ -69,7 +69,7 @@ class InterviewState(BaseModel):
 
 def start(age: int, sex: str, mode: str = "self", setting: str | None = None) -> InterviewState:
     try:
-        return InterviewState(age=age, sex=sex, mode=mode, setting=setting)  # type: ignore[arg-type]
+        return InterviewState(age=age, sex=sex, mode=mode, setting=setting)
     except ValueError as exc:
         raise CaseError(f"invalid interview start: {exc}") from exc
 

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from painpath.kb.schema import LEVELS
+from painpath.domain import LEVELS_DESCENDING as LEVELS
+from painpath.domain import Level, Setting
 
 if TYPE_CHECKING:
     from painpath.kb.knowledge_base import KnowledgeBase
@@ -56,11 +57,11 @@ def cross_file_problems(kb: KnowledgeBase) -> list[str]:
         if s.grade is not None and s.grade not in grades:
             problems.append(f"strengths.yaml: defaults.{key}.grade: unknown grade '{s.grade}'")
         need_src(f"strengths.yaml: defaults.{key}", s.src)
-    for cond, table in kb.strengths.strengths.items():
-        if cond not in conditions:
-            problems.append(f"strengths.yaml: strengths.{cond}: unknown condition")
+    for ckey, table in kb.strengths.strengths.items():
+        if ckey not in conditions:
+            problems.append(f"strengths.yaml: strengths.{ckey}: unknown condition")
         for key, s in table.items():
-            where = f"strengths.yaml: strengths.{cond}.{key}"
+            where = f"strengths.yaml: strengths.{ckey}.{key}"
             if key not in findings:
                 problems.append(f"{where}: unknown finding")
             if s.grade is not None and s.grade not in grades:
@@ -72,7 +73,7 @@ def cross_file_problems(kb: KnowledgeBase) -> list[str]:
         problems.append(f"priors.yaml: priors.{key}: missing")
     for key in sorted(prior_keys - conditions):
         problems.append(f"priors.yaml: priors.{key}: unknown condition")
-    for setting in ("self", "clinic"):
+    for setting in (Setting.SELF.value, Setting.CLINIC.value):
         if setting not in kb.priors.settings:
             problems.append(f"priors.yaml: settings.{setting}: missing")
     for key, prior in kb.priors.priors.items():
@@ -80,7 +81,7 @@ def cross_file_problems(kb: KnowledgeBase) -> list[str]:
     bands = kb.priors.age_bands
     if not bands or bands[0][0] != 0 or bands[-1][1] != 120:
         problems.append("priors.yaml: age_bands: must run from 0 to 120")
-    for (lo1, hi1), (lo2, _hi2) in zip(bands, bands[1:], strict=False):
+    for (_lo1, hi1), (lo2, _hi2) in zip(bands, bands[1:], strict=False):
         if lo2 != hi1 + 1:
             problems.append(f"priors.yaml: age_bands: gap or overlap between {hi1} and {lo2}")
     for key, mod in kb.priors.age_modifiers.items():
@@ -138,7 +139,7 @@ def cross_file_problems(kb: KnowledgeBase) -> list[str]:
             if key not in conditions:
                 problems.append(f"triage.yaml: escalations.{esc.id}: unknown condition '{key}'")
         need_src(f"triage.yaml: escalations.{esc.id}", esc.src)
-    thresholds = [t.risk_thresholds.get(lv, 1.0) for lv in ("emergency", "urgent", "soon")]
+    thresholds = [t.risk_thresholds.get(lv.value, 1.0) for lv in (Level.EMERGENCY, Level.URGENT, Level.SOON)]  # type: ignore[call-overload]  # keys are RaisedLevelName
     if thresholds != sorted(thresholds):
         problems.append("triage.yaml: risk_thresholds: a more urgent level must not need more probability")
     screen_of: Counter[str] = Counter()
@@ -177,7 +178,7 @@ def cross_file_problems(kb: KnowledgeBase) -> list[str]:
     return problems
 
 
-def _other_problems(kb: KnowledgeBase, findings: set[str], grades: dict[str, float], need_src) -> list[str]:  # type: ignore[no-untyped-def]
+def _other_problems(kb: KnowledgeBase, findings: set[str], grades: dict[str, float], need_src) -> list[str]:
     """The unlisted-cause class in model.yaml: its keys resolve and its age factors match the bands."""
     other = kb.model.other
     if other is None:

@@ -76,7 +76,7 @@ class KnowledgeBase:
         explicit = entry is not None
         if entry is None:
             entry = self.strengths.defaults[finding]
-        p = entry.p if entry.p is not None else self.strengths.grades[entry.grade]  # type: ignore[index]
+        p = entry.p if entry.p is not None else self.strengths.grades[entry.grade]  # type: ignore[index]  # the schema requires grade when p is not given
         return float(p), entry, explicit
 
 
@@ -136,15 +136,15 @@ def load_kb(path: str | Path | None = None, *, check: bool = True) -> KnowledgeB
     if problems:
         raise KnowledgeBaseError(problems)
     kb = KnowledgeBase(
-        sources=parsed["sources.yaml"],  # type: ignore[arg-type]
-        conditions=parsed["conditions.yaml"],  # type: ignore[arg-type]
-        findings=parsed["findings.yaml"],  # type: ignore[arg-type]
-        strengths=parsed["strengths.yaml"],  # type: ignore[arg-type]
-        priors=parsed["priors.yaml"],  # type: ignore[arg-type]
-        dependence=parsed["dependence.yaml"],  # type: ignore[arg-type]
-        triage=parsed["triage.yaml"],  # type: ignore[arg-type]
-        model=parsed["model.yaml"],  # type: ignore[arg-type]
-        interview=parsed["interview.yaml"],  # type: ignore[arg-type]
+        sources=parsed["sources.yaml"],  # type: ignore[arg-type]  # parsed with the model FILES gives for this file
+        conditions=parsed["conditions.yaml"],  # type: ignore[arg-type]  # parsed with the model FILES gives for this file
+        findings=parsed["findings.yaml"],  # type: ignore[arg-type]  # parsed with the model FILES gives for this file
+        strengths=parsed["strengths.yaml"],  # type: ignore[arg-type]  # parsed with the model FILES gives for this file
+        priors=parsed["priors.yaml"],  # type: ignore[arg-type]  # parsed with the model FILES gives for this file
+        dependence=parsed["dependence.yaml"],  # type: ignore[arg-type]  # parsed with the model FILES gives for this file
+        triage=parsed["triage.yaml"],  # type: ignore[arg-type]  # parsed with the model FILES gives for this file
+        model=parsed["model.yaml"],  # type: ignore[arg-type]  # parsed with the model FILES gives for this file
+        interview=parsed["interview.yaml"],  # type: ignore[arg-type]  # parsed with the model FILES gives for this file
         version=version,
         path=str(p) if p is not None else "painpath/kb/data",
     )

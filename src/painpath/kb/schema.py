@@ -9,6 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from painpath.domain import LEVELS_DESCENDING, LevelName, RaisedLevelName
+from painpath.domain import Level as _Level
+
 __all__ = [
     "Cluster",
     "Condition",
@@ -35,8 +38,9 @@ __all__ = [
     "WhoCode",
 ]
 
-Level = Literal["emergency", "urgent", "soon", "self_care"]
-LEVELS: tuple[str, ...] = ("emergency", "urgent", "soon", "self_care")
+Level = LevelName
+#: The levels most urgent first, as ``triage.yaml: levels`` must list them.
+LEVELS: tuple[str, ...] = LEVELS_DESCENDING
 
 
 class _Strict(BaseModel):
@@ -226,7 +230,7 @@ class TriageFile(_Strict):
     floors: list[Floor]
     condition_levels: dict[str, Level]
     escalations: list[Escalation]
-    risk_thresholds: dict[Literal["emergency", "urgent", "soon"], float]
+    risk_thresholds: dict[RaisedLevelName, float]
 
 
 class Screen(_Strict):
@@ -335,7 +339,7 @@ class OtherClass(_Strict):
     flatten_est: str
     strengths: dict[str, Strength] = Field(default_factory=dict)
     profiles: dict[str, OtherProfile] = Field(default_factory=dict)
-    level: Level = "self_care"
+    level: Level = _Level.SELF_CARE.value
     escalations: list[OtherEscalation] = Field(default_factory=list)
 
 

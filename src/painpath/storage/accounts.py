@@ -25,6 +25,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from painpath.errors import AuthenticationError, ConflictError, NotFoundError, RateLimitedError, ServiceError
+from painpath.storage.db import Database
 from painpath.storage.models import AssessmentRecord, Clinic, RateEvent, Token, User, utcnow
 
 _hasher = PasswordHasher()
@@ -410,3 +411,28 @@ def finish_password_reset(db: Any, code: str, new_password: str, client: str, *,
         end_sessions(s, user)
         s.execute(delete(RateEvent).where(RateEvent.id.in_(events)))
         return user
+
+
+def clinic_exists(target: str | Database) -> bool:
+    """Whether the database (a URL or an open Database) holds at least one clinic. A URL is opened just for this;
+    a SQLite file that does not exist yet counts as no clinic and is not created."""
+    if isinstance(target, Database):
+        with target.read() as s:
+            return s.scalar(select(Clinic.id).limit(1)) is not None
+    from sqlalchemy import create_engine, inspect
+
+    if target.startswith("sqlite:///"):
+        from pathlib import Path
+
+        path = Path(target.removeprefix("sqlite:///"))
+        if not path.is_file():
+            return False
+        target = f"sqlite:///file:{path}?mode=ro&uri=true"
+    engine = create_engine(target)
+    try:
+        with engine.connect() as c:
+            if not inspect(c).has_table(Clinic.__tablename__):
+                return False
+            return c.execute(select(Clinic.id).limit(1)).first() is not None
+    finally:
+        engine.dispose()

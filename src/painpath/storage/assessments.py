@@ -29,9 +29,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from painpath.assessment import assess, care_plan_for
+from painpath.domain import setting_for
 from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled
-from painpath.errors import CaseError, ConflictError, NotFoundError, PermissionDeniedError, ServiceError
+from painpath.errors import CaseError, ConflictError, NotFoundError, PermissionDeniedError
 from painpath.interview import InterviewState, Step, answer, next_step, start, withdraw
 from painpath.interview.policy import validate_state
 from painpath.storage.accounts import (
@@ -39,15 +39,13 @@ from painpath.storage.accounts import (
     claim_keys,
     count_attempt,
     format_code,
-    intake_keys,
     hash_secret,
+    intake_keys,
     new_token,
     normalise_code,
     share_code_for,
 )
 from painpath.storage.models import AssessmentRecord, AuditEntry, Clinic, RateEvent, utcnow
-
-LEVEL_ORDER = {"self_care": 0, "soon": 1, "urgent": 2, "emergency": 3}
 
 
 @dataclass(frozen=True)
@@ -65,6 +63,7 @@ def audit(s: Session, who: Principal, action: str, assessment_ids: Sequence[str 
     """Record what a clinician or API key did, and every ``change`` a patient's token made (``clinic_id``: the
     clinic of the patient's assessment, None while no clinic has it; the clinic that receives it later receives
     these too). A patient's reads are not recorded: they reach only their own assessment."""
+    cid: int | None
     if who.is_clinic and who.clinic_id is not None:
         cid, actor = who.clinic_id, "clinic"
     elif who.kind == "patient" and change:
@@ -106,7 +105,7 @@ def _own(rec: AssessmentRecord, who: Principal, keys: Sequence[str]) -> None:
         rec.clinic_findings = sorted({*(rec.clinic_findings or []), *keys})
 
 
-def _visible(who: Principal) -> Select[tuple[AssessmentRecord]]:
+def _visible(who: Principal) -> Select[AssessmentRecord]:
     q = select(AssessmentRecord)
     if who.is_clinic:
         return q.where(AssessmentRecord.clinic_id == who.clinic_id)
@@ -174,7 +173,7 @@ def create(s: Session, who: Principal | None, *, age: int, sex: str, mode: str =
     now = utcnow()
     rec = AssessmentRecord(
         id=str(uuid.uuid4()), clinic_id=clinic_id, followup_of=followup_of, status="in_progress", mode=state.mode,
-        setting=state.setting or ("self" if state.mode == "self" else "clinic"), patient_ref=patient_ref,
+        setting=setting_for(state.mode, state.setting), patient_ref=patient_ref,
         state=state.model_dump(mode="json"), kb_version=ckb.kb.version, engine_version=ENGINE_VERSION,
         patient_token_hash=hash_secret(token), share_code_hash=hash_secret(code), revision=0,
         created_by_user_id=who.user_id if who else None, created_at=now, updated_at=now,
@@ -213,7 +212,7 @@ def record_answers(s: Session, who: Principal, assessment_id: str, values: Mappi
     if screen is not None and screen not in ckb.kb.interview.screens:
         raise CaseError(f"screen: unknown screen '{screen}'")
     _check_owner(rec, who, list(values), ckb)
-    state = answer(state_of(rec), values, ckb, screen=screen)  # type: ignore[arg-type]
+    state = answer(state_of(rec), values, ckb, screen=screen)  # type: ignore[arg-type]  # values were validated by the API schema (AnswerName)
     _save_state(rec, state)
     _own(rec, who, list(values))
     _audit_change(s, who, "answer", rec, detail=f"answers: {_keys(values)}")
@@ -235,7 +234,7 @@ def withdraw_answers(s: Session, who: Principal, assessment_id: str, *, findings
     removed = list(findings or []) + ([a.finding for a in state.answers if a.screen == screen] if screen else [])
     _check_owner(rec, who, removed, ckb)
     _save_state(rec, withdraw(state, findings, screen=screen))
-    _audit_change(s, who, "withdraw", rec, detail=f"withdrawn: {_keys(set(removed))}")
+    _audit_change(s, who, "withdraw", rec, detail=f"withdrawn: {_keys(sorted(set(removed)))}")
     return rec
 
 
@@ -280,36 +279,27 @@ def _earlier(s: Session, who: Principal, rec: AssessmentRecord) -> list[Assessme
 
 def finish(s: Session, who: Principal, assessment_id: str, *, startback: Mapping[str, Any] | None = None,
            ckb: CompiledKB | None = None) -> AssessmentRecord:
-    """Compute and store the result and care plan. Finishing again returns the stored result unchanged."""
-    from painpath.careplan import OutcomeSnapshot, compare_followup, score_startback
+    """Conclude the assessment (:func:`painpath.services.conclude`) and store the result, care plan, follow-up
+    and final level. Finishing again returns the stored result unchanged."""
+    from painpath.careplan import OutcomeSnapshot
+    from painpath.services import FollowUpInput, conclude
 
     ckb = ckb or default_compiled()
     rec = load(s, who, assessment_id, for_update=True)
     if rec.status == "finished":
         return rec
-    state = state_of(rec)
-    validate_state(state, ckb)
-    case = state.as_case()
-    result = assess(case, mode=state.mode, setting=state.setting, ckb=ckb)
-    sb = None
-    if startback is not None:
-        try:
-            sb = score_startback(startback)  # type: ignore[arg-type]
-        except (ValueError, TypeError) as exc:
-            raise ServiceError(f"startback: {exc}") from exc
-    plan = care_plan_for(result, case, sb)
-    level = result.triage.level
+    followup = None
     if rec.outcome is not None:
         visible = chain(s, who, rec)
         prior = [r for r in _earlier(s, who, rec) if r.outcome is not None]
         if prior:
             weeks = (utcnow() - _aware(visible[0].created_at)).total_seconds() / (7 * 86400)
-            fu = compare_followup(OutcomeSnapshot.model_validate(prior[-1].outcome),
-                                  OutcomeSnapshot.model_validate(rec.outcome),
-                                  weeks_since_first=weeks, current_triage_level=level)
-            rec.followup = fu.model_dump(mode="json")
-            if LEVEL_ORDER[fu.level] > LEVEL_ORDER[level]:
-                level = fu.level
+            followup = FollowUpInput(OutcomeSnapshot.model_validate(prior[-1].outcome),
+                                     OutcomeSnapshot.model_validate(rec.outcome), weeks_since_first=weeks)
+    done = conclude(state_of(rec), ckb, startback=startback, followup=followup)
+    result, plan, level = done.assessment, done.plan, done.level
+    if done.followup is not None:
+        rec.followup = done.followup.model_dump(mode="json")
     rec.result = result.model_dump(mode="json")
     rec.plan = plan.model_dump(mode="json")
     rec.triage_level = level
@@ -340,8 +330,8 @@ def amend(s: Session, who: Principal, assessment_id: str, values: Mapping[str, s
             raise PermissionDeniedError("mode: only a clinician or API key can switch an assessment to clinician mode")
         state = state.model_copy(update={"mode": "clinician"})
         rec.mode = "clinician"
-        rec.setting = state.setting or "clinic"
-    state = answer(state, values, ckb, screen=None)  # type: ignore[arg-type]
+        rec.setting = setting_for(state.mode, state.setting)
+    state = answer(state, values, ckb, screen=None)  # type: ignore[arg-type]  # values were validated by the API schema (AnswerName)
     earlier = {"at": (rec.finished_at or utcnow()).isoformat(), "triage_level": rec.triage_level,
                "top_condition": rec.top_condition, "mode": (rec.result or {}).get("mode"), "result": rec.result,
                "kb_version": rec.kb_version, "engine_version": rec.engine_version}

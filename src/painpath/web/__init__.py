@@ -60,5 +60,5 @@ def install(app: FastAPI) -> None:
 
         return RedirectResponse(f"/clinic/login?next={quote(exc.next_url)}", status_code=303)
 
-    app.add_middleware(HtmlSecurityHeaders)  # type: ignore[arg-type]
-    app.add_middleware(LanguageMiddleware)  # type: ignore[arg-type]
+    app.add_middleware(HtmlSecurityHeaders)
+    app.add_middleware(LanguageMiddleware)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from painpath.engine import CompiledKB
 
+
 def N_(text: str) -> str:  # noqa: N802 - marks text for extraction (translated where shown)
     return text
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from painpath.domain import LEVELS_DESCENDING
 from painpath.engine import default_compiled
 from painpath.errors import AuthenticationError, ConflictError, NotFoundError, PermissionDeniedError, ServiceError
 from painpath.storage import accounts as acc
@@ -21,7 +22,7 @@ from painpath.web.reports import html_report, pdf_report
 from painpath.web.security import SESSION_COOKIE, check_csrf, delete_cookie, get_cookie, rotate_csrf, set_cookie
 
 router = APIRouter(include_in_schema=False)
-LEVELS = ("emergency", "urgent", "soon", "self_care")
+LEVELS = LEVELS_DESCENDING
 
 
 class LoginRequired(Exception):
@@ -87,7 +88,7 @@ def logout(request: Request, csrf: Annotated[str | None, Form()] = None) -> Resp
     try:
         who = clinician(request)
         with db_of(request).write() as s:
-            acc.revoke_token(s, who.clinic_id, who.token_id)  # type: ignore[arg-type]
+            acc.revoke_token(s, who.clinic_id, who.token_id)  # type: ignore[arg-type]  # a clinician's principal always has a clinic_id
     except LoginRequired:
         pass
     resp = _redirect("/clinic/login")
@@ -137,7 +138,7 @@ def _users_page(request: Request, who: Principal, *, status: int = 200, code: st
     from painpath.api.routes_stored import _user_out
 
     with db_of(request).read() as s:
-        users = [_user_out(s, u) for u in acc.list_users(s, who.clinic_id)]  # type: ignore[arg-type]
+        users = [_user_out(s, u) for u in acc.list_users(s, who.clinic_id)]  # type: ignore[arg-type]  # a clinician's principal always has a clinic_id
     return render(request, "clinic/users.html", status=status, users=users, me=who.user_id, code=code,
                   code_for=code_for, done=done)
 
@@ -152,7 +153,8 @@ USER_ACTIONS = ("deactivate", "activate", "reset", "end_sessions")
 
 
 @router.post("/clinic/users/{user_id}")
-def user_action(request: Request, user_id: Annotated[int, Path(ge=1, le=2**31 - 1)], action: Annotated[str, Form(max_length=16)] = "",
+def user_action(request: Request, user_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+                action: Annotated[str, Form(max_length=16)] = "",
                 csrf: Annotated[str | None, Form()] = None) -> Response:
     check_csrf(request, csrf)
     who = _admin(request)
@@ -290,7 +292,7 @@ def _exam_screens(rec: AssessmentRecord | None = None) -> list[dict[str, Any]]:
     ckb = default_compiled()
     kb = ckb.kb
     state = store.state_of(rec).model_copy(update={"mode": "clinician"}) if rec is not None else None
-    out = []
+    out: list[dict[str, Any]] = []
     for name, sc in kb.interview.screens.items():
         if sc.phase != EXAM_PHASE:
             continue
@@ -311,7 +313,7 @@ def _history_items(rec: AssessmentRecord) -> dict[str, Any]:
     kb = default_compiled().kb
     answered = store.state_of(rec).answer_map
     given, more = [], []
-    for name, sc in kb.interview.screens.items():
+    for sc in kb.interview.screens.values():
         if sc.phase not in ("warning", "history"):
             continue
         rows = [{"finding": k, "text": kb.findings.findings[k].text, "value": answered.get(k)} for k in sc.findings]
@@ -363,7 +365,7 @@ async def exam(request: Request, assessment_id: str) -> Response:
     """Examination findings and history answers added or corrected by the clinician; the result is recomputed
     and the earlier one kept. Only answers that differ from the stored ones count as changes."""
     form = await request.form()
-    check_csrf(request, form.get("csrf"))  # type: ignore[arg-type]
+    check_csrf(request, form.get("csrf"))  # type: ignore[arg-type]  # a form value may be an upload; check_csrf refuses anything but the token string
     who = clinician(request)
     ckb = default_compiled()
     where = set(ckb.kb.interview.screens["where"].findings) if "where" in ckb.kb.interview.screens else set()
@@ -437,4 +439,4 @@ def export(request: Request, fmt: str) -> Response:
     if fmt not in ("csv", "json"):
         raise NotFoundError("format: csv or json")
     who = clinician(request)
-    return clinic_export(db=db_of(request), who=who, format=fmt)  # type: ignore[arg-type]
+    return clinic_export(db=db_of(request), who=who, format=fmt)  # type: ignore[arg-type]  # fmt was checked against csv/json just above

@@ -25,12 +25,13 @@ import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel.messages.pofile import read_po
 
 from painpath.careplan import regions
+from painpath.domain import Level
 
 __all__ = [
     "CODE_MESSAGES",
@@ -54,7 +55,7 @@ DEFAULT = "en"
 current: ContextVar[str] = ContextVar("painpath_locale", default=DEFAULT)
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(lang: str) -> dict[str, str]:
     path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
     if lang == DEFAULT or not path.is_file():
@@ -97,7 +98,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def pick(requested: str | None, cookie: str | None, accept: str | None) -> str:
     for cand in (requested, cookie):
         if cand in LANGUAGES:
-            return cand  # type: ignore[return-value]
+            return cand
     for part in (accept or "").split(","):
         code = part.split(";")[0].strip().lower()[:2]
         if code in LANGUAGES:
@@ -222,7 +223,7 @@ DYNAMIC_PATTERNS: tuple[DynamicPattern, ...] = (
                    "painpath.careplan.assemble: CarePlan.shared_advice.note"),
     *(DynamicPattern(t, {"name": "term"}, "painpath.careplan.assemble: CarePlan.shared_advice.note")
       for t in _levels("{name} would need {level} care: watch its warning signs.",
-                       ("soon", "urgent", "emergency"))),
+                       (Level.SOON, Level.URGENT, Level.EMERGENCY))),
     *(DynamicPattern(f"pain {{before}} -> {{after}} ({t})", {"before": "number", "after": "number"},
                      "painpath.careplan.followup: FollowUpResult.reasons") for t in _TRENDS),
     *(DynamicPattern(f"PSFS mean {{before}} -> {{after}} ({t})", {"before": "number", "after": "number"},

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from painpath.careplan import OutcomeSnapshot, PsfsActivity
+from painpath.domain import StopReason
 from painpath.engine import default_compiled
 from painpath.errors import ConflictError, NotFoundError, ServiceError
 from painpath.interview import next_step
@@ -29,7 +30,7 @@ Csrf = Annotated[str | None, Form()]
 
 
 def db_of(request: Request) -> Database:
-    return request.app.state.db  # type: ignore[no-any-return]
+    return request.app.state.db
 
 
 def _tokens(request: Request) -> list[str]:
@@ -133,7 +134,7 @@ def _continue(request: Request, who: Principal, aid: str) -> RedirectResponse:
     if step.should_stop:
         with db_of(request).write() as s:
             store.finish(s, who, aid)
-        return _redirect(f"/a/{aid}/{'emergency' if step.stop_reason == 'emergency' else 'result'}")
+        return _redirect(f"/a/{aid}/{'emergency' if step.stop_reason == StopReason.EMERGENCY else 'result'}")
     assert step.question is not None
     return _redirect(_step_url(aid, step.question.screen))
 
@@ -235,7 +236,7 @@ def _screen_render(request: Request, rec: AssessmentRecord, state: Any, screen: 
 
 async def _form(request: Request) -> Any:
     form = await request.form()
-    check_csrf(request, form.get("csrf"))  # type: ignore[arg-type]
+    check_csrf(request, form.get("csrf"))  # type: ignore[arg-type]  # a form value may be an upload; check_csrf refuses anything but the token string
     return form
 
 
@@ -434,7 +435,7 @@ def followup_page(request: Request, assessment_id: str) -> Response:
 @router.post("/a/{assessment_id}/followup")
 async def followup_start(request: Request, assessment_id: str) -> Response:
     form = await request.form()
-    check_csrf(request, form.get("csrf"))  # type: ignore[arg-type]
+    check_csrf(request, form.get("csrf"))  # type: ignore[arg-type]  # a form value may be an upload; check_csrf refuses anything but the token string
     who, rec = _finished(request, assessment_id)
     values = {k: str(v) for k, v in form.items()}
     try:
@@ -446,7 +447,8 @@ async def followup_start(request: Request, assessment_id: str) -> Response:
         snapshot = OutcomeSnapshot(pain=float(values.get("pain", "")), psfs=psfs)
     except ValueError:
         return render(request, "followup.html", status=422, rec=rec, values=values,
-                      errors={"form": _("Please give your pain from 0 to 10, and a score from 0 to 10 for each activity you name.")})
+                      errors={"form": _(
+                          "Please give your pain from 0 to 10, and a score from 0 to 10 for each activity you name.")})
     with db_of(request).write() as s:
         created = store.start_followup(s, who, assessment_id)  # a patient's follow-up is always self mode
         fu_who = Principal(kind="patient", assessment_id=created.record.id)

@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from painpath import __version__
 from painpath.careplan import regions
+from painpath.domain import Level
 from painpath.storage.accounts import format_code
 from painpath.web import i18n
 from painpath.web.security import csrf_token, finish_response
@@ -20,10 +21,10 @@ from painpath.web.security import csrf_token, finish_response
 TEMPLATES = Path(__file__).with_name("templates")
 DIAGRAMS = TEMPLATES.parent / "static" / "exercises"
 LEVEL_LABEL = {
-    "emergency": "Emergency: get help now",
-    "urgent": "Urgent: get seen today",
-    "soon": "See a clinician soon",
-    "self_care": "Look after it yourself",
+    Level.EMERGENCY.value: "Emergency: get help now",
+    Level.URGENT.value: "Urgent: get seen today",
+    Level.SOON.value: "See a clinician soon",
+    Level.SELF_CARE.value: "Look after it yourself",
 }
 
 
@@ -80,7 +81,7 @@ def fill_region(text: str) -> str:
 def env() -> Environment:
     e = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "svg"]),
                     extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
-    e.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=False)  # type: ignore[attr-defined]
+    e.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=False)  # type: ignore[attr-defined]  # jinja2's i18n extension adds this method at run time
     e.filters["pct"] = _pct
     e.filters["code"] = format_code  # intake and share codes, spelled one way everywhere (9FZ5-4WTZ)
     e.globals["diagram"] = diagram
@@ -98,4 +99,4 @@ def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HT
     html = env().get_template(template).render(
         request=request, lang=lang, csrf=csrf_token(request), path=request.url.path,
         query=query, clinician=getattr(request.state, "clinician", None), **ctx)
-    return finish_response(request, HTMLResponse(html, status_code=status))  # type: ignore[return-value]
+    return finish_response(request, HTMLResponse(html, status_code=status))  # type: ignore[return-value]  # finish_response returns the response it was given

@@ -58,7 +58,7 @@ def csrf_token(request: Request) -> str:
     session = get_cookie(request, SESSION_COOKIE)
     cookie = get_cookie(request, CSRF_COOKIE)
     if getattr(request.state, "new_csrf", None):
-        return request.state.new_csrf  # type: ignore[no-any-return]
+        return request.state.new_csrf
     if session:
         tok = session_csrf(session)
     elif cookie and len(cookie) >= 20:

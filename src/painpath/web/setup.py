@@ -25,6 +25,7 @@ from sqlalchemy import select, text
 
 from painpath.errors import ConflictError, ServiceError
 from painpath.storage import accounts
+from painpath.storage.accounts import clinic_exists
 from painpath.storage.db import Database
 from painpath.storage.models import Clinic
 from painpath.web.i18n import gettext as _
@@ -39,31 +40,6 @@ PASSWORD_MAX = 1024
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 FORWARD_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
 _ADVISORY_LOCK = 0x5041494E  # "PAIN": serialises first-run set-ups on PostgreSQL
-
-
-def clinic_exists(target: str | Database) -> bool:
-    """Whether the database (a URL or an open Database) holds at least one clinic. A URL is opened just for this;
-    a SQLite file that does not exist yet counts as no clinic and is not created."""
-    if isinstance(target, Database):
-        with target.read() as s:
-            return s.scalar(select(Clinic.id).limit(1)) is not None
-    from sqlalchemy import create_engine, inspect
-
-    if target.startswith("sqlite:///"):
-        from pathlib import Path
-
-        path = Path(target.removeprefix("sqlite:///"))
-        if not path.is_file():
-            return False
-        target = f"sqlite:///file:{path}?mode=ro&uri=true"
-    engine = create_engine(target)
-    try:
-        with engine.connect() as c:
-            if not inspect(c).has_table(Clinic.__tablename__):
-                return False
-            return c.execute(select(Clinic.id).limit(1)).first() is not None
-    finally:
-        engine.dispose()
 
 
 def is_local(request: Request) -> bool:
@@ -155,7 +131,7 @@ def setup(request: Request, clinic_name: Annotated[str, Form(max_length=200)] = 
                 return _not_found(request)  # another set-up got there first
             clinic = accounts.create_clinic(s, values["slug"], values["clinic_name"])
             user = accounts.create_user(s, clinic, email, password, name=name, role="admin")
-            done = {"clinic": clinic.name, "slug": clinic.slug, "email": user.email,
+            done: dict[str, Any] = {"clinic": clinic.name, "slug": clinic.slug, "email": user.email,
                     "intake_code": accounts.format_code(clinic.intake_code)}
     except (ServiceError, ConflictError) as exc:  # the storage layer's own rules, should they be stricter
         field, _sep, message = str(exc).partition(": ")
@@ -184,4 +160,4 @@ class _LoginLeadsToSetup:
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
-    app.add_middleware(_LoginLeadsToSetup)  # type: ignore[arg-type]
+    app.add_middleware(_LoginLeadsToSetup)

@@ -8,14 +8,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from painpath.domain import Level
 from painpath.storage import assessments as store
 from painpath.storage.models import AssessmentRecord
 
 __all__ = ["LEVEL_RANK", "other_share", "reasons_with_answers", "result_view"]
 
-LEVEL_RANK = {"self_care": 0, "soon": 1, "urgent": 2, "emergency": 3}
+LEVEL_RANK: dict[str, int] = {lv.value: lv.rank for lv in Level}
 MIN_NAMED = 0.05  # a cause is named in the summary at 5% or more
 MIN_LISTED = 0.005  # and listed at all when it rounds to at least 1%
 
@@ -35,7 +37,7 @@ def _answer_word(value: str) -> str:
     return {"present": "yes", "absent": "no", "unknown": "don't know"}[value]
 
 
-def reasons_with_answers(evidence: list[dict[str, Any]], answered: dict[str, str]) -> list[dict[str, Any]]:
+def reasons_with_answers(evidence: list[dict[str, Any]], answered: Mapping[str, str]) -> list[dict[str, Any]]:
     """The reasons whose finding was answered, each with the answer given (never the engine's assumption)."""
     out = []
     for e in evidence:
@@ -48,8 +50,8 @@ def reasons_with_answers(evidence: list[dict[str, Any]], answered: dict[str, str
 
 def result_view(rec: AssessmentRecord) -> dict[str, Any]:
     result = rec.result or {}
-    level = rec.triage_level or result.get("triage", {}).get("level", "soon")
-    rank = LEVEL_RANK.get(level, 1)
+    level = rec.triage_level or result.get("triage", {}).get("level", Level.SOON.value)
+    rank = LEVEL_RANK.get(level, Level.SOON.rank)
     answered = store.state_of(rec).answer_map
     conds = []
     for c in result.get("conditions", []):
@@ -57,7 +59,7 @@ def result_view(rec: AssessmentRecord) -> dict[str, Any]:
             continue
         conds.append({**c, "for": reasons_with_answers(c.get("supporting", []), answered),
                       "against": reasons_with_answers(c.get("opposing", []), answered)})
-    named = [c for c in conds if c["probability"] >= MIN_NAMED and LEVEL_RANK.get(c["level"], 0) <= rank]
+    named = [c for c in conds if c["probability"] >= MIN_NAMED and LEVEL_RANK.get(c["level"], Level.SELF_CARE.rank) <= rank]
     leading = named[0] if named else None
     at_level = [c for c in named if c["level"] == level][:3]
     other = other_share(result)

@@ -16,6 +16,8 @@ LOCK_ID = 0x5041494E  # "PAIN"
 
 def run() -> None:
     url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("alembic: no sqlalchemy.url set (storage/db.py alembic_config sets it)")
     engine = create_engine(url)
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
