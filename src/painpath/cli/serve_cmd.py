@@ -350,28 +350,25 @@ def _user(s, email: str):
     return accounts.get_user(s, None, email=email)
 
 
-@admin_app.command("deactivate-user")
-def deactivate_user(email: Annotated[str, typer.Argument(help="The user's email.")]) -> None:
-    """Deactivate a user: they cannot log in, their sessions and reset codes end at once."""
+def _set_active(email: str, active: bool) -> str:
     from painpath.storage import accounts
 
     with _admin_write() as s:
         user = _user(s, email)
-        accounts.set_active(s, user, False)
-        who = user.email
-    print(f"user {who} deactivated; their sessions ended")
+        accounts.set_active(s, user, active)
+        return str(user.email)
+
+
+@admin_app.command("deactivate-user")
+def deactivate_user(email: Annotated[str, typer.Argument(help="The user's email.")]) -> None:
+    """Deactivate a user: they cannot log in, their sessions and reset codes end at once."""
+    print(f"user {_set_active(email, False)} deactivated; their sessions ended")
 
 
 @admin_app.command("activate-user")
 def activate_user(email: Annotated[str, typer.Argument(help="The user's email.")]) -> None:
     """Reactivate a deactivated user."""
-    from painpath.storage import accounts
-
-    with _admin_write() as s:
-        user = _user(s, email)
-        accounts.set_active(s, user, True)
-        who = user.email
-    print(f"user {who} active")
+    print(f"user {_set_active(email, True)} active")
 
 
 @admin_app.command("reset-password")
