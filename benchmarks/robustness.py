@@ -46,14 +46,18 @@ def perturb(case, ckb, rng: random.Random, p_forget: float, p_null: float, p_fal
 
 def regold(case, ckb):
     """Recompute gold triage by the policy for the perturbed findings (TRIAGE.md):
-    the gold condition's level after escalations, raised by every floor the findings now trigger."""
+    the gold condition's level after escalations (for gold "other", the case's own level), raised by every
+    floor the findings now trigger."""
     from painpath.cases import encode
     from painpath.engine.compiled import LEVEL_RANK
     from painpath.engine.triage import condition_ranks
 
     present = (encode(case, ckb, "clinician") > 0)[None, :]
     eff, _ = condition_ranks(ckb, present)
-    rank = int(eff[0, ckb.cidx[case.gold.condition]])
+    if case.gold.condition == "other":  # TRIAGE.md section 3: the case's own level, raised only by floors
+        rank = LEVEL_RANK[case.gold.triage]
+    else:
+        rank = int(eff[0, ckb.cidx[case.gold.condition]])
     floors = floor_matrix(ckb, present)[0]
     for j, fl in enumerate(ckb.kb.triage.floors):
         if floors[j]:
