@@ -302,3 +302,23 @@ def test_a_replayed_token_is_refused_by_another_worker(db_url: str, tmp_path: An
             keys_stored = set(s.scalars(sa.select(UsedJwt.key)))
             assert "0" * 64 not in keys_stored
             assert all(len(k) == 64 and "shared-" not in k for k in keys_stored)
+
+
+def test_the_card_does_not_name_a_condition_when_the_answers_fit_none_well() -> None:
+    from painpath import assess
+    from painpath.fhir.cds import assessment_card
+
+    # outer-knee pain at a set distance into every run, after a rise in mileage: none of the conditions
+    itb = {"knee_joint_pain": True, "outer_thigh_pain": True, "leg_pain_worse_than_back": True,
+           "pain_localised_point": True, "exercise_tightness_predictable": True, "worse_running_jumping": True,
+           "onset_gradual": True, "recent_training_increase": True, "runner_or_jumping_sport": True}
+    result = assess({"age": 33, "sex": "female", "findings": itb})
+    assert result.other is not None and result.other.leads
+    card = assessment_card(result)
+    assert "fit no common cause well" in card["summary"] and "Most likely" not in card["summary"]
+    assert result.other.message and result.other.message in card["detail"]
+    sciatica = assess({"age": 40, "sex": "male", "findings": {
+        "low_back_pain": True, "buttock_pain": True, "posterior_thigh_pain": True, "calf_pain": True,
+        "pain_below_knee": True, "pain_shooting_electric": True, "tingling_pins_needles": True,
+        "worse_cough_sneeze_strain": True, "leg_pain_worse_than_back": True}})
+    assert not sciatica.other.leads and "Most likely" in assessment_card(sciatica)["summary"]

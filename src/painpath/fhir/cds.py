@@ -243,9 +243,15 @@ def _source(base_url: str) -> dict[str, Any]:
 def assessment_card(result: Assessment, *, base_url: str = "", assessment_id: str | None = None) -> dict[str, Any]:
     level = result.triage.level
     top = result.top
-    summary = _summary(f"PainPath: {C.LEVEL_SHORT[level]}. Most likely {top.short_name} ({_pct(top.probability)})")
+    other = result.other
+    if other is not None and other.leads:  # never name the nearest condition when the pattern fits none well
+        summary = _summary(f"PainPath: {C.LEVEL_SHORT[level]}. The answers fit no common cause well ({_pct(other.probability)})")
+    else:
+        summary = _summary(f"PainPath: {C.LEVEL_SHORT[level]}. Most likely {top.short_name} ({_pct(top.probability)})")
     lines = [f"**{C.LEVEL_DISPLAY[level]}**: {result.triage.advice}", "", "Why this level:"]
     lines += [f"- {r.text}" for r in result.triage.reasons]
+    if other is not None and other.message:
+        lines += ["", other.message]
     lines += ["", "Most likely causes (PainPath's estimate, not a diagnosis):"]
     for c in result.conditions[:3]:
         lines.append(f"- {c.name}: {_pct(c.probability)} (ICD-10-CM {', '.join(c.icd10cm)})")
