@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from painpath.errors import CaseError
 from painpath.interview.state import AnswerValue
 
-__all__ = ["BELOW_KNEE", "FOOT_PARTS", "LEG_REGIONS", "REGIONS", "location_answers"]
+__all__ = ["BELOW_KNEE", "FOOT_PARTS", "LEG_REGIONS", "REGIONS", "leg_worse_value", "location_answers"]
 
 REGIONS: dict[str, str] = {
     "low_back_pain": "Lower back",
@@ -67,10 +67,13 @@ def location_answers(
         out["pain_below_knee"] = yn(below_knee_elsewhere) if below_knee_elsewhere is not None else "absent"
     out["pain_both_legs"] = yn(both_legs)
     leg = bool(chosen & set(LEG_REGIONS)) or out["pain_below_knee"] == "present"
-    if not leg:
-        out["leg_pain_worse_than_back"] = "absent"
-    elif "low_back_pain" not in chosen:
-        out["leg_pain_worse_than_back"] = "present"
-    else:
-        out["leg_pain_worse_than_back"] = yn(leg_worse_than_back)
+    out["leg_pain_worse_than_back"] = leg_worse_value(leg, "low_back_pain" in chosen, yn(leg_worse_than_back))
     return out
+
+
+def leg_worse_value(leg: bool, back: bool, asked: AnswerValue) -> AnswerValue:
+    """``leg_pain_worse_than_back`` by the benchmark's convention: false without leg pain, true for leg pain
+    without back pain, and only with both is the person's own answer (``asked``) needed."""
+    if not leg:
+        return "absent"
+    return asked if back else "present"

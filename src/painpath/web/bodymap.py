@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from painpath.engine import CompiledKB
+from painpath.interview.presenting import leg_worse_value
+from painpath.interview.state import AnswerValue
 
 
 def N_(text: str) -> str:  # noqa: N802 - marks text for extraction (translated where shown)
@@ -67,7 +69,7 @@ def regions_for(ckb: CompiledKB) -> list[Region]:
     return [r for r in _REGIONS if all(k in ckb.fidx for k in r.findings)]
 
 
-def _yn(v: str | None) -> str:
+def _yn(v: str | None) -> AnswerValue:
     return "present" if v == "yes" else "absent" if v == "no" else "unknown"
 
 
@@ -94,12 +96,7 @@ def location_values(ckb: CompiledKB, chosen: Iterable[str], *, both_legs: str | 
         out["pain_both_legs"] = _yn(both_legs)
     if "leg_pain_worse_than_back" in out:
         leg = below or any(k != "low_back_pain" for k in picked)
-        if not leg:
-            out["leg_pain_worse_than_back"] = "absent"
-        elif "low_back_pain" not in picked:
-            out["leg_pain_worse_than_back"] = "present"
-        else:
-            out["leg_pain_worse_than_back"] = _yn(leg_worse)
+        out["leg_pain_worse_than_back"] = leg_worse_value(leg, "low_back_pain" in picked, _yn(leg_worse))
     return out
 
 
