@@ -192,20 +192,17 @@ def _other_problems(kb: KnowledgeBase, findings: set[str], grades: dict[str, flo
             problems.append("model.yaml: other.age_factors: every factor must be > 0")
         if not other.age_factors_est:
             problems.append("model.yaml: other.age_factors_est: give the reason for the age factors")
-    for key, s in other.strengths.items():
-        if key not in findings:
-            problems.append(f"model.yaml: other.strengths.{key}: unknown finding")
-        if s.grade is not None and s.grade not in grades:
-            problems.append(f"model.yaml: other.strengths.{key}.grade: unknown grade '{s.grade}'")
-        need_src(f"model.yaml: other.strengths.{key}", s.src)
+    tables = [("model.yaml: other.strengths", other.strengths)]
     for pname, prof in other.profiles.items():
         need_src(f"model.yaml: other.profiles.{pname}", prof.src)
-        for key, s in prof.strengths.items():
+        tables.append((f"model.yaml: other.profiles.{pname}.strengths", prof.strengths))
+    for where, table in tables:  # the class's own strengths and each profile's: the same rules
+        for key, s in table.items():
             if key not in findings:
-                problems.append(f"model.yaml: other.profiles.{pname}.strengths.{key}: unknown finding")
+                problems.append(f"{where}.{key}: unknown finding")
             if s.grade is not None and s.grade not in grades:
-                problems.append(f"model.yaml: other.profiles.{pname}.strengths.{key}.grade: unknown grade '{s.grade}'")
-            need_src(f"model.yaml: other.profiles.{pname}.strengths.{key}", s.src)
+                problems.append(f"{where}.{key}.grade: unknown grade '{s.grade}'")
+            need_src(f"{where}.{key}", s.src)
     for esc in other.escalations:
         for key in esc.any:
             if key not in findings:
