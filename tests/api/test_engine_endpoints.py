@@ -160,6 +160,14 @@ def test_interview_errors_name_the_field(api):
     assert r.status_code == 422 and r.json()["detail"].startswith("screen")
     r = api.post("/v1/interview/start", json={"age": 38, "sex": "robot"})
     assert r.status_code == 422 and r.json()["detail"].startswith("body.sex")
+    # every problem at once
+    r = api.post("/v1/interview/answer", json={"state": state, "answers": {"bogus_key": "present", "slr_positive": "present"}})
+    assert r.status_code == 422
+    assert "answers.bogus_key" in r.json()["detail"] and "answers.slr_positive" in r.json()["detail"]
+    # a body map that says nothing hurts anywhere is refused, and the state sent is not changed
+    where = default_compiled().kb.interview.screens["where"].findings
+    r = api.post("/v1/interview/answer", json={"state": state, "answers": dict.fromkeys(where, "absent"), "screen": "where"})
+    assert r.status_code == 422 and "no pain anywhere" in r.json()["detail"]
 
 
 # --- catalogue ---------------------------------------------------------------------------------

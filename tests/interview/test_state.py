@@ -203,3 +203,23 @@ def test_interview_subset_of_a_case_cites_only_what_it_asked(dev_dir) -> None:
         result = assess(s.as_case(), mode="self", explain_conditions=None)
         cited = {e.finding for c in result.conditions for e in (*c.supporting, *c.opposing)}
         assert cited <= set(keys), (case.id, sorted(cited - set(keys)))
+
+
+def test_answer_names_every_problem_at_once() -> None:
+    with pytest.raises(CaseError) as err:
+        answer(start(40, "male"), {"calf_pian": "present", "calf_pain": "yes", "slr_positive": "present"}, CKB)  # type: ignore[dict-item]
+    for part in ("answers.calf_pian", "answers.calf_pain", "answers.slr_positive"):
+        assert part in str(err.value)
+
+
+def test_a_body_map_with_no_pain_anywhere_is_found() -> None:
+    from painpath.interview.state import no_pain_anywhere
+
+    where = CKB.kb.interview.screens["where"].findings
+    none = answer(start(40, "male"), dict.fromkeys(where, "absent"), CKB, screen="where")
+    assert "no pain anywhere" in " ".join(no_pain_anywhere(none, CKB))
+    # one place that hurts is enough, and places left unknown are not read as "no"
+    ok = answer(start(40, "male"), {**dict.fromkeys(where, "absent"), "heel_pain": "present"}, CKB, screen="where")
+    assert no_pain_anywhere(ok, CKB) == []
+    partial = answer(start(40, "male"), {k: "absent" for k in where if k != "calf_pain"}, CKB, screen="where")
+    assert "calf_pain" not in partial.answer_map and no_pain_anywhere(partial, CKB) == []

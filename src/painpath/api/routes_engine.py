@@ -30,6 +30,7 @@ from painpath.errors import CaseError, NotFoundError
 from painpath.http.deps import DB, Who
 from painpath.interview import answer, next_step, start
 from painpath.interview.policy import screen_value, validate_state, why_text
+from painpath.interview.state import no_pain_anywhere
 from painpath.services import assess_case, conclude_case
 
 router = APIRouter(prefix="/v1")
@@ -90,6 +91,9 @@ def interview_answer(req: AnswerRequest) -> StateStep:
     if req.screen is not None and req.screen not in ckb.kb.interview.screens:
         raise CaseError(f"screen: unknown screen '{req.screen}'")
     state = answer(req.state, req.answers, ckb, screen=req.screen)
+    problems = no_pain_anywhere(state, ckb)
+    if problems:
+        raise CaseError("; ".join(problems))
     return StateStep(state=state, next=StepOut.of(next_step(state, ckb)))
 
 

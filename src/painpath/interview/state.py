@@ -12,7 +12,7 @@ from painpath.cases import Case
 from painpath.engine import CompiledKB
 from painpath.errors import CaseError
 
-__all__ = ["Answer", "AnswerValue", "InterviewState", "answer", "start", "withdraw"]
+__all__ = ["Answer", "AnswerValue", "InterviewState", "answer", "no_pain_anywhere", "start", "withdraw"]
 
 AnswerValue = Literal["present", "absent", "unknown"]
 
@@ -82,17 +82,36 @@ def answer(
     screen: str | None = None,
 ) -> InterviewState:
     """Record answers (new or changed). A changed answer replaces the old one; everything is recomputed from the state."""
+    problems: list[str] = []
     for key, value in values.items():
         if key not in ckb.fidx:
-            raise CaseError(f"answers.{key}: unknown finding key")
+            problems.append(f"answers.{key}: unknown finding key")
+            continue
         if value not in ("present", "absent", "unknown"):
-            raise CaseError(f"answers.{key}: must be present, absent or unknown, got {value!r}")
+            problems.append(f"answers.{key}: must be present, absent or unknown, got {value!r}")
         if state.mode == "self" and ckb.kb.findings.findings[key].kind == "sign":
-            raise CaseError(f"answers.{key}: an examination finding cannot be answered in self mode")
+            problems.append(f"answers.{key}: an examination finding cannot be answered in self mode")
+    if problems:
+        raise CaseError("; ".join(problems))
     kept = tuple(a for a in state.answers if a.finding not in values)
     new = tuple(Answer(finding=k, value=v, screen=screen) for k, v in values.items())
     asked = state.screens_asked + ((screen,) if screen and screen not in state.screens_asked else ())
     return state.model_copy(update={"answers": kept + new, "screens_asked": asked})
+
+
+def no_pain_anywhere(state: InterviewState, ckb: CompiledKB) -> list[str]:
+    """A person's body map answered "no" at every place: nothing hurts, so there is nothing to assess.
+
+    The front ends that take a person's answers (REST, stored assessments) refuse such a state; the core
+    does not, so that simulated interviews of any case file still run."""
+    for name, sc in ckb.kb.interview.screens.items():
+        if sc.phase != "presenting":
+            continue
+        given = {a.finding: a.value for a in state.answers if a.finding in sc.findings}
+        if len(given) == len(sc.findings) and all(v == "absent" for v in given.values()):
+            return [f"answers: the '{name}' screen says there is no pain anywhere; "
+                    "answer present for at least one place that hurts"]
+    return []
 
 
 def withdraw(state: InterviewState, findings: list[str] | None = None, *, screen: str | None = None) -> InterviewState:
