@@ -65,12 +65,14 @@ def test_admin_commands_and_api_key_against_the_api(tmp_path):
     assert m, r.stdout
     intake = m.group(1)
     # independent commands run side by side (each CLI start costs most of a second)
-    dup, user, short, token = _parallel(
+    dup, user, short, token, bad = _parallel(
         dict(args=("admin", "create-clinic", "riverside-physio", "Again")),
         dict(args=("admin", "create-user", "riverside-physio", "Ann@Example.org", "--role", "admin", "--password-stdin"),
              input=PASSWORD + "\n"),
         dict(args=("admin", "create-user", "riverside-physio", "bob@example.org", "--password-stdin"), input="short\n"),
         dict(args=("admin", "create-token", "riverside-physio", "EHR integration")),
+        dict(args=("admin", "create-user", "riverside-physio", "not-an-email", "--role", "boss", "--password-stdin"),
+             input="short\n"),
         env=env)
     # a duplicate clinic is one error line and exit code 2
     err = _one_error_line(dup)
@@ -79,6 +81,9 @@ def test_admin_commands_and_api_key_against_the_api(tmp_path):
     assert user.returncode == 0, user.stderr
     assert "ann@example.org (admin) created in riverside-physio" in user.stdout
     assert _one_error_line(short).startswith("error: password:")
+    # every problem with a new user named at once
+    err = _one_error_line(bad)
+    assert "email:" in err and "role:" in err and "password:" in err
     # an API key, printed once
     assert token.returncode == 0, token.stderr
     key_id, raw = _api_key(token.stdout)

@@ -265,8 +265,13 @@ def create_user(
 
     db = _db(create=create)  # first: say which database, and stop on a missing one before asking for a password
     password = _password(password_stdin)
+    problems = accounts.user_problems(email, role, password)
+    if problems:
+        fail("; ".join(problems))
+    pw_hash = accounts.hash_password(password)  # outside the write transaction: argon2 takes a while
     with db.write() as s:
-        user = accounts.create_user(s, accounts.get_clinic(s, clinic), email, password, name=name, role=role)
+        user = accounts.create_user(s, accounts.get_clinic(s, clinic), email, name=name, role=role,
+                                    password_hash=pw_hash)
         print(f"user {user.email} ({user.role}) created in {clinic}")
 
 

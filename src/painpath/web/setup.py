@@ -123,6 +123,7 @@ def setup(request: Request, clinic_name: Annotated[str, Form(max_length=200)] = 
         return _page(request, status=422, values=values, errors=errors)
     db: Database = request.app.state.db
     try:
+        pw_hash = accounts.hash_password(password)  # before the write lock: argon2 takes a while
         with db.write() as s:
             if not db.is_sqlite:
                 s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK})
@@ -130,7 +131,7 @@ def setup(request: Request, clinic_name: Annotated[str, Form(max_length=200)] = 
                 request.app.state.clinic_exists = True
                 return _not_found(request)  # another set-up got there first
             clinic = accounts.create_clinic(s, values["slug"], values["clinic_name"])
-            user = accounts.create_user(s, clinic, email, password, name=name, role="admin")
+            user = accounts.create_user(s, clinic, email, name=name, role="admin", password_hash=pw_hash)
             done: dict[str, Any] = {"clinic": clinic.name, "slug": clinic.slug, "email": user.email,
                     "intake_code": accounts.format_code(clinic.intake_code)}
     except (ServiceError, ConflictError) as exc:  # the storage layer's own rules, should they be stricter
