@@ -192,10 +192,11 @@ def test_suri_2010_stenosis_items(finding: str, published: float, sens: float, s
 
 @pytest.mark.parametrize("setting", ["clinic", "self"])
 def test_suri_2010_both_legs_in_a_spine_presentation(setting: str) -> None:
-    """Bilateral buttock or leg pain, LR+ 6.3 (3.1-13), was measured in older adults seen in specialty spine
-    clinics (Suri 2010: back pain with leg symptoms, non-stenosis patients mostly disc and back pain). Stated as findings (age 70, back, buttock and below-knee
-    pain) the knowledge base gives it within the factor 2.5; with below-knee pain alone the bilateral
-    causes outside the spine compete and it cannot (the xfail above)."""
+    """Bilateral buttock or leg pain, LR+ 6.3 (3.1-13), was measured in older adults seen in specialty
+    spine clinics (Suri 2010), whose non-stenosis patients mostly had disc and back pain. Stated as
+    findings (age 70, back, buttock and below-knee pain) the knowledge base gives it within the factor
+    2.5; with below-knee pain alone the bilateral causes outside the spine compete and it cannot (the
+    xfail above)."""
     for female in SEXES:
         lr = implied_lr("lumbar_stenosis", "pain_both_legs", ["low_back_pain", "buttock_pain", "pain_below_knee"],
                         age=70, female=female, setting=setting)
