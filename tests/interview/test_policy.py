@@ -494,3 +494,56 @@ def test_unexamined_ankle_after_a_fall_is_urgent_in_a_self_interview(dev_v2_case
     if "dev-056" not in by_id:
         pytest.skip("dev-056 not in this benchmark copy")
     assert simulate(by_id["dev-056"], "self").level == "urgent"
+
+
+# --- a swollen calf: the questions that decide its urgent rules are asked -------------------------
+
+
+SWOLLEN_CALF = {"knee_back_pain": True, "calf_pain": True, "pain_below_knee": True, "leg_pain_worse_than_back": True,
+                "calf_swelling_one_leg": True, "onset_sudden_during_activity": True}
+
+
+@pytest.mark.parametrize("mode", ["self", "clinician"])
+@pytest.mark.parametrize("age", [35, 59, 75])
+def test_swollen_calf_asks_the_bakers_cyst_items(mode: str, age: int) -> None:
+    """With a swollen calf the level turns on a clot (risk factors: the floor) or a ruptured Baker's cyst
+    (the escalation): the cyst's two pointers are asked like the risk factors, before the interview may
+    stop, whatever the ranking at that point (a sudden onset during activity makes a calf strain lead)."""
+    case = parse_case({"age": age, "sex": "female", "findings": SWOLLEN_CALF}, CKB)
+    sim = simulate(case, mode)  # type: ignore[arg-type]
+    assert {"lump_behind_knee", "knee_arthritis_or_injury"} <= set(sim.state.answer_map)
+
+
+@pytest.mark.parametrize("mode", ["self", "clinician"])
+def test_ruptured_bakers_cyst_with_a_sudden_onset_is_urgent(mode: str) -> None:
+    findings = SWOLLEN_CALF | {"lump_behind_knee": True, "knee_arthritis_or_injury": True}
+    sim = simulate(parse_case({"age": 66, "sex": "female", "findings": findings}, CKB), mode)  # type: ignore[arg-type]
+    assert sim.level == "urgent"
+    assert CKB.candidates[int(sim.posterior.argmax())] in ("bakers_cyst", "deep_vein_thrombosis")
+
+
+def test_knee_items_without_a_swollen_calf_are_not_due() -> None:
+    s = answer(start(60, "female"), {k: "absent" for k in LOCATION} | {"knee_joint_pain": "present",
+               "leg_pain_worse_than_back": "present"}, CKB, screen="where")
+    asked: list[str] = []
+    for _ in range(4):
+        step = next_step(s)
+        if step.question is None or step.question.phase != "warning":
+            break
+        asked += step.question.findings
+        s = answer(s, {k: "absent" for k in step.question.findings}, CKB, screen=step.question.screen)
+    assert "lump_behind_knee" not in asked and "knee_arthritis_or_injury" not in asked
+
+
+@pytest.mark.parametrize("mode", ["self", "clinician"])
+def test_stops_only_when_no_screen_could_change_the_decision(dev_v2_cases: list[Case], mode: str) -> None:
+    """docs/interview.md: stop when no remaining screen would change the level or the leading condition
+    with probability of at least stop.change_probability (not when the best-ranked screen per answer
+    falls below it while another screen could still change the decision)."""
+    for c in dev_v2_cases:
+        sim = simulate(c, mode)  # type: ignore[arg-type]
+        if sim.stop_reason != "confident":
+            continue
+        step = next_step(sim.state)
+        assert step.should_stop
+        assert all(pc < IV.stop.change_probability for _name, _v, pc in step.candidates), (c.id, step.candidates)

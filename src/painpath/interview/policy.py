@@ -197,12 +197,17 @@ def screen_value(state: InterviewState, screen: str, ckb: CompiledKB | None = No
     return (res[0][1], res[0][2], res[0][3]) if res else (0.0, 0.0, 0.0)
 
 
-def why_text(ckb: CompiledKB, screen: str, keys: list[str], p: np.ndarray) -> str:
-    """Plain-language reason for asking a screen: which possibilities it separates."""
+def why_text(ckb: CompiledKB, screen: str, keys: list[str], p: np.ndarray, *, due: bool = True) -> str:
+    """Plain-language reason for asking a screen: which possibilities it separates.
+
+    A warning screen asked because its items are due gets the warning reason; asked by the
+    expected-value choice (``due=False``, e.g. knee arthritis in a knee-pain interview without a
+    swollen calf) it gets the reason of any other question.
+    """
     sc = ckb.kb.interview.screens[screen]
     if sc.phase == "presenting":
         return "Where the pain is tells us most about where it comes from, so we ask it first."
-    if sc.phase == "warning":
+    if sc.phase == "warning" and due:
         return ("We ask about these warning signs as soon as your answers make them possible, because each of them "
                 "needs quick medical care whatever the cause of the pain.")
     cond = ckb.kb.conditions.conditions
@@ -250,10 +255,10 @@ def next_step(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
     def step(q: Question | None, stop: bool, reason: str, cands: list | None = None) -> Step:
         return Step(q, stop, reason, len(asked), RANK_LEVEL[level], ckb.candidates[top], float(p[top]), cands or [])
 
-    def ask(name: str, keys: list[str], value: float = 0.0, pc: float = 0.0) -> Step:
+    def ask(name: str, keys: list[str], value: float = 0.0, pc: float = 0.0, due: bool = True) -> Step:
         sc = iv.screens[name]
         q = Question(name, sc.phase, sc.title, tuple(_item(ckb, k, state.mode) for k in keys),
-                     why_text(ckb, name, keys, p), value, pc)
+                     why_text(ckb, name, keys, p, due=due), value, pc)
         return step(q, False, "")
 
     answered = state.answer_map
@@ -287,14 +292,24 @@ def next_step(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
         if not scored:
             continue
         n_items = {n: len(k) for n, k in cands}
-        best = max(scored, key=lambda r: r[1] / n_items[r[0]] ** COST_EXPONENT)  # first in file order on ties
+        # Only a screen that could change the level or the leading condition (with probability at least
+        # the threshold) is worth asking; among those, the best value per answer. Ranking every screen
+        # first and stopping when the best-ranked one falls below the threshold would stop while another
+        # screen could still change the decision (a cheap one-item screen of high information value and
+        # low change probability outranking a four-item screen that can change the level).
+        useful = [r for r in scored if r[2] >= threshold] or scored
+        # Not the screen just shown (the rest of a warning screen whose due items were just asked) while
+        # another screen is as useful: the person would see the same list twice in a row.
+        last_shown = state.answers[-1].screen if state.answers else None
+        useful = [r for r in useful if r[0] != last_shown] or useful
+        best = max(useful, key=lambda r: r[1] / n_items[r[0]] ** COST_EXPONENT)  # first in file order on ties
         must_ask = phase == "history" and n_history < iv.stop.min_history_screens
         if must_ask and best[2] < threshold:  # the minimum is made of history screens
             best = max((r for r in scored if iv.screens[r[0]].phase == "history"),
                        key=lambda r: r[1] / n_items[r[0]] ** COST_EXPONENT, default=best)
         if best[2] >= threshold or must_ask:
             keys = dict(cands)[best[0]]
-            return ask(best[0], keys, best[1], best[2])
+            return ask(best[0], keys, best[1], best[2], due=False)
     return step(None, True, StopReason.CONFIDENT.value, last)
 
 
@@ -320,7 +335,7 @@ def next_item(state: InterviewState, ckb: CompiledKB | None = None) -> tuple[Ste
             p = posterior(ckb, ev[None, :], np.array([state.age]), np.array([state.sex == "female"]),
                           _setting(state))[0]
             cur = Question(current, sc.phase, sc.title, tuple(_item(ckb, k, state.mode) for k in keys),
-                           why_text(ckb, current, keys, p))
+                           why_text(ckb, current, keys, p, due=sc.phase != "warning" or bool(_due(state, ckb, current))))
             step = Step(cur, False, "", step.questions_asked, step.level, step.top, step.top_probability)
     q = step.question
     if q is None or q.phase == "presenting":
