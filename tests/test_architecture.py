@@ -3,6 +3,8 @@
 * The domain core (kb, engine, interview, careplan, and the vocabulary in painpath.domain) imports no web,
   database, template, PDF, migration, translation or terminal library, and none of PainPath's adapters.
 * The application layer (painpath.services) imports neither frameworks nor storage nor front ends.
+* Storage is a repository (load, save, visibility, audit, transactions): it imports no use case of
+  painpath.services and no front end; the use cases reach it through services.stored.AssessmentRepository.
 * The front ends (api, web, fhir, cli) never import one another: what the HTTP ones share lives in
   painpath.http, and painpath.asgi (the one app factory) wires them together.
 """
@@ -101,6 +103,23 @@ def test_the_core_imports_no_adapter(path: Path) -> None:
 def test_the_application_layer_imports_no_framework_storage_or_front_end(path: Path) -> None:
     bad = sorted(_imports(path) & FORBIDDEN) + sorted(f"painpath.{m}" for m in _painpath_imports(path) & NOT_FOR_CORE)
     assert not bad, f"{path.relative_to(PKG)} imports {bad}: use cases are pure (front ends and storage call them)"
+
+
+@pytest.mark.parametrize("path", sorted((PKG / "storage").rglob("*.py")), ids=lambda p: str(p.relative_to(PKG)))
+def test_storage_makes_no_domain_decision_and_imports_no_use_case_or_front_end(path: Path) -> None:
+    bad = sorted(f"painpath.{m}" for m in _painpath_imports(path) & {"services", "http", "asgi", *ADAPTERS})
+    assert not bad, f"{path.relative_to(PKG)} imports {bad}: storage is called by the use cases, never calls them"
+
+
+def test_the_storage_repository_is_the_one_the_use_cases_expect() -> None:
+    """AssessmentStore has every method of the services' AssessmentRepository (mypy checks the types at the
+    call sites; this catches a method renamed on one side only)."""
+    from painpath.services.stored import AssessmentRepository
+    from painpath.storage.assessments import AssessmentStore
+
+    wanted = {n for n in vars(AssessmentRepository) if not n.startswith("_")}
+    assert wanted >= {"load", "save_conclusion", "create_followup"}
+    assert wanted <= set(dir(AssessmentStore)), sorted(wanted - set(dir(AssessmentStore)))
 
 
 def _adapter_files() -> list[Path]:
