@@ -3,6 +3,10 @@
 * The domain core (kb, engine, interview, careplan, and the vocabulary in painpath.domain) imports no web,
   database, template, PDF, migration, translation or terminal library, and none of PainPath's adapters.
 * The application layer (painpath.services) imports neither frameworks nor storage nor front ends.
+* Storage is a repository (load, save, visibility, audit, transactions): it imports no use case of
+  painpath.services and no front end; the use cases reach it through services.stored.AssessmentRepository.
+* The level is decided in one place, painpath.services.final_level (plus the engine's own triage): no other
+  code raises a level (``more_urgent``, or ``max``/``min`` over levels or ranks).
 * The front ends (api, web, fhir, cli) never import one another: what the HTTP ones share lives in
   painpath.http, and painpath.asgi (the one app factory) wires them together.
 """
@@ -101,6 +105,67 @@ def test_the_core_imports_no_adapter(path: Path) -> None:
 def test_the_application_layer_imports_no_framework_storage_or_front_end(path: Path) -> None:
     bad = sorted(_imports(path) & FORBIDDEN) + sorted(f"painpath.{m}" for m in _painpath_imports(path) & NOT_FOR_CORE)
     assert not bad, f"{path.relative_to(PKG)} imports {bad}: use cases are pure (front ends and storage call them)"
+
+
+@pytest.mark.parametrize("path", sorted((PKG / "storage").rglob("*.py")), ids=lambda p: str(p.relative_to(PKG)))
+def test_storage_makes_no_domain_decision_and_imports_no_use_case_or_front_end(path: Path) -> None:
+    bad = sorted(f"painpath.{m}" for m in _painpath_imports(path) & {"services", "http", "asgi", *ADAPTERS})
+    assert not bad, f"{path.relative_to(PKG)} imports {bad}: storage is called by the use cases, never calls them"
+
+
+def test_the_storage_repository_is_the_one_the_use_cases_expect() -> None:
+    """AssessmentStore has every method of the services' AssessmentRepository (mypy checks the types at the
+    call sites; this catches a method renamed on one side only)."""
+    from painpath.services.stored import AssessmentRepository
+    from painpath.storage.assessments import AssessmentStore
+
+    wanted = {n for n in vars(AssessmentRepository) if not n.startswith("_")}
+    assert wanted >= {"load", "save_conclusion", "create_followup"}
+    assert wanted <= set(dir(AssessmentStore)), sorted(wanted - set(dir(AssessmentStore)))
+
+
+#: Where a level may be raised: the one decision (services.final_level) and the engine's triage (floors,
+#: escalations and condition risk, over NumPy rank arrays).
+LEVEL_DECIDERS = {("services/conclude.py", "final_level")}
+LEVEL_ENGINE = "engine/"
+_LEVEL_NAMES = {"Level", "_Level", "LEVEL_RANK", "RANK_LEVEL", "level_rank", "rank"}
+
+
+def _level_raises(path: Path) -> list[tuple[str, str, int]]:
+    """(file, enclosing function, line) of every call that raises or lowers a level: ``more_urgent(...)``, or
+    ``max``/``min``/``np.maximum``/``np.minimum`` over something naming a level or a rank."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    out = []
+
+    def visit(node: ast.AST, func: str) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            func = node.name
+        if isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            named = {n.id for a in node.args for n in ast.walk(a) if isinstance(n, ast.Name)} | {
+                n.attr for a in node.args for n in ast.walk(a) if isinstance(n, ast.Attribute)}
+            levels = any(n in _LEVEL_NAMES or n.endswith("_rank") for n in named)
+            if name == "more_urgent" or (name in ("max", "min", "maximum", "minimum") and levels):
+                out.append((str(path.relative_to(PKG)) if path.is_relative_to(PKG) else path.name, func, node.lineno))
+        for child in ast.iter_child_nodes(node):
+            visit(child, func)
+
+    visit(tree, "<module>")
+    return out
+
+
+def test_the_level_is_decided_only_in_final_level() -> None:
+    found = [r for p in sorted(PKG.rglob("*.py")) for r in _level_raises(p)]
+    assert {(f, fn) for f, fn, _ in found if not f.startswith(LEVEL_ENGINE)} == LEVEL_DECIDERS, (
+        f"a level raised outside services.final_level: {[r for r in found if (r[0], r[1]) not in LEVEL_DECIDERS]}")
+    assert any(f.startswith(LEVEL_ENGINE) for f, _, _ in found)  # the engine's floors are seen (the check works)
+
+
+def test_the_level_checker_sees_raises(tmp_path: Path) -> None:
+    p = tmp_path / "m.py"
+    p.write_text("def f(a, b):\n    x = more_urgent(a, b)\n    return max(Level.parse(a), x)\n"
+                 "def g(p, q):\n    return max(p, q) + np.maximum(q, floor_rank)\n")
+    assert [(fn, line) for _, fn, line in _level_raises(p)] == [("f", 2), ("f", 3), ("g", 5)]
 
 
 def _adapter_files() -> list[Path]:

@@ -360,10 +360,12 @@ def assess_many(
     )
 
 
-def care_plan_for(result: Assessment, case: Case, startback: Any = None) -> Any:
-    """The tailored care plan (:class:`painpath.careplan.CarePlan`) for an assessment of ``case``."""
+def care_plan_for(result: Assessment, case: Case, startback: Any = None, *, level: str | None = None) -> Any:
+    """The tailored care plan (:class:`painpath.careplan.CarePlan`) for an assessment of ``case``, at ``level``:
+    the plan's level decided by ``painpath.services.final_level`` (``painpath.services.conclude`` passes it)."""
     from painpath.careplan import build_care_plan
 
     ranked = result.ranking()  # "other" included, so an unexplained pattern gets its own plan
     reasons = [r.text for r in result.triage.reasons]
-    return build_care_plan(ranked, result.triage.level, dict(case.findings), triage_reasons=reasons, startback=startback)
+    return build_care_plan(ranked, result.triage.level, dict(case.findings), level=level, triage_reasons=reasons,
+                           startback=startback)

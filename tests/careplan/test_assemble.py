@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from painpath.careplan import build_care_plan, load_care_content, score_startback
 from painpath.careplan.checks import required_levels
+from painpath.services import care_plan
 
 CONTENT = load_care_content()
 ALL_CONDITIONS = sorted(CONTENT.condition_levels)
@@ -187,9 +188,21 @@ def test_close_dangerous_second_condition_brings_its_warning_signs():
 
 
 def test_level_below_condition_base_is_raised_with_a_note():
-    plan = build_care_plan([("deep_vein_thrombosis", 0.7)], "self_care", {})
+    # the raise is decided by services.final_level; the plan is built at the level it is given
+    plan = care_plan([("deep_vein_thrombosis", 0.7)], "self_care", {})
     assert plan.level == "urgent" and plan.exercises == []
     assert any("raised" in n for n in plan.notes)
+    assert build_care_plan([("deep_vein_thrombosis", 0.7)], "self_care", {}, level="urgent") == plan
+
+
+def test_the_plan_does_not_decide_its_level_it_refuses_one_below_the_condition_or_the_triage():
+    with pytest.raises(ValueError, match=r"^level: deep_vein_thrombosis has no care below urgent, got self_care; "
+                                         r"decide the plan's level with painpath.services.final_level"):
+        build_care_plan([("deep_vein_thrombosis", 0.7)], "self_care", {})
+    with pytest.raises(ValueError, match=r"^level: soon is below the triage level urgent"):
+        build_care_plan([("lumbar_radicular", 0.7)], "urgent", {}, level="soon")
+    plan = build_care_plan([("lumbar_radicular", 0.7)], "self_care", {}, level="urgent")  # raised for another reason
+    assert plan.level == "urgent" and plan.exercises == []
 
 
 def test_warning_floor_plan_lists_triage_reasons_and_triggered_clinician_steps():
@@ -233,7 +246,7 @@ FINDINGS = sorted(CONTENT.finding_keys)
 def test_any_plan_is_never_below_the_triage_level_and_acute_plans_have_no_exercise(
     condition, level, findings
 ):
-    plan = build_care_plan([(condition, 0.6)], level, findings)
+    plan = care_plan([(condition, 0.6)], level, findings)
     order = ["self_care", "soon", "urgent", "emergency"]
     assert order.index(plan.level) >= order.index(level)
     if plan.level in ("urgent", "emergency"):

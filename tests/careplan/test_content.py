@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from painpath.careplan import CareContentError, build_care_plan, check_care_content, load_care_content
+from painpath.careplan import CareContentError, check_care_content, load_care_content
 from painpath.careplan.checks import required_levels
+from painpath.services import care_plan
 
 BENCHMARK_CONDITIONS = {
     "lumbar_radicular": "self_care",
@@ -88,7 +89,7 @@ def test_no_exercise_self_care_or_treatment_at_emergency_or_urgent(condition):
 def test_assembled_acute_plans_carry_no_exercise_for_any_condition(condition, level):
     # every finding a tailoring rule could react to is True: still nothing may be added
     everything = {f: True for f in load_care_content().finding_keys}
-    plan = build_care_plan([(condition, 0.9)], level, everything)
+    plan = care_plan([(condition, 0.9)], level, everything)  # at the level services.final_level decides
     assert plan.level in ("emergency", "urgent")
     assert not plan.exercises and not plan.self_care and not plan.treatments and not plan.tailoring
 

@@ -16,7 +16,6 @@ import pytest
 from painpath.careplan import (
     OutcomeSnapshot,
     build_care_plan,
-    compare_followup,
     load_care_content,
 )
 from painpath.careplan.regions import (
@@ -28,6 +27,7 @@ from painpath.careplan.regions import (
     regions,
     services,
 )
+from painpath.services import followup_result
 
 UK_WORDS = re.compile(r"\b999\b|A&E|\bNHS\b|\bGPs?\b|\b111\b")
 PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
@@ -113,7 +113,7 @@ def test_the_environment_setting_drives_plans_and_follow_up(monkeypatch: pytest.
     assert plan.headline.startswith("Call 112 for an ambulance")
     monkeypatch.setenv("PAINPATH_REGION", "US")
     same = OutcomeSnapshot(pain=6)
-    result = compare_followup(same, same, weeks_since_first=8, current_triage_level="self_care")
+    result = followup_result(same, same, weeks_since_first=8, current_triage_level="self_care")
     assert "primary care doctor" in result.advice.text and "GP" not in result.advice.text
     monkeypatch.setenv("PAINPATH_REGION", "XX")
     with pytest.raises(ValueError, match="PAINPATH_REGION"):

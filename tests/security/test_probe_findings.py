@@ -67,7 +67,7 @@ RELATION_WALKERS = {
     # function that walks the follow-up relation -> how test_followup_chains_stay_in_their_clinic proves it
     "painpath.storage.assessments.chain": "every walk below goes through it",
     "painpath.storage.assessments._earlier": "FB's comparison (finish) uses only F, not clinic A's FA",
-    "painpath.storage.assessments.finish": "FB's followup.reasons",
+    "painpath.storage.assessments.followup_measurements": "FB's followup.reasons (what services.finish compares)",
     "painpath.storage.assessments.followups": "GET /v1/assessments/{id}/followups with patient and clinic tokens",
     "painpath.web.clinic._trend": "the clinic trend page /clinic/a/{id} of both clinics",
     "painpath.web.clinic.detail": "the follow-up list on /clinic/a/{id} of both clinics",

@@ -9,7 +9,7 @@ from painpath.careplan import OutcomeSnapshot
 from painpath.domain import Level
 from painpath.engine import default_compiled
 from painpath.errors import ServiceError
-from painpath.services import FollowUpInput, answer, assess_state, conclude, conclude_case, final_level, start
+from painpath.services import FollowUpInput, Levels, answer, assess_state, conclude, conclude_case, final_level, start
 
 CKB = default_compiled()
 CALF = {"calf_pain": "present", "pain_below_knee": "present", "leg_pain_worse_than_back": "present",
@@ -25,7 +25,7 @@ def test_conclude_gives_the_assessment_and_plan_a_front_end_would_build_by_hand(
     done = conclude(st, CKB)
     by_hand = assess(st.as_case(), mode="self", ckb=CKB)
     assert done.assessment.model_dump() == by_hand.model_dump()
-    assert done.plan.model_dump() == care_plan_for(by_hand, st.as_case()).model_dump()
+    assert done.plan.model_dump() == care_plan_for(by_hand, st.as_case(), level=done.plan.level).model_dump()
     assert done.followup is None and done.level == by_hand.triage.level
 
 
@@ -46,13 +46,10 @@ def test_a_worse_follow_up_raises_the_final_level_and_never_lowers_it() -> None:
 
 
 def test_final_level_is_the_more_urgent_of_triage_and_follow_up() -> None:
-    assert final_level("soon", None) == "soon"
-
-    class _Fu:
-        level = "urgent"
-
-    assert final_level("soon", _Fu()) == "urgent"  # type: ignore[arg-type]  # only .level is read
-    assert final_level("emergency", _Fu()) == "emergency"  # type: ignore[arg-type]  # only .level is read
+    assert final_level("soon") == Levels(triage="soon", plan="soon", followup=None, final="soon")
+    assert final_level("soon", followup_min_level="urgent").final == "urgent"
+    assert final_level("emergency", followup_min_level="soon").final == "emergency"
+    assert final_level("soon", followup_min_level="self_care") == Levels("soon", "soon", "soon", "soon")
 
 
 def test_startback_answers_that_cannot_be_scored_name_startback() -> None:

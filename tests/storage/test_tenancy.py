@@ -1,10 +1,12 @@
-"""Tenancy in the query layer: painpath.storage.assessments called directly, on SQLite and PostgreSQL."""
+"""Tenancy in the query layer: painpath.storage.assessments called directly (finish, amend and follow-ups through
+the use cases of painpath.services over its repository), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
 
+from painpath import services
 from painpath.careplan import OutcomeSnapshot
 from painpath.errors import NotFoundError, PermissionDeniedError
 from painpath.storage import assessments as store
@@ -27,12 +29,12 @@ def _record(database, who: Principal | None, *, finish: bool) -> tuple[str, str]
     with database.write() as s:
         store.record_answers(s, owner, aid, ANSWERS)
         if finish:
-            store.finish(s, owner, aid)
+            services.finish(store.AssessmentStore(s, owner), aid)
     return aid, created.share_code
 
 
 def _operations(aid: str):  # type: ignore[no-untyped-def]
-    """Every store function that takes an assessment id, as (name, call(session, who))."""
+    """Every store function (and use case over the store) that takes an assessment id, as (name, call(session, who))."""
     return [
         ("load", lambda s, w: store.load(s, w, aid)),
         ("load_for_update", lambda s, w: store.load(s, w, aid, for_update=True)),
@@ -40,8 +42,9 @@ def _operations(aid: str):  # type: ignore[no-untyped-def]
         ("record_answers", lambda s, w: store.record_answers(s, w, aid, {"calf_pain": "present"})),
         ("withdraw_answers", lambda s, w: store.withdraw_answers(s, w, aid, findings=["low_back_pain"])),
         ("set_outcome", lambda s, w: store.set_outcome(s, w, aid, OutcomeSnapshot(pain=5))),
-        ("finish", lambda s, w: store.finish(s, w, aid)),
-        ("start_followup", lambda s, w: store.start_followup(s, w, aid)),
+        ("finish", lambda s, w: services.finish(store.AssessmentStore(s, w), aid)),
+        ("amend", lambda s, w: services.amend(store.AssessmentStore(s, w), aid, {"calf_pain": "present"})),
+        ("start_followup", lambda s, w: services.start_followup(store.AssessmentStore(s, w), aid)),
         ("followups", lambda s, w: store.followups(s, w, aid)),
     ]
 

@@ -26,13 +26,12 @@ from painpath import assess
 from painpath.careplan import (
     OutcomeSnapshot,
     PsfsActivity,
-    build_care_plan,
-    compare_followup,
     load_care_content,
     score_startback,
 )
 from painpath.engine import default_compiled
 from painpath.interview.policy import why_text
+from painpath.services import care_plan, followup_result
 from painpath.web import i18n
 
 REPO = Path(__file__).resolve().parents[2]
@@ -176,14 +175,14 @@ def _plan_texts() -> Iterator[str]:
     keys = list(care.conditions)
     for a, b in itertools.permutations(keys, 2):
         for level in ("self_care", "soon"):
-            plan = build_care_plan([(a, 0.4), (b, 0.35)], level, {})
+            plan = care_plan([(a, 0.4), (b, 0.35)], level, {})
             if plan.shared_advice:
                 yield plan.shared_advice.note
-    raised = build_care_plan([("deep_vein_thrombosis", 0.5), ("not_a_condition", 0.2)], "self_care", {})
+    raised = care_plan([("deep_vein_thrombosis", 0.5), ("not_a_condition", 0.2)], "self_care", {})
     yield from raised.notes
     sb = score_startback({**{f"item{i}": False for i in range(1, 9)}, "item9": 1})
-    yield from build_care_plan([("calf_muscle_strain", 0.9)], "self_care", {}, startback=sb).notes
-    yield from build_care_plan([("lumbar_radicular", 0.9)], "self_care", {}).notes
+    yield from care_plan([("calf_muscle_strain", 0.9)], "self_care", {}, startback=sb).notes
+    yield from care_plan([("lumbar_radicular", 0.9)], "self_care", {}).notes
 
 
 def _followup_texts() -> Iterator[str]:
@@ -198,7 +197,7 @@ def _followup_texts() -> Iterator[str]:
         (snap(3), snap(3), 1, "emergency"),
     ]
     for before, after, weeks, level in cases:
-        result = compare_followup(before, after, weeks_since_first=weeks, current_triage_level=level)
+        result = followup_result(before, after, weeks_since_first=weeks, current_triage_level=level)
         yield from result.reasons
 
 

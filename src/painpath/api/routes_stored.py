@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from painpath import services
 from painpath.api.schemas import (
     AmendRequest,
     AnswersUpdate,
@@ -134,7 +135,7 @@ def put_outcome(assessment_id: str, body: OutcomeSnapshot, db: DB, who: Who) -> 
              responses=ERRORS, summary="Compute and store the result and care plan (repeating it changes nothing)")
 def finish_assessment(assessment_id: str, db: DB, who: Who, body: FinishRequest | None = None) -> AssessmentOut:
     with db.write() as s:
-        rec = store.finish(s, who, assessment_id, startback=body.startback if body else None)
+        rec = services.finish(store.AssessmentStore(s, who), assessment_id, startback=body.startback if body else None)
     return out(rec)
 
 
@@ -142,7 +143,7 @@ def finish_assessment(assessment_id: str, db: DB, who: Who, body: FinishRequest 
              responses=ERRORS, summary="Change answers of a finished assessment and recompute (earlier result kept)")
 def amend_assessment(assessment_id: str, body: AmendRequest, db: DB, who: Who) -> AssessmentOut:
     with db.write() as s:
-        rec = store.amend(s, who, assessment_id, body.answers, mode=body.mode)
+        rec = services.amend(store.AssessmentStore(s, who), assessment_id, body.answers, mode=body.mode)
     return out(rec)
 
 
@@ -150,7 +151,7 @@ def amend_assessment(assessment_id: str, body: AmendRequest, db: DB, who: Who) -
              tags=["assessments"], responses=ERRORS, summary="Start a follow-up linked to the first assessment")
 def create_followup(assessment_id: str, db: DB, who: Who, settings: SettingsDep) -> CreatedAssessment:
     with db.write() as s:
-        created = store.start_followup(s, who, assessment_id)
+        created = services.start_followup(store.AssessmentStore(s, who), assessment_id)
     return _created(created, settings)
 
 

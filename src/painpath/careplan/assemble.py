@@ -2,8 +2,9 @@
 
 Steps:
 
-1. The leading known condition decides the plan; its content for the triage level is used. The
-   level is never below the condition's own base level (a note says so if it was raised).
+1. The leading known condition (:func:`plan_lead`) decides the plan; its content for the plan's
+   level is used. That level is decided by ``painpath.services.final_level`` (the triage level,
+   raised to the condition's own base level) and passed in; a note says when it was raised.
 2. Emergency and urgent plans carry only the action, why, safety-netting and clinician next
    steps: no exercises, self-care or treatments.
 3. Otherwise tailoring rules add items for findings that are True (each noted with its trigger),
@@ -42,10 +43,9 @@ from .schema import (
     StartBackResult,
     TailoringNote,
     level_rank,
-    more_urgent,
 )
 
-__all__ = ["CLOSE_MARGIN", "OTHER", "build_care_plan"]
+__all__ = ["CLOSE_MARGIN", "OTHER", "build_care_plan", "plan_lead"]
 
 #: A second condition this close in probability to the first is treated as "close".
 CLOSE_MARGIN = 0.15
@@ -160,39 +160,71 @@ def _collect_sources(content: CareContent, plan: CarePlan) -> list[SourceRef]:
     return refs
 
 
+def _known(ranked: Sequence[tuple[str, float]], content: CareContent) -> list[tuple[str, float]]:
+    """The ranked keys the care content has a plan for, most likely first ("fits no known cause" if none)."""
+    known = [(k, float(p)) for k, p in ranked if k in content.conditions]
+    if not known:
+        if not ranked:
+            raise ValueError("ranked is empty: no condition to build a care plan for")
+        # nothing the content knows: fall back to the "fits no known cause" plan
+        known = [(OTHER, 0.0)]  # build_care_plan's note names the keys that were skipped
+    return known
+
+
+def plan_lead(ranked: Sequence[tuple[str, float]]) -> tuple[str, Level]:
+    """The condition a care plan for ``ranked`` is built for, and its lowest level (``base_level``, the
+    knowledge base's ``condition_levels``): what ``painpath.services.final_level`` raises the plan's
+    level to."""
+    content = load_care_content()
+    key = _known(ranked, content)[0][0]
+    return key, content.conditions[key].base_level
+
+
+def _plan_level(triage_level: str, level: str | None, lead_key: str, lead: ConditionContent) -> Level:
+    """The decided ``level`` checked against the plan's inputs (a level is never lowered, and the leading
+    condition has no content below its lowest level); not a decision."""
+    chosen = _Level.parse(level if level is not None else triage_level)
+    if chosen < _Level.parse(triage_level):
+        raise ValueError(f"level: {chosen.value} is below the triage level {triage_level}; a level is never lowered")
+    if chosen < _Level.parse(lead.base_level):
+        raise ValueError(f"level: {lead_key} has no care below {lead.base_level}, got {chosen.value}; decide the "
+                         "plan's level with painpath.services.final_level")
+    return chosen.value
+
+
 def build_care_plan(
     ranked: Sequence[tuple[str, float]],
     triage_level: str,
     findings: Mapping[str, bool | None],
     *,
+    level: str | None = None,
     triage_reasons: Sequence[str] = (),
     startback: StartBackResult | None = None,
     region: str | None = None,
 ) -> CarePlan:
-    """Assemble the care plan for the leading condition at ``triage_level``.
+    """Assemble the care plan for the leading condition (:func:`plan_lead`) at ``level``.
 
-    ``ranked`` is ``[(condition_key, probability), ...]`` sorted most likely first; keys the care
-    content does not know are skipped (with a note). ``findings`` maps finding keys to
-    True / False / None. ``region`` (default: the ``PAINPATH_REGION`` setting) decides the emergency
-    number and services the plan names. ``other`` may appear in ``ranked`` like a condition key.
+    ``level`` is the plan's level as decided by ``painpath.services.final_level``: ``triage_level``
+    raised to the leading condition's lowest level (a note says so when it was). The plan does not
+    decide it; without ``level`` the plan is at ``triage_level``, which must then be at or above
+    the leading condition's lowest level (``ValueError`` otherwise). ``ranked`` is
+    ``[(condition_key, probability), ...]`` sorted most likely first; keys the care content does
+    not know are skipped (with a note). ``findings`` maps finding keys to True / False / None.
+    ``region`` (default: the ``PAINPATH_REGION`` setting) decides the emergency number and
+    services the plan names. ``other`` may appear in ``ranked`` like a condition key.
     """
     words = services(region)  # raises ValueError on an unknown region
     level_rank(triage_level)  # raises ValueError on an unknown level
     content = load_care_content()
     notes: list[str] = []
-    known = [(k, float(p)) for k, p in ranked if k in content.conditions]
+    known = _known(ranked, content)
     unknown = [k for k, _ in ranked if k not in content.conditions]
     if unknown:
         notes.append(f"no care content for {unknown}; skipped")
-    if not known:
-        if not ranked:
-            raise ValueError("ranked is empty: no condition to build a care plan for")
-        # nothing the content knows: fall back to the "fits no known cause" plan
-        known = [(OTHER, 0.0)]  # the note above names the keys that were skipped
 
     lead_key, lead_p = known[0]
     lead = content.conditions[lead_key]
-    level: Level = more_urgent(triage_level, lead.base_level)  # type: ignore[arg-type]  # both are LevelName values; more_urgent returns one of them
+    level = _plan_level(triage_level, level, lead_key, lead)  # narrows the argument to the checked LevelName
     if level != triage_level:
         notes.append(f"level raised from {triage_level} to {level}, the lowest level for {lead_key}")
     block = lead.levels[level]

@@ -8,9 +8,10 @@ Trend rules (minimal clinically important change, ``outcomes.yaml``):
 - overall: worse if either measure is worse; improving if one improves and none is worse;
   otherwise no change.
 
-Escalation: the result is never less urgent than ``current_triage_level`` (a new warning feature
-is passed in that way). Not improving at ``no_improvement_weeks`` (6) or more -> at least
-``soon``; clearly worse at any time -> at least ``soon``.
+Escalation (:func:`followup_min_level`, applied by ``painpath.services.final_level``): the level
+is never less urgent than the current triage level (a new warning feature is passed in that way).
+Not improving at ``no_improvement_weeks`` (6) or more -> at least ``soon``; clearly worse at any
+time -> at least ``soon``.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from painpath.domain import Level as _Level
 
 from .loader import load_care_content
 from .regions import fill, services
-from .schema import FollowUpResult, Level, OutcomeSnapshot, PlanItem, Trend, level_rank, more_urgent
+from .schema import FollowUpResult, Level, OutcomeSnapshot, OutcomeSpec, PlanItem, Trend, level_rank
 
-__all__ = ["compare_followup"]
+__all__ = ["compare_followup", "followup_min_level"]
 
 _EPS = 1e-9
 
@@ -42,29 +43,10 @@ def _pain_trend(
     return ("improving" if change < 0 else "worse"), percent
 
 
-def compare_followup(
-    previous: OutcomeSnapshot,
-    current: OutcomeSnapshot,
-    *,
-    weeks_since_first: float,
-    current_triage_level: str,
-    region: str | None = None,
-) -> FollowUpResult:
-    """Trend, advice and level for a follow-up assessment compared with the previous one.
-
-    ``region`` (default: the ``PAINPATH_REGION`` setting) names the services in the advice."""
-    if weeks_since_first < 0:
-        raise ValueError("weeks_since_first must be 0 or more")
-    level_rank(current_triage_level)  # validates
-    spec = load_care_content().outcomes
-    reasons: list[str] = []
-
-    pain_change = current.pain - previous.pain
-    pain_trend, pain_pct = _pain_trend(
-        previous.pain, current.pain, spec.pain.mcid_points, spec.pain.mcid_percent
-    )
-    reasons.append(f"pain {previous.pain:g} -> {current.pain:g} ({pain_trend.replace('_', ' ')})")
-
+def _trends(previous: OutcomeSnapshot, current: OutcomeSnapshot, spec: OutcomeSpec) -> tuple[
+        tuple[Trend, float | None], tuple[float | None, Trend | None], Trend]:
+    """(pain trend, pain change %), (PSFS mean change, PSFS trend) and the overall trend."""
+    pain = _pain_trend(previous.pain, current.pain, spec.pain.mcid_points, spec.pain.mcid_percent)
     psfs_change: float | None = None
     psfs_trend: Trend | None = None
     before_mean, after_mean = previous.psfs_mean, current.psfs_mean
@@ -74,14 +56,7 @@ def compare_followup(
             psfs_trend = "improving" if psfs_change > 0 else "worse"
         else:
             psfs_trend = "no_change"
-        reasons.append(f"PSFS mean {before_mean:.1f} -> {after_mean:.1f} ({psfs_trend.replace('_', ' ')})")
-        same = {a.activity.strip().lower() for a in previous.psfs} == {
-            a.activity.strip().lower() for a in current.psfs
-        }
-        if not same:
-            reasons.append("PSFS activities differ between the two measurements; compare with care")
-
-    trends = [t for t in (pain_trend, psfs_trend) if t is not None]
+    trends = [t for t in (pain[0], psfs_trend) if t is not None]
     trend: Trend
     if "worse" in trends:
         trend = "worse"
@@ -89,21 +64,70 @@ def compare_followup(
         trend = "improving"
     else:
         trend = "no_change"
+    return pain, (psfs_change, psfs_trend), trend
 
-    level: Level = current_triage_level  # type: ignore[assignment]  # validated by Level.parse above
+
+def _advice_key(trend: Trend, weeks_since_first: float, spec: OutcomeSpec) -> str:
     if trend == "worse":
-        advice_key = "worse"
-        level = more_urgent(level, spec.worse_min_level)
-    elif trend == "no_change" and weeks_since_first >= spec.no_improvement_weeks:
-        advice_key = "no_change_late"
-        level = more_urgent(level, spec.not_improving_min_level)
+        return "worse"
+    if trend == "no_change":
+        return "no_change_late" if weeks_since_first >= spec.no_improvement_weeks else "no_change_early"
+    return "improving"
+
+
+def followup_min_level(previous: OutcomeSnapshot, current: OutcomeSnapshot, *, weeks_since_first: float) -> Level | None:
+    """The least urgent level this change calls for (``outcomes.yaml``): clearly worse at any time, or not
+    improving at ``no_improvement_weeks`` or later; None when it calls for none. What
+    ``painpath.services.final_level`` raises the level to."""
+    if weeks_since_first < 0:
+        raise ValueError("weeks_since_first must be 0 or more")
+    spec = load_care_content().outcomes
+    key = _advice_key(_trends(previous, current, spec)[2], weeks_since_first, spec)
+    return {"worse": spec.worse_min_level, "no_change_late": spec.not_improving_min_level}.get(key)
+
+
+def compare_followup(
+    previous: OutcomeSnapshot,
+    current: OutcomeSnapshot,
+    *,
+    weeks_since_first: float,
+    current_triage_level: str,
+    level: str | None = None,
+    region: str | None = None,
+) -> FollowUpResult:
+    """Trend, advice and level for a follow-up assessment compared with the previous one.
+
+    ``level``: the follow-up's level as decided by ``painpath.services.final_level`` (the current triage
+    level raised to :func:`followup_min_level`); this function does not decide it. Without ``level`` the
+    current triage level is used, and must then already be at least what the change calls for
+    (``ValueError`` otherwise). ``region`` (default: the ``PAINPATH_REGION`` setting) names the services
+    in the advice."""
+    if weeks_since_first < 0:
+        raise ValueError("weeks_since_first must be 0 or more")
+    level_rank(current_triage_level)  # validates
+    spec = load_care_content().outcomes
+    reasons: list[str] = []
+
+    pain_change = current.pain - previous.pain
+    (pain_trend, pain_pct), (psfs_change, psfs_trend), trend = _trends(previous, current, spec)
+    reasons.append(f"pain {previous.pain:g} -> {current.pain:g} ({pain_trend.replace('_', ' ')})")
+
+    before_mean, after_mean = previous.psfs_mean, current.psfs_mean
+    if before_mean is not None and after_mean is not None and psfs_trend is not None:
+        reasons.append(f"PSFS mean {before_mean:.1f} -> {after_mean:.1f} ({psfs_trend.replace('_', ' ')})")
+        same = {a.activity.strip().lower() for a in previous.psfs} == {
+            a.activity.strip().lower() for a in current.psfs
+        }
+        if not same:
+            reasons.append("PSFS activities differ between the two measurements; compare with care")
+
+    advice_key = _advice_key(trend, weeks_since_first, spec)
+    if advice_key == "no_change_late":
         reasons.append(f"no improvement after {weeks_since_first:g} weeks")
-    elif trend == "no_change":
-        advice_key = "no_change_early"
-    else:
-        advice_key = "improving"
     if _Level.parse(current_triage_level).is_acute:
         reasons.append(f"current assessment is {current_triage_level}: follow that plan first")
+    decided = _followup_level(current_triage_level, level,
+                              followup_min_level(previous, current, weeks_since_first=weeks_since_first))
 
     advice = spec.advice[advice_key]  # type: ignore[index]  # advice_key is one of the keys the schema requires
     return FollowUpResult(
@@ -114,9 +138,21 @@ def compare_followup(
         psfs_trend=psfs_trend,
         trend=trend,
         weeks_since_first=weeks_since_first,
-        level=level,
-        escalated=level != current_triage_level,
+        level=decided,
+        escalated=decided != current_triage_level,
         advice=PlanItem(text=fill(advice.text, services(region)), sources=list(advice.sources)),
         reasons=reasons,
         sources=list(dict.fromkeys([*spec.rule_sources, *spec.pain.sources, *spec.psfs.sources])),
     )
+
+
+def _followup_level(current_triage_level: str, level: str | None, minimum: str | None) -> Level:
+    """The decided ``level`` checked against the comparison (never below the current triage level, nor below
+    what the change calls for); not a decision."""
+    chosen = _Level.parse(level if level is not None else current_triage_level)
+    if chosen < _Level.parse(current_triage_level):
+        raise ValueError(f"level: {chosen.value} is below the current triage level {current_triage_level}")
+    if minimum is not None and chosen < _Level.parse(minimum):
+        raise ValueError(f"level: this follow-up calls for at least {minimum}, got {chosen.value}; decide the level "
+                         "with painpath.services.final_level")
+    return chosen.value

@@ -97,7 +97,7 @@ def render_assessment(a: Assessment, console: Console, *, top: int = 5) -> None:
 
 
 def care_plan_json(result: Assessment, case: Case, startback: Any = None) -> dict[str, Any]:
-    """The care plan for an assessment, as JSON-ready data."""
-    from painpath.assessment import care_plan_for
+    """The care plan for an assessment, as JSON-ready data (at the level painpath.services decides)."""
+    from painpath.services import plan_for
 
-    return care_plan_for(result, case, startback).model_dump(mode="json")
+    return plan_for(result, case, startback).model_dump(mode="json")

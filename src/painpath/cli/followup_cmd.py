@@ -45,13 +45,13 @@ def followup(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Compare pain (0-10) and Patient-Specific Functional Scale scores with the previous measurement."""
-    from painpath.careplan import compare_followup
+    from painpath.services import followup_result
 
     if level not in LEVELS:
         fail(f"--level must be one of {', '.join(LEVELS)}, got '{level}'")
     if weeks < 0:
         fail(f"--weeks must not be negative, got {weeks}")
-    result = compare_followup(_snapshot(previous), _snapshot(current), weeks_since_first=weeks, current_triage_level=level)
+    result = followup_result(_snapshot(previous), _snapshot(current), weeks_since_first=weeks, current_triage_level=level)
     if as_json:
         print(json.dumps(result.model_dump(mode="json"), indent=2))
         return

@@ -5,7 +5,12 @@ comes back; storage loads and saves. Nothing here imports a framework or the dat
 
     conclude.py   assess_state(state) / assess_case(case) -> Assessment
                   conclude(state, ...) / conclude_case(case, ...) -> Conclusion: the assessment, the care
-                  plan, the follow-up comparison and the final level, decided in this one place
+                  plan, the follow-up comparison and the final level
+                  final_level(triage, lead_base_level=, followup_min_level=) -> Levels: every level, decided
+                  in this one place (the plan and the follow-up are built at the levels it gives)
+
+    stored.py     finish / amend / start_followup: the use cases of a stored assessment, working through
+                  AssessmentRepository (load, save, visibility, audit), which storage implements
 
 The interview steps (start, answer, withdraw, next step) are the pure functions of
 :mod:`painpath.interview`; they are re-exported here so that front ends need one import.
@@ -15,24 +20,37 @@ from painpath.interview import answer, next_item, next_step, start, withdraw
 from painpath.services.conclude import (
     Conclusion,
     FollowUpInput,
+    Levels,
     assess_case,
     assess_state,
+    care_plan,
     conclude,
     conclude_case,
     final_level,
+    followup_result,
+    plan_for,
 )
+from painpath.services.stored import AssessmentRepository, amend, finish, start_followup
 
 __all__ = [
+    "AssessmentRepository",
     "Conclusion",
     "FollowUpInput",
+    "Levels",
+    "amend",
     "answer",
     "assess_case",
     "assess_state",
+    "care_plan",
     "conclude",
     "conclude_case",
     "final_level",
+    "finish",
+    "followup_result",
     "next_item",
     "next_step",
+    "plan_for",
     "start",
+    "start_followup",
     "withdraw",
 ]

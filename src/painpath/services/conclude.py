@@ -1,26 +1,40 @@
 """Conclude an interview: its assessment, care plan, follow-up comparison and final triage level.
 
-The final level is decided here and nowhere else (:func:`final_level`): the engine's triage level, raised
-when a follow-up shows the pain getting worse or not improving (``careplan/data/outcomes.yaml``). A warning
-floor or escalation never lowers, and neither does a follow-up.
+The levels are decided here and nowhere else (:func:`final_level`), from three inputs: the engine's triage
+level (warning floors, escalations, condition risk), the lowest level of the condition the care plan is for
+(``kb/data/triage.yaml: condition_levels``), and what a follow-up calls for when the pain is getting worse or
+not improving (``careplan/data/outcomes.yaml``). Nothing lowers a level. The care plan and the follow-up
+comparison are built at the levels decided here; they do not decide them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from painpath.assessment import Assessment, assess, care_plan_for
-from painpath.careplan import CarePlan, FollowUpResult, OutcomeSnapshot, StartBackResult, compare_followup, score_startback
+from painpath.careplan import (
+    CarePlan,
+    FollowUpResult,
+    OutcomeSnapshot,
+    StartBackResult,
+    build_care_plan,
+    compare_followup,
+    followup_min_level,
+    plan_lead,
+    score_startback,
+)
+from painpath.careplan.schema import more_urgent
 from painpath.cases import Case
-from painpath.domain import Level, ModeName
+from painpath.domain import Level, LevelName, ModeName
 from painpath.engine import CompiledKB, default_compiled
 from painpath.errors import ServiceError
 from painpath.interview import InterviewState
 from painpath.interview.policy import validate_state
 
-__all__ = ["Conclusion", "FollowUpInput", "assess_case", "assess_state", "conclude", "conclude_case", "final_level"]
+__all__ = ["Conclusion", "FollowUpInput", "Levels", "assess_case", "assess_state", "conclude", "conclude_case", "final_level",
+           "followup_result", "care_plan", "plan_for"]
 
 
 @dataclass(frozen=True)
@@ -34,11 +48,22 @@ class FollowUpInput:
 
 
 @dataclass(frozen=True)
+class Levels:
+    """The levels an assessment ends with, all decided by :func:`final_level`."""
+
+    triage: LevelName  # the engine's: warning floors, escalations, condition risk
+    plan: LevelName  # the care plan's: the triage level raised to the plan's condition's lowest level
+    followup: LevelName | None  # the follow-up's: the triage level raised to what the change calls for
+    final: LevelName  # stored and reported: the follow-up's level, or the triage level without a follow-up
+
+
+@dataclass(frozen=True)
 class Conclusion:
     assessment: Assessment
     plan: CarePlan
     followup: FollowUpResult | None
-    level: str  # the final triage level (final_level)
+    level: str  # the final triage level (final_level(...).final)
+    levels: Levels  # every level final_level decided
 
 
 def assess_state(state: InterviewState, ckb: CompiledKB | None = None) -> Assessment:
@@ -58,15 +83,59 @@ def conclude_case(case: Case, *, mode: ModeName = "self", setting: str | None = 
                   explain_conditions: int | None = 6) -> Conclusion:
     """:func:`conclude` for a case given whole: its assessment, care plan and final level (no follow-up)."""
     result = assess_case(case, mode=mode, setting=setting, ckb=ckb, explain_conditions=explain_conditions)
-    return Conclusion(assessment=result, plan=care_plan_for(result, case), followup=None,
-                      level=final_level(result.triage.level, None))
+    levels = final_level(result.triage.level, lead_base_level=plan_lead(result.ranking())[1])
+    return Conclusion(assessment=result, plan=care_plan_for(result, case, level=levels.plan), followup=None,
+                      level=levels.final, levels=levels)
 
 
-def final_level(triage_level: str, followup: FollowUpResult | None) -> str:
-    """The level an assessment ends at: its triage level, or the follow-up's if that is more urgent."""
-    if followup is not None and Level.parse(followup.level) > triage_level:
-        return followup.level
-    return triage_level
+def final_level(triage_level: str, *, lead_base_level: str | None = None,
+                followup_min_level: str | None = None) -> Levels:
+    """The one place the levels are decided. ``triage_level``: the engine's; ``lead_base_level``: the lowest
+    level of the condition the care plan is for (:func:`painpath.careplan.plan_lead`); ``followup_min_level``:
+    what a follow-up calls for (:func:`painpath.careplan.followup_min_level`, ``self_care`` when it calls for
+    nothing), None without a follow-up.
+
+    The plan's level is the triage level raised to the condition's lowest level; the follow-up's is the
+    triage level raised to what the follow-up calls for; the final (stored) level is the follow-up's, or the
+    triage level without one. No level is ever below the triage level.
+    """
+    triage = _level(triage_level)
+    plan = more_urgent(triage, _level(lead_base_level)) if lead_base_level is not None else triage
+    followup = more_urgent(triage, _level(followup_min_level)) if followup_min_level is not None else None
+    return Levels(triage=triage, plan=plan, followup=followup, final=followup if followup is not None else triage)
+
+
+def care_plan(ranked: Sequence[tuple[str, float]], triage_level: str, findings: Mapping[str, bool | None], *,
+              triage_reasons: Sequence[str] = (), startback: StartBackResult | None = None,
+              region: str | None = None) -> CarePlan:
+    """:func:`painpath.careplan.build_care_plan` at the level :func:`final_level` decides for ``ranked`` and
+    ``triage_level`` (raised to the leading condition's lowest level, with the note saying so)."""
+    levels = final_level(triage_level, lead_base_level=plan_lead(ranked)[1])
+    return build_care_plan(ranked, triage_level, findings, level=levels.plan, triage_reasons=triage_reasons,
+                           startback=startback, region=region)
+
+
+def plan_for(result: Assessment, case: Case, startback: StartBackResult | None = None) -> CarePlan:
+    """The care plan for an assessment of ``case`` (no follow-up), at the level :func:`final_level` decides."""
+    levels = final_level(result.triage.level, lead_base_level=plan_lead(result.ranking())[1])
+    plan: CarePlan = care_plan_for(result, case, startback, level=levels.plan)
+    return plan
+
+
+def _level(value: str) -> LevelName:
+    return Level.parse(value).value  # ValueError naming the levels for an unknown one
+
+
+def followup_result(previous: OutcomeSnapshot, current: OutcomeSnapshot, *, weeks_since_first: float,
+                    current_triage_level: str, region: str | None = None) -> FollowUpResult:
+    """The follow-up comparison at the level :func:`final_level` decides (``painpath followup``)."""
+    levels = final_level(current_triage_level, followup_min_level=_followup_needs(previous, current, weeks_since_first))
+    return compare_followup(previous, current, weeks_since_first=weeks_since_first,
+                            current_triage_level=current_triage_level, level=levels.followup, region=region)
+
+
+def _followup_needs(previous: OutcomeSnapshot, current: OutcomeSnapshot, weeks_since_first: float) -> str:
+    return followup_min_level(previous, current, weeks_since_first=weeks_since_first) or Level.SELF_CARE.value
 
 
 def conclude(state: InterviewState, ckb: CompiledKB | None = None, *,
@@ -88,9 +157,12 @@ def conclude(state: InterviewState, ckb: CompiledKB | None = None, *,
             sb = score_startback(startback)
         except (ValueError, TypeError) as exc:
             raise ServiceError(f"startback: {exc}") from exc
-    plan = care_plan_for(result, state.as_case(), sb)
+    needs = (_followup_needs(followup.previous, followup.current, followup.weeks_since_first)
+             if followup is not None else None)
+    levels = final_level(result.triage.level, lead_base_level=plan_lead(result.ranking())[1], followup_min_level=needs)
+    plan = care_plan_for(result, state.as_case(), sb, level=levels.plan)
     fu = None
     if followup is not None:
         fu = compare_followup(followup.previous, followup.current, weeks_since_first=followup.weeks_since_first,
-                              current_triage_level=result.triage.level)
-    return Conclusion(assessment=result, plan=plan, followup=fu, level=final_level(result.triage.level, fu))
+                              current_triage_level=result.triage.level, level=levels.followup)
+    return Conclusion(assessment=result, plan=plan, followup=fu, level=levels.final, levels=levels)

@@ -29,6 +29,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from painpath.assessment import Assessment
+from painpath.careplan import CarePlan, FollowUpResult, OutcomeSnapshot
 from painpath.domain import setting_for
 from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled
 from painpath.errors import CaseError, ConflictError, NotFoundError, PermissionDeniedError
@@ -277,72 +279,87 @@ def _earlier(s: Session, who: Principal, rec: AssessmentRecord) -> list[Assessme
     return sorted(done, key=lambda r: _aware(r.finished_at or r.created_at))
 
 
-def finish(s: Session, who: Principal, assessment_id: str, *, startback: Mapping[str, Any] | None = None,
-           ckb: CompiledKB | None = None) -> AssessmentRecord:
-    """Conclude the assessment (:func:`painpath.services.conclude`) and store the result, care plan, follow-up
-    and final level. Finishing again returns the stored result unchanged."""
-    from painpath.careplan import OutcomeSnapshot
-    from painpath.services import FollowUpInput, conclude
+class AssessmentStore:
+    """The repository the use cases of :mod:`painpath.services.stored` (finish, amend, start a follow-up) work
+    through: the records ``who`` may see in session ``s``, locked, written and audited here. It makes no
+    domain decision: what an assessment concludes, and when it may change, is decided by the caller."""
 
-    ckb = ckb or default_compiled()
-    rec = load(s, who, assessment_id, for_update=True)
-    if rec.status == "finished":
+    def __init__(self, s: Session, who: Principal, ckb: CompiledKB | None = None) -> None:
+        self.s, self.who, self.ckb = s, who, ckb or default_compiled()
+
+    @property
+    def by_clinic(self) -> bool:
+        return self.who.is_clinic
+
+    def load(self, assessment_id: str, *, for_update: bool = False) -> AssessmentRecord:
+        return load(self.s, self.who, assessment_id, for_update=for_update)
+
+    def is_finished(self, record: AssessmentRecord) -> bool:
+        return record.status == "finished"
+
+    def state(self, record: AssessmentRecord) -> InterviewState:
+        return state_of(record)
+
+    def followup_measurements(self, record: AssessmentRecord) -> tuple[OutcomeSnapshot, OutcomeSnapshot, float] | None:
+        if record.outcome is None:
+            return None
+        prior = [r for r in _earlier(self.s, self.who, record) if r.outcome is not None]
+        if not prior:
+            return None
+        first = chain(self.s, self.who, record)[0]
+        weeks = (utcnow() - _aware(first.created_at)).total_seconds() / (7 * 86400)
+        return (OutcomeSnapshot.model_validate(prior[-1].outcome), OutcomeSnapshot.model_validate(record.outcome),
+                weeks)
+
+    def save_conclusion(self, record: AssessmentRecord, *, assessment: Assessment, plan: CarePlan,
+                        followup: FollowUpResult | None, level: str, kb_version: str) -> AssessmentRecord:
+        rec = record
+        if followup is not None:
+            rec.followup = followup.model_dump(mode="json")
+        rec.result = assessment.model_dump(mode="json")
+        rec.plan = plan.model_dump(mode="json")
+        rec.triage_level = level
+        rec.top_condition = assessment.top.key
+        rec.kb_version = kb_version
+        rec.engine_version = ENGINE_VERSION
+        rec.status = "finished"
+        rec.revision += 1
+        rec.finished_at = rec.updated_at = utcnow()
+        _audit_change(self.s, self.who, "finish", rec)
         return rec
-    followup = None
-    if rec.outcome is not None:
-        visible = chain(s, who, rec)
-        prior = [r for r in _earlier(s, who, rec) if r.outcome is not None]
-        if prior:
-            weeks = (utcnow() - _aware(visible[0].created_at)).total_seconds() / (7 * 86400)
-            followup = FollowUpInput(OutcomeSnapshot.model_validate(prior[-1].outcome),
-                                     OutcomeSnapshot.model_validate(rec.outcome), weeks_since_first=weeks)
-    done = conclude(state_of(rec), ckb, startback=startback, followup=followup)
-    result, plan, level = done.assessment, done.plan, done.level
-    if done.followup is not None:
-        rec.followup = done.followup.model_dump(mode="json")
-    rec.result = result.model_dump(mode="json")
-    rec.plan = plan.model_dump(mode="json")
-    rec.triage_level = level
-    rec.top_condition = result.top.key
-    rec.kb_version = ckb.kb.version
-    rec.engine_version = ENGINE_VERSION
-    rec.status = "finished"
-    rec.revision += 1
-    rec.finished_at = rec.updated_at = utcnow()
-    _audit_change(s, who, "finish", rec)
-    return rec
 
+    def check_owner(self, record: AssessmentRecord, keys: Sequence[str]) -> None:
+        _check_owner(record, self.who, keys, self.ckb)
 
-def amend(s: Session, who: Principal, assessment_id: str, values: Mapping[str, str], *, mode: str | None = None,
-          ckb: CompiledKB | None = None) -> AssessmentRecord:
-    """Change answers of a finished assessment (e.g. a clinician adds examination findings) and recompute.
+    def reopen(self, record: AssessmentRecord, state: InterviewState, answered: Sequence[str]) -> None:
+        rec = record
+        if state.mode != rec.mode:
+            rec.mode = state.mode
+            rec.setting = setting_for(state.mode, state.setting)
+        earlier = {"at": (rec.finished_at or utcnow()).isoformat(), "triage_level": rec.triage_level,
+                   "top_condition": rec.top_condition, "mode": (rec.result or {}).get("mode"), "result": rec.result,
+                   "kb_version": rec.kb_version, "engine_version": rec.engine_version}
+        rec.history = [*(rec.history or []), earlier]
+        _save_state(rec, state)
+        _own(rec, self.who, list(answered))
+        rec.status = "in_progress"
+        self.s.flush()
 
-    The earlier result is kept in ``history``; only a clinic may switch the mode to ``clinician``.
-    """
-    ckb = ckb or default_compiled()
-    rec = load(s, who, assessment_id, for_update=True)
-    if rec.status != "finished":
-        raise ConflictError("status: the assessment is still in progress; answer it instead")
-    state = state_of(rec)
-    _check_owner(rec, who, list(values), ckb)
-    if mode is not None and mode != state.mode:
-        if mode != "clinician" or not who.is_clinic:
-            raise PermissionDeniedError("mode: only a clinician or API key can switch an assessment to clinician mode")
-        state = state.model_copy(update={"mode": "clinician"})
-        rec.mode = "clinician"
-        rec.setting = setting_for(state.mode, state.setting)
-    state = answer(state, values, ckb, screen=None)  # type: ignore[arg-type]  # values were validated by the API schema (AnswerName)
-    earlier = {"at": (rec.finished_at or utcnow()).isoformat(), "triage_level": rec.triage_level,
-               "top_condition": rec.top_condition, "mode": (rec.result or {}).get("mode"), "result": rec.result,
-               "kb_version": rec.kb_version, "engine_version": rec.engine_version}
-    rec.history = [*(rec.history or []), earlier]
-    _save_state(rec, state)
-    _own(rec, who, list(values))
-    rec.status = "in_progress"
-    s.flush()
-    rec = finish(s, who, assessment_id, ckb=ckb)
-    _audit_change(s, who, "amend", rec, detail=f"answers: {_keys(values)}" + (f"; mode {mode}" if mode else ""))
-    return rec
+    def audit_change(self, record: AssessmentRecord, action: str, detail: str = "") -> None:
+        _audit_change(self.s, self.who, action, record, detail=detail)
+
+    def create_followup(self, record: AssessmentRecord, *, age: int, sex: str, mode: str,
+                        setting: str | None) -> Created:
+        """A new interview linked to the first assessment of ``record``'s chain, in ``record``'s clinic (a
+        patient's is created without a principal: it belongs to the new record's token)."""
+        who = self.who
+        created = create(self.s, who if who.is_clinic else None, age=age, sex=sex, mode=mode, setting=setting,
+                         patient_ref=record.patient_ref if who.is_clinic else None,
+                         followup_of=record.followup_of or record.id, ckb=self.ckb, clinic_id=record.clinic_id)
+        created.record.clinic_id = record.clinic_id
+        self.s.flush()
+        _mark_links(self.s, [created.record])
+        return created
 
 
 def read(s: Session, who: Principal, assessment_id: str) -> AssessmentRecord:
@@ -421,25 +438,6 @@ def count_intake(db: Any, intake_code: str, *, client: str, per_client: int, per
     by_client, by_code = intake_keys(intake_code, client)
     count_attempt(db, [(by_client, per_client), (by_code, per_code)], window,
                   message="too many assessments started with this intake code")
-
-
-def start_followup(s: Session, who: Principal, assessment_id: str, ckb: CompiledKB | None = None) -> Created:
-    """A new interview linked to the first assessment of the chain, with the same person and clinic."""
-    rec = load(s, who, assessment_id)
-    if rec.status != "finished":
-        raise ConflictError("status: finish the assessment before starting a follow-up")
-    root_id = rec.followup_of or rec.id
-    st = state_of(rec)
-    # a person's own follow-up is a self-mode interview even if a clinician examined them last time
-    mode = st.mode if who.is_clinic else "self"
-    setting = st.setting if who.is_clinic else None
-    created = create(s, who if who.is_clinic else None, age=st.age, sex=st.sex, mode=mode, setting=setting,
-                     patient_ref=rec.patient_ref if who.is_clinic else None, followup_of=root_id, ckb=ckb,
-                     clinic_id=rec.clinic_id)
-    created.record.clinic_id = rec.clinic_id
-    s.flush()
-    _mark_links(s, [created.record])
-    return created
 
 
 def followups(s: Session, who: Principal, assessment_id: str) -> list[AssessmentRecord]:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from painpath import services
 from painpath.domain import LEVELS_DESCENDING
 from painpath.engine import default_compiled
 from painpath.errors import AuthenticationError, ConflictError, NotFoundError, PermissionDeniedError, ServiceError
@@ -393,7 +394,7 @@ async def exam(request: Request, assessment_id: str) -> Response:
         if not changed:
             return _redirect(f"/clinic/a/{assessment_id}")
         signs = any(ckb.kb.findings.findings[k].kind == "sign" for k in changed)
-        store.amend(s, who, assessment_id, changed, mode="clinician" if signs else None)
+        services.amend(store.AssessmentStore(s, who), assessment_id, changed, mode="clinician" if signs else None)
     return _redirect(f"/clinic/a/{assessment_id}?changed={','.join(changed)}#result")
 
 

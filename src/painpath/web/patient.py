@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from painpath import services
 from painpath.careplan import OutcomeSnapshot, PsfsActivity
 from painpath.domain import StopReason
 from painpath.engine import default_compiled
@@ -133,7 +134,7 @@ def _continue(request: Request, who: Principal, aid: str) -> RedirectResponse:
     step = next_step(state, default_compiled())
     if step.should_stop:
         with db_of(request).write() as s:
-            store.finish(s, who, aid)
+            services.finish(store.AssessmentStore(s, who), aid)
         return _redirect(f"/a/{aid}/{'emergency' if step.stop_reason == StopReason.EMERGENCY else 'result'}")
     assert step.question is not None
     return _redirect(_step_url(aid, step.question.screen))
@@ -248,7 +249,7 @@ def _save(request: Request, who: Principal, rec: AssessmentRecord, values: dict[
         changed = {k: v for k, v in values.items() if answered.get(k) != v}
         if changed:
             with db_of(request).write() as s:
-                store.amend(s, who, aid, changed)
+                services.amend(store.AssessmentStore(s, who), aid, changed)
         return _redirect(f"/a/{aid}/result")
     with db_of(request).write() as s:
         store.record_answers(s, who, aid, values, screen=screen)
@@ -347,7 +348,7 @@ def answer(request: Request, assessment_id: str, finding: Annotated[str, Form(ma
     with db_of(request).write() as s:
         rec = store.load(s, who, assessment_id)
         if rec.status == "finished":
-            store.amend(s, who, assessment_id, {finding: value})
+            services.amend(store.AssessmentStore(s, who), assessment_id, {finding: value})
             return _redirect(f"/a/{assessment_id}/result")
         store.record_answers(s, who, assessment_id, {finding: value}, screen=screen or None)
     return _redirect(f"/a/{assessment_id}/answers" if back_to == "answers" else f"/a/{assessment_id}")
@@ -450,7 +451,8 @@ async def followup_start(request: Request, assessment_id: str) -> Response:
                       errors={"form": _(
                           "Please give your pain from 0 to 10, and a score from 0 to 10 for each activity you name.")})
     with db_of(request).write() as s:
-        created = store.start_followup(s, who, assessment_id)  # a patient's follow-up is always self mode
+        # a patient's follow-up is always self mode (services.start_followup)
+        created = services.start_followup(store.AssessmentStore(s, who), assessment_id)
         fu_who = Principal(kind="patient", assessment_id=created.record.id)
         store.set_outcome(s, fu_who, created.record.id, snapshot)
     resp = _redirect(f"/a/{created.record.id}")
