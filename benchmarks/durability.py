@@ -74,7 +74,8 @@ class Server:
         # a load generator is one client starting many assessments with one intake code: no intake limit
         env.update(PAINPATH_DATA_DIR=str(self.data_dir), PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1",
                    OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", PAINPATH_INTAKE_PER_CLIENT="100000000",
-                   PAINPATH_INTAKE_PER_CODE="100000000")
+                   PAINPATH_INTAKE_PER_CODE="100000000",
+                   PAINPATH_ANONYMOUS_PER_CLIENT="100000000")
         env.update(self.extra_env)
         if self.database_url:
             env["DATABASE_URL"] = self.database_url

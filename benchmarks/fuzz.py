@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.callback(database.dispose)
         keys = Keys()
         settings = Settings(data_dir=tmp, database_url=url, auto_migrate=False, public_base_url=BASE_URL,
-                            cds_issuers={ISSUER: keys.jwks})
+                            cds_issuers={ISSUER: keys.jwks}, anonymous_per_client=10**8)  # one client
         app = create_app(settings, db=database)
         client = stack.enter_context(TestClient(app))
         if not args.verbose:

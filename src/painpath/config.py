@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     intake_per_code: int = Field(default=300, ge=1, description="assessments started without an account through "
                                  "one intake code from all clients in the intake window")
     intake_window_seconds: int = Field(default=3600, ge=1)
+    anonymous_per_client: int = Field(default=300, ge=1, description="assessments started without an account and "
+                                      "without an intake code from one client in the intake window")
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
         description="addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed "

@@ -94,7 +94,8 @@ def server(chromium_path: Path) -> Iterator[Server]:
     log = None
     try:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",) and not k.startswith("PAINPATH_")}
-        env.update({"PAINPATH_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"})
+        env.update({"PAINPATH_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1", "NO_COLOR": "1",
+                    "PAINPATH_ANONYMOUS_PER_CLIENT": "100000000"})  # every page comes from 127.0.0.1
         _cli(env, "admin", "create-clinic", CLINIC_SLUG, CLINIC_NAME, "--create")
         _cli(env, "admin", "create-user", CLINIC_SLUG, CLINICIAN_EMAIL, "--role", "admin", "--password-stdin",
              input=CLINICIAN_PASSWORD + "\n")

@@ -449,8 +449,8 @@ def test_a_share_link_changes_nothing_until_confirmed(site: Site, make_clinic: A
         assert s.get(AssessmentRecord, shared["id"]).clinic_id == a["id"]  # type: ignore[union-attr]
 
 
-def test_anonymous_creation_through_an_intake_code_is_limited(database: Any, tmp_path: Path, make_clinic: Any) -> None:
-    site = _site(database, tmp_path, intake_per_client=3, intake_per_code=5)
+def test_anonymous_creation_is_limited(database: Any, tmp_path: Path, make_clinic: Any) -> None:
+    site = _site(database, tmp_path, intake_per_client=3, intake_per_code=5, anonymous_per_client=2)
     a = make_clinic(())
     code = str(a["intake_code"])
     one, two, three = site.browser(), site.browser(), site.browser()
@@ -462,8 +462,13 @@ def test_anonymous_creation_through_an_intake_code_is_limited(database: Any, tmp
     r = three.post("/v1/assessments", json=body)  # the code's own limit (5) is used up: from any client
     assert r.status_code == 429 and r.headers["retry-after"] and "intake code" in r.json()["detail"]
     assert three.submit("/start", {"age": "40", "sex": "male", "intake_code": code}).status_code == 429
-    # without an intake code a patient still starts (nothing enters a clinic's list)
+    # without an intake code a patient still starts (nothing enters a clinic's list), up to its own limit
     assert three.post("/v1/assessments", json={"age": 40, "sex": "female"}).status_code == 201
+    assert three.submit("/start", {"age": "40", "sex": "male"}).status_code == 303
+    r = three.post("/v1/assessments", json={"age": 40, "sex": "female"})
+    assert r.status_code == 429 and r.headers["retry-after"] and "from this address" in r.json()["detail"]
+    assert three.submit("/start", {"age": "40", "sex": "male"}).status_code == 429
+    assert two.post("/v1/assessments", json={"age": 40, "sex": "female"}).status_code == 201  # another client
     with database.read() as s:
         n = len(s.scalars(select(AssessmentRecord.id).where(AssessmentRecord.clinic_id == a["id"])).all())
     assert n == 5

@@ -90,6 +90,9 @@ def create_assessment(body: CreateAssessment, request: Request, db: DB, who: May
     if body.intake_code and (who is None or not who.is_clinic):  # into a clinic's list without an account: limited
         store.count_intake(db, body.intake_code, client=client_key(request), per_client=settings.intake_per_client,
                            per_code=settings.intake_per_code, window=settings.intake_window_seconds)
+    elif who is None:  # nothing enters a clinic's list, but each is a stored record: limited per client too
+        store.count_anonymous(db, client=client_key(request), per_client=settings.anonymous_per_client,
+                              window=settings.intake_window_seconds)
     with db.write() as s:
         created = store.create(s, who, age=body.age, sex=body.sex, mode=body.mode, setting=body.setting,
                                intake_code=body.intake_code, patient_ref=body.patient_ref)

@@ -234,6 +234,10 @@ def claim_keys(clinic_id: int, client: str) -> tuple[str, str]:
     return _rate_key("claim-client", client), _rate_key("claim-clinic", str(clinic_id))
 
 
+def anonymous_key(client: str) -> str:
+    return _rate_key("anonymous", client)
+
+
 def intake_keys(intake_code: str, client: str) -> tuple[str, str]:
     code = normalise_code(intake_code)
     return _rate_key("intake", code, client), _rate_key("intake-code", code)

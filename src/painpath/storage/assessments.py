@@ -38,6 +38,7 @@ from painpath.interview import InterviewState, Step, answer, next_step, start, w
 from painpath.interview.policy import validate_state
 from painpath.storage.accounts import (
     Principal,
+    anonymous_key,
     claim_keys,
     count_attempt,
     format_code,
@@ -431,6 +432,13 @@ def claim_limited(db: Any, who: Principal, share_code: str, *, client: str, atte
         rec = claim(s, who, share_code)
         s.execute(delete(RateEvent).where(RateEvent.id.in_(events)))
     return rec
+
+
+def count_anonymous(db: Any, *, client: str, per_client: int, window: int) -> None:
+    """Count an assessment started without an account or intake code, or refuse it (429): nothing enters a
+    clinic's list, but each one is a stored record, so one client may not start them without end."""
+    count_attempt(db, [(anonymous_key(client), per_client)], window,
+                  message="too many assessments started from this address; try again later")
 
 
 def count_intake(db: Any, intake_code: str, *, client: str, per_client: int, per_code: int, window: int) -> None:

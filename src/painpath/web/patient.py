@@ -99,11 +99,14 @@ def start(request: Request, age: Annotated[str, Form()] = "", sex: Annotated[str
     if errors:
         return render(request, "start.html", status=422, intake_code=intake_code, errors=errors,
                       values={"age": age, "sex": sex})
+    settings = request.app.state.settings
+    client = request.client.host if request.client else "unknown"
     if intake_code:  # into a clinic's list without an account: limited per intake code and client
-        settings = request.app.state.settings
-        store.count_intake(db_of(request), intake_code, client=request.client.host if request.client else "unknown",
-                           per_client=settings.intake_per_client, per_code=settings.intake_per_code,
-                           window=settings.intake_window_seconds)
+        store.count_intake(db_of(request), intake_code, client=client, per_client=settings.intake_per_client,
+                           per_code=settings.intake_per_code, window=settings.intake_window_seconds)
+    else:  # a stored record all the same: limited per client
+        store.count_anonymous(db_of(request), client=client, per_client=settings.anonymous_per_client,
+                              window=settings.intake_window_seconds)
     try:
         with db_of(request).write() as s:
             created = store.create(s, None, age=age_n, sex=sex, intake_code=intake_code or None)
