@@ -88,6 +88,11 @@ def test_answer_change_withdraw_and_revision_conflict(client):
     assert rec["state"]["screens_asked"] == ["warning_infection_clot"]
     # the stored state is what the next read returns
     assert client.get(url, headers=h).json()["state"] == rec["state"]
+    # a body map saying there is no pain anywhere is refused, and the stored answers stay as they were
+    where = default_compiled().kb.interview.screens["where"].findings
+    _problem(client.put(f"{url}/answers", headers=h, json={"answers": dict.fromkeys(where, "absent"), "screen": "where"}),
+             422, "answers")
+    assert client.get(url, headers=h).json()["state"] == rec["state"]
 
 
 def test_finish_stores_result_once_and_is_read_only(client):

@@ -36,6 +36,7 @@ from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled
 from painpath.errors import CaseError, ConflictError, NotFoundError, PermissionDeniedError
 from painpath.interview import InterviewState, Step, answer, next_step, start, withdraw
 from painpath.interview.policy import validate_state
+from painpath.interview.state import no_pain_anywhere
 from painpath.storage.accounts import (
     Principal,
     anonymous_key,
@@ -216,6 +217,9 @@ def record_answers(s: Session, who: Principal, assessment_id: str, values: Mappi
         raise CaseError(f"screen: unknown screen '{screen}'")
     _check_owner(rec, who, list(values), ckb)
     state = answer(state_of(rec), values, ckb, screen=screen)  # type: ignore[arg-type]  # values were validated by the API schema (AnswerName)
+    problems = no_pain_anywhere(state, ckb)
+    if problems:
+        raise CaseError("; ".join(problems))
     _save_state(rec, state)
     _own(rec, who, list(values))
     _audit_change(s, who, "answer", rec, detail=f"answers: {_keys(values)}")
