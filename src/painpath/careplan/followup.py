@@ -16,6 +16,7 @@ is passed in that way). Not improving at ``no_improvement_weeks`` (6) or more ->
 from __future__ import annotations
 
 from painpath.domain import Level as _Level
+from painpath.messages import Message, render
 
 from .loader import load_care_content
 from .regions import fill, services
@@ -57,13 +58,13 @@ def compare_followup(
         raise ValueError("weeks_since_first must be 0 or more")
     level_rank(current_triage_level)  # validates
     spec = load_care_content().outcomes
-    reasons: list[str] = []
+    reasons: list[Message] = []
 
     pain_change = current.pain - previous.pain
     pain_trend, pain_pct = _pain_trend(
         previous.pain, current.pain, spec.pain.mcid_points, spec.pain.mcid_percent
     )
-    reasons.append(f"pain {previous.pain:g} -> {current.pain:g} ({pain_trend.replace('_', ' ')})")
+    reasons.append(Message(id=f"followup.pain.{pain_trend}", params={"before": previous.pain, "after": current.pain}))
 
     psfs_change: float | None = None
     psfs_trend: Trend | None = None
@@ -74,12 +75,12 @@ def compare_followup(
             psfs_trend = "improving" if psfs_change > 0 else "worse"
         else:
             psfs_trend = "no_change"
-        reasons.append(f"PSFS mean {before_mean:.1f} -> {after_mean:.1f} ({psfs_trend.replace('_', ' ')})")
+        reasons.append(Message(id=f"followup.psfs.{psfs_trend}", params={"before": before_mean, "after": after_mean}))
         same = {a.activity.strip().lower() for a in previous.psfs} == {
             a.activity.strip().lower() for a in current.psfs
         }
         if not same:
-            reasons.append("PSFS activities differ between the two measurements; compare with care")
+            reasons.append(Message(id="followup.psfs_activities_differ"))
 
     trends = [t for t in (pain_trend, psfs_trend) if t is not None]
     trend: Trend
@@ -97,13 +98,13 @@ def compare_followup(
     elif trend == "no_change" and weeks_since_first >= spec.no_improvement_weeks:
         advice_key = "no_change_late"
         level = more_urgent(level, spec.not_improving_min_level)
-        reasons.append(f"no improvement after {weeks_since_first:g} weeks")
+        reasons.append(Message(id="followup.no_improvement", params={"weeks": weeks_since_first}))
     elif trend == "no_change":
         advice_key = "no_change_early"
     else:
         advice_key = "improving"
     if _Level.parse(current_triage_level).is_acute:
-        reasons.append(f"current assessment is {current_triage_level}: follow that plan first")
+        reasons.append(Message(id=f"followup.current_acute.{current_triage_level}"))
 
     advice = spec.advice[advice_key]  # type: ignore[index]  # advice_key is one of the keys the schema requires
     return FollowUpResult(
@@ -117,6 +118,7 @@ def compare_followup(
         level=level,
         escalated=level != current_triage_level,
         advice=PlanItem(text=fill(advice.text, services(region)), sources=list(advice.sources)),
-        reasons=reasons,
+        reasons=[render(m) for m in reasons],
+        reason_messages=reasons,
         sources=list(dict.fromkeys([*spec.rule_sources, *spec.pain.sources, *spec.psfs.sources])),
     )
