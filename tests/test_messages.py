@@ -112,8 +112,8 @@ def test_stop_messages() -> None:
                                       {"low_back_pain": True, "saddle_numbness": True}, {}])
 def test_triage_reasons(findings: dict[str, bool]) -> None:
     result = assess({"id": "t", "age": 50, "sex": "female", "findings": findings})
-    if not findings:  # nothing said: the reason is the likely causes at self-care level
-        assert [r.kind for r in result.triage.reasons] == ["condition"]
+    if not findings:  # nothing said: no warning sign, so the likely causes at the level are a reason
+        assert "condition" in [r.kind for r in result.triage.reasons]
     for r in result.triage.reasons:
         if r.kind == "condition":
             assert r.message is not None and r.message.id == "triage.likely_causes"
