@@ -10,7 +10,7 @@ The text is read through the project's own loaders (``painpath.kb.default_kb()``
 ``painpath.careplan.load_care_content()``), so it is exactly what the app shows. Also added:
 labels defined in Python dictionaries (body regions, triage levels, origins, interview phases),
 values the templates pass through ``_()`` (sex, mode, evidence grades), and the English that
-code composes (``painpath.web.i18n.CODE_MESSAGES`` and ``DYNAMIC_PATTERNS``).
+code composes: the English template of every message id in ``painpath.messages.MESSAGES``.
 
 The Keele STarT Back wording (``careplan/data/startback.yaml``: instructions, the nine items,
 the answer options, the tool's name and copyright statement) is reproduced word for word under
@@ -39,6 +39,7 @@ CARE_DATA = "src/painpath/careplan/data"
 KEELE_COMMENT = ("DO NOT TRANSLATE: word-for-word Keele STarT Back wording; its licence does not cover "
                  "translations (Keele University's permission is needed). Leave msgstr empty.")
 MAX_COMMENTS = 3
+MESSAGE_KEY = "MESSAGES."  # the comment of a message id's template (painpath.messages)
 
 # (msgid, location file, key path inside it)
 Entry = tuple[str, str, str]
@@ -143,7 +144,7 @@ def _code_entries() -> Iterator[Entry]:
     from painpath.careplan.schema import GRADES
     from painpath.cases import Mode
     from painpath.interview.presenting import REGIONS
-    from painpath.web.i18n import CODE_MESSAGES, DYNAMIC_PATTERNS
+    from painpath.messages import MESSAGES
     from painpath.web.patient import PHASES
     from painpath.web.render import LEVEL_LABEL, ORIGIN_LABEL
 
@@ -162,11 +163,9 @@ def _code_entries() -> Iterator[Entry]:
         yield mode, "src/painpath/web/templates/report.html", "mode (rec.mode)"
     for grade in GRADES:
         yield grade.replace("_", " "), "src/painpath/web/templates/_plan.html", "evidence grade (t.grade)"
-    for msgid, where in CODE_MESSAGES.items():
-        yield msgid, "src/painpath/web/i18n.py", f"CODE_MESSAGES: {where}"
-    for pat in DYNAMIC_PATTERNS:
-        slots = ", ".join(f"{{{k}}} = {v}" for k, v in pat.slots.items())
-        yield pat.msgid, "src/painpath/web/i18n.py", f"DYNAMIC_PATTERNS: {pat.source}; keep {slots}"
+    for mid, tpl in MESSAGES.items():
+        slots = ", ".join(f"{{{k}}} = {v}" for k, v in tpl.slots.items())
+        yield tpl.text, "src/painpath/messages.py", f"{MESSAGE_KEY}{mid}: {tpl.source}" + (f"; keep {slots}" if slots else "")
 
 
 def content_entries() -> list[Entry]:
@@ -204,7 +203,7 @@ def build_catalog(merge: Iterable[Path] = ()) -> Catalog:
             comments.append(f"... and {len(keys) - MAX_COMMENTS} more")
         if msgid in keele:
             comments = [KEELE_COMMENT, *comments]
-        flags = ["python-brace-format"] if "DYNAMIC_PATTERNS" in keys[0] and "{" in msgid else []
+        flags = ["python-brace-format"] if keys[0].startswith(MESSAGE_KEY) and "{" in msgid else []
         existing = cat.get(msgid)
         if existing is not None:
             new = [loc for loc in locs if loc not in existing.locations]

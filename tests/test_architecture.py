@@ -1,7 +1,8 @@
 """The layers depend only downward (docs/architecture.md).
 
-* The domain core (kb, engine, interview, careplan, and the vocabulary in painpath.domain) imports no web,
-  database, template, PDF, migration, translation or terminal library, and none of PainPath's adapters.
+* The domain core (kb, engine, interview, careplan, the vocabulary in painpath.domain and the message ids in
+  painpath.messages) imports no web, database, template, PDF, migration, translation or terminal library,
+  and none of PainPath's adapters.
 * The application layer (painpath.services) imports neither frameworks nor storage nor front ends.
 * Storage is a repository (load, save, visibility, audit, transactions): it imports no use case of
   painpath.services and no front end; the use cases reach it through services.stored.AssessmentRepository.
@@ -79,7 +80,8 @@ def _painpath_imports(path: Path, package: tuple[str, ...] | None = None) -> set
 
 
 def _core_files() -> list[Path]:
-    return sorted(p for sub in CORE for p in (PKG / sub).rglob("*.py"))
+    """The core packages' modules, and the core's vocabulary modules beside them (domain.py, messages.py)."""
+    return sorted([*(p for sub in CORE for p in (PKG / sub).rglob("*.py")), PKG / "messages.py"])
 
 
 def test_core_packages_exist() -> None:
@@ -207,6 +209,7 @@ def test_importing_the_core_loads_no_framework() -> None:
     code = (
         "import sys\n"
         "import painpath, painpath.kb, painpath.engine, painpath.interview, painpath.bench.simulate, painpath.careplan\n"
+        "import painpath.messages\n"
         f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {sorted(FORBIDDEN)!r})\n"
         "print(','.join(bad))\n"
     )

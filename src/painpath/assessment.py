@@ -17,6 +17,7 @@ from painpath.engine.explain import contributions
 from painpath.engine.fast import assess_fast
 from painpath.engine.triage import other_leads
 from painpath.errors import CaseError
+from painpath.messages import Message
 
 __all__ = [
     "Assessment",
@@ -73,8 +74,11 @@ class TriageReason(BaseModel):
     kind: Literal["floor", "condition", "escalation", "other"]
     id: str
     level: Level
-    text: str
+    text: str = Field(description="the reason in English")
     source: str | None = None
+    message: Message | None = Field(
+        default=None, description="`text` as a message id with parameters, to show it in another language; "
+                                  "null when `text` is knowledge-base wording (translate `text` itself)")
 
 
 class TriageResult(BaseModel):
@@ -303,6 +307,8 @@ def _triage_result(ckb: CompiledKB, tri: Any, p: np.ndarray) -> TriageResult:
                 level=lvl,
                 text=f"The likely causes at this level of care: {names}.",
                 source="nice_ng59_triage",
+                message=Message(id="triage.likely_causes",
+                                params={"causes": [[ckb.conditions[i], float(p[i])] for i in members]}),
             )
         )
     floor_rank = int(tri.floor_rank[0])

@@ -169,7 +169,7 @@ def test_acute_plans_read_in_spanish_for_a_us_user(condition: str, level: str) -
 
     plan = build_care_plan([(condition, 0.9)], level, {}, region="US")
     texts = [plan.headline, plan.why.text, *(i.text for i in plan.do_now), *(i.text for i in plan.safety_net)]
-    untranslated = [t for t in texts if i18n.translate_dynamic(t, "es") == t]
+    untranslated = [t for t in texts if i18n.translate(t, "es") == t]
     assert not untranslated
-    spanish = " ".join(i18n.translate_dynamic(t, "es") for t in texts)
+    spanish = " ".join(i18n.translate(t, "es") for t in texts)
     assert not UK_WORDS.search(spanish) and not PLACEHOLDER.search(spanish)

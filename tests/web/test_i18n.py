@@ -1,4 +1,4 @@
-"""Translations: the Spanish catalogue is complete, composed English is translated, pages render in Spanish.
+"""Translations: the Spanish catalogue is complete, the core's message ids render in Spanish, pages render in Spanish.
 
 The extraction (``pybabel extract`` + ``scripts/extract_content_messages.py``, as ``make messages``
 runs it) is repeated in a temporary directory, so a new English string anywhere a person can read
@@ -7,32 +7,26 @@ it (template, web code, knowledge base, care plan) without a Spanish translation
 
 from __future__ import annotations
 
+import ast
 import importlib.util
-import itertools
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from string import Formatter
 from types import ModuleType
 
-import numpy as np
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 from markupsafe import escape
 
-from painpath import assess
-from painpath.careplan import (
-    OutcomeSnapshot,
-    PsfsActivity,
-    load_care_content,
-    score_startback,
-)
+from painpath.careplan import load_care_content
 from painpath.engine import default_compiled
-from painpath.interview.policy import why_text
-from painpath.services import care_plan, followup_result
+from painpath.messages import MESSAGES, Message, default_names
 from painpath.web import i18n
+from tests.test_messages import CASES
 
 REPO = Path(__file__).resolve().parents[2]
 PO = REPO / "src/painpath/web/locale/es/LC_MESSAGES/messages.po"
@@ -102,8 +96,7 @@ def test_extraction_finds_templates_code_kb_and_care_plans(extracted: Catalog) -
         "Your blood vessels",  # ORIGIN_LABEL
         "Warning signs",  # PHASES
         "may help",  # evidence grade shown through _()
-        *i18n.CODE_MESSAGES,
-        *(p.msgid for p in i18n.DYNAMIC_PATTERNS),
+        *(t.text for t in MESSAGES.values()),
     }
     assert expected <= ids, sorted(expected - ids)
     assert KEELE <= ids
@@ -142,118 +135,84 @@ def test_placeholders_and_numbers_are_kept(spanish: Catalog) -> None:
     assert not bad, "\n".join(map(str, bad[:20]))
 
 
-# --- composed English: real texts from the real functions ---------------------------------------------
+# --- message ids from the core (painpath.messages) --------------------------------------------------------
 
-def _why_texts() -> Iterator[str]:
-    screens = CKB.kb.interview.screens
-    n = len(CKB.conditions)
-    uniform = np.full(n, 1.0 / n)
-    for name, sc in screens.items():
-        yield why_text(CKB, name, list(sc.findings), uniform)
-    # the question does not separate the likely causes: two conditions with the same chance of the answer
-    for k in CKB.findings:
-        col = CKB.theta[:, CKB.fidx[k]]
-        pairs = [(i, j) for i, j in itertools.combinations(range(n), 2) if col[i] == col[j]]
-        if pairs:
-            p = np.zeros(n)
-            p[list(pairs[0])] = 0.5
-            history = next(s for s, sc in screens.items() if sc.phase == "history")
-            yield why_text(CKB, history, [k], p)
-            break
-
-
-def _triage_texts() -> Iterator[str]:
-    for findings in ({"calf_pain": True}, {"low_back_pain": True, "posterior_thigh_pain": True},
-                     {"calf_pain": True, "one_calf_swollen": True}):
-        known = {k: v for k, v in findings.items() if k in CKB.fidx}
-        result = assess({"id": "t", "age": 50, "sex": "female", "findings": known})
-        yield from (r.text for r in result.triage.reasons)
-
-
-def _plan_texts() -> Iterator[str]:
-    care = load_care_content()
-    keys = list(care.conditions)
-    for a, b in itertools.permutations(keys, 2):
-        for level in ("self_care", "soon"):
-            plan = care_plan([(a, 0.4), (b, 0.35)], level, {})
-            if plan.shared_advice:
-                yield plan.shared_advice.note
-    raised = care_plan([("deep_vein_thrombosis", 0.5), ("not_a_condition", 0.2)], "self_care", {})
-    yield from raised.notes
-    sb = score_startback({**{f"item{i}": False for i in range(1, 9)}, "item9": 1})
-    yield from care_plan([("calf_muscle_strain", 0.9)], "self_care", {}, startback=sb).notes
-    yield from care_plan([("lumbar_radicular", 0.9)], "self_care", {}).notes
-
-
-def _followup_texts() -> Iterator[str]:
-    def snap(pain: float, *scores: float, names: tuple[str, ...] = ("walking", "stairs")) -> OutcomeSnapshot:
-        acts = [PsfsActivity(activity=n, score=s) for n, s in zip(names[:len(scores)], scores, strict=True)]
-        return OutcomeSnapshot(pain=pain, psfs=acts)
-
-    cases = [
-        (snap(6, 3, 4), snap(3, 6, 7), 3, "self_care"),  # improving
-        (snap(5, 4), snap(5, 4.5), 8, "self_care"),  # no change, late
-        (snap(3, 7), snap(6.5, 4, names=("running",)), 1, "urgent"),  # worse, activities differ
-        (snap(3), snap(3), 1, "emergency"),
-    ]
-    for before, after, weeks, level in cases:
-        result = followup_result(before, after, weeks_since_first=weeks, current_triage_level=level)
-        yield from result.reasons
-
-
-def _real_texts() -> list[str]:
-    return list(dict.fromkeys([*_why_texts(), *_triage_texts(), *_plan_texts(), *_followup_texts()]))
-
-
-REAL = _real_texts()
+def _literal_parts(template: str) -> list[str]:
+    """The fixed English of a template (between its placeholders) long enough to be a tell-tale."""
+    parts = [lit.strip(" .:,;()") for lit, _field, _spec, _conv in Formatter().parse(template)]
+    return [p for p in parts if len(p) >= 8 and " " in p]
 
 
 def _english_left(text: str) -> list[str]:
-    """Fixed English parts of the known patterns still present in ``text``."""
-    parts = [lit.strip(" .:,") for p in i18n.DYNAMIC_PATTERNS for kind, lit in p.parts if kind == "lit"]
-    parts += list(i18n.CODE_MESSAGES)
-    return [p for p in parts if len(p) >= 8 and " " in p and p in text]
+    """Fixed English parts of the message templates still present in ``text``."""
+    return [p for t in MESSAGES.values() for p in _literal_parts(t.text) if p in text]
 
 
-@pytest.mark.parametrize("text", REAL)
-def test_translate_dynamic_translates_real_texts(text: str) -> None:
-    es = i18n.translate_dynamic(text, "es")
-    assert es != text
-    assert not _english_left(es), (text, es)
-    assert i18n.translate_dynamic(text, "en") == text  # English output never changes
+def _names_in(mid: str, params: dict) -> list[str]:  # type: ignore[type-arg]
+    """The English names a message's parameters stand for."""
+    out = []
+    for slot, kind in MESSAGES[mid].slots.items():
+        if kind in ("condition", "care_condition"):
+            out.append(default_names(kind, params[slot]))
+        elif kind == "causes":
+            out += [default_names("condition", key) for key, _p in params[slot]]
+    return [n for n in out if n]
+
+
+@pytest.mark.parametrize("mid", sorted(MESSAGES))
+def test_every_message_renders_in_spanish(mid: str, spanish: Catalog) -> None:
+    params, english = CASES[mid]
+    msg = Message(id=mid, params=params)
+    template = spanish.get(MESSAGES[mid].text)
+    assert template is not None and template.string and not template.fuzzy, f"{mid}: no Spanish template"
+    es = i18n.message(msg, lang="es")
+    assert es != english
+    assert not _english_left(es), (mid, es)
+    cat = i18n.catalogue("es")
+    for name in _names_in(mid, params):
+        assert cat[name] in es, (mid, name, es)  # the names are translated too
+        assert name == cat[name] or name not in es, (mid, name, es)
+    assert i18n.message(msg, lang="en") == english  # English is the core's own sentence
     token = i18n.current.set("es")
     try:
-        assert i18n.gettext(text) == es  # the templates' _ falls back to it
+        assert i18n.message(msg) == es  # the current language by default
     finally:
         i18n.current.reset(token)
 
 
-def test_every_pattern_and_code_message_is_still_produced_by_the_code() -> None:
-    """A pattern no real text matches means the English in the code changed: update i18n.DYNAMIC_PATTERNS."""
-    unused = [p.msgid for p in i18n.DYNAMIC_PATTERNS
-              if not any(any(True for _ in p.matches(piece)) for t in REAL for piece in _pieces(t))]
-    assert not unused, unused
-    stale = [m for m in i18n.CODE_MESSAGES if not any(m in t for t in REAL)]
-    assert not stale, stale
-
-
-def _pieces(text: str) -> list[str]:
-    parts = re.split(r"(?<=[.!?])\s+", text)
-    return [text, *(" ".join(parts[i:j]) for i in range(len(parts)) for j in range(i + 1, len(parts) + 1))]
-
-
-def test_names_inside_sentences_are_translated() -> None:
-    kb = CKB.kb.conditions.conditions
-    a, b = kb["lumbar_radicular"].short_name, kb["deep_vein_thrombosis"].short_name
-    text = (f"Your answers so far fit more than one cause. These are common with {a} but not with {b}, "
-            "so your answer helps tell them apart.")
-    es = i18n.translate_dynamic(text, "es")
+def test_likely_causes_in_spanish_keep_their_percentages() -> None:
     cat = i18n.catalogue("es")
-    assert cat[a] in es and cat[b] in es and a not in es
-    c = kb["spinal_serious_pathology"].short_name  # a name with a comma in it
-    es = i18n.translate_dynamic(f"The likely causes at this level of care: {c} (16%), {a} (6%).", "es")
-    assert es == f"Las causas probables en este nivel de atención: {cat[c]} (16%), {cat[a]} (6%)."
-    assert i18n.translate_dynamic("Something nobody wrote.", "es") == "Something nobody wrote."
+    kb = CKB.kb.conditions.conditions
+    c, a = kb["spinal_serious_pathology"].short_name, kb["lumbar_radicular"].short_name  # c has a comma in it
+    msg = Message(id="triage.likely_causes", params={"causes": [["spinal_serious_pathology", 0.16],
+                                                                ["lumbar_radicular", 0.06]]})
+    assert i18n.message(msg, lang="es") == f"Las causas probables en este nivel de atención: {cat[c]} (16%), {cat[a]} (6%)."
+
+
+def test_without_a_message_the_stored_text_is_shown() -> None:
+    """Records stored before message ids: the English text as it was written (or its translation if it is a msgid)."""
+    old = "pain 6 -> 3 (improving)"
+    assert i18n.message(None, old, lang="es") == old
+    assert i18n.message({"id": "no.such.id", "params": {}}, old, lang="es") == old
+    assert i18n.message({"id": "why.separates", "params": {}}, old, lang="es") == old  # params lost
+    fixed = "Your answer helps us check the most likely causes."
+    assert i18n.message(None, fixed, lang="es") == i18n.catalogue("es")[fixed]
+    assert i18n.message_list(None, [old, fixed], lang="es") == [old, i18n.catalogue("es")[fixed]]
+    assert i18n.message_text([], "A and B are about equally likely.", lang="es") == "A and B are about equally likely."
+
+
+def test_the_web_reads_no_english_back() -> None:
+    """web/i18n.py renders message ids; it has no regular expressions and no tables of English sentences."""
+    path = REPO / "src/painpath/web/i18n.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert not imported & {"re", "regex", "fnmatch"}, imported
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
+        t.id for n in ast.walk(tree) if isinstance(n, ast.Assign | ast.AnnAssign)
+        for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
+    assert not names & {"DYNAMIC_PATTERNS", "CODE_MESSAGES", "translate_dynamic", "DynamicPattern"}
+    assert not hasattr(i18n, "translate_dynamic") and not hasattr(i18n, "DYNAMIC_PATTERNS")
 
 
 # --- pages in Spanish --------------------------------------------------------------------------------------
@@ -330,3 +289,55 @@ def test_interview_and_result_pages_in_spanish(site, spanish: Catalog) -> None: 
     assert "Informe de PainPath" in report_es
     english_left += _untranslated(spanish, report_en, report_es)
     assert not english_left, sorted(set(english_left))
+
+
+# --- stored records: message ids render in the page's language; records stored before them still show ------
+
+def test_stored_messages_render_in_spanish_and_old_records_still_show(web) -> None:  # type: ignore[no-untyped-def]
+    from painpath.careplan import OutcomeSnapshot, PsfsActivity, build_care_plan, compare_followup
+    from painpath.storage.models import AssessmentRecord
+
+    b = web.browser
+    aid = b.finished(regions=["low_back_pain", "posterior_thigh_pain"])
+    fu = compare_followup(OutcomeSnapshot(pain=6, psfs=[PsfsActivity(activity="walking", score=3)]),
+                          OutcomeSnapshot(pain=3, psfs=[PsfsActivity(activity="walking", score=7)]),
+                          weeks_since_first=3, current_triage_level="self_care")
+    plan = build_care_plan([("lumbar_radicular", 0.4), ("lumbar_somatic_referred", 0.35)], "self_care", {})
+    assert plan.shared_advice is not None and len(plan.shared_advice.note_messages) == 2
+
+    def store(followup: dict, plan: dict, result: dict | None = None) -> None:  # type: ignore[type-arg]
+        with web.database.write() as s:
+            rec = s.get(AssessmentRecord, aid)
+            rec.followup, rec.plan = followup, plan
+            if result is not None:
+                rec.result = result
+
+    def page(lang: str) -> str:
+        r = b.client.get(f"/a/{aid}/result?lang={lang}")
+        assert r.status_code == 200
+        return r.text
+
+    new_fu, new_plan = fu.model_dump(mode="json"), plan.model_dump(mode="json")
+    store(new_fu, new_plan)
+    es, en = page("es"), page("en")
+    note_es = i18n.message_text(plan.shared_advice.note_messages, plan.shared_advice.note, lang="es")
+    cat = i18n.catalogue("es")
+    assert cat[load_care_content().conditions["lumbar_radicular"].name] in note_es
+    assert str(escape("dolor 6 -> 3 (mejorando)")) in es and str(escape("pain 6 -> 3")) not in es
+    assert str(escape(note_es)) in es and str(escape(plan.shared_advice.note)) not in es
+    assert str(escape("pain 6 -> 3 (improving)")) in en and str(escape(plan.shared_advice.note)) in en
+    assert not _english_left(es)
+
+    # the shape stored before message ids: English strings only
+    with web.database.read() as s:
+        result = dict(s.get(AssessmentRecord, aid).result)
+    old_result = {**result, "triage": {**result["triage"], "reasons": [
+        {k: v for k, v in r.items() if k != "message"} for r in result["triage"]["reasons"]]}}
+    old_fu = {k: v for k, v in new_fu.items() if k != "reason_messages"}
+    old_plan = {k: v for k, v in new_plan.items() if k != "note_messages"}
+    old_plan["shared_advice"] = {k: v for k, v in new_plan["shared_advice"].items() if k != "note_messages"}
+    store(old_fu, old_plan, old_result)
+    es = page("es")
+    assert "Su resultado" in es  # the page itself is in Spanish
+    assert str(escape("pain 6 -> 3 (improving)")) in es  # the old English, shown as it was stored
+    assert str(escape(plan.shared_advice.note)) in es

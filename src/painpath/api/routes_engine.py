@@ -29,7 +29,7 @@ from painpath.engine import ENGINE_VERSION, default_compiled, posterior
 from painpath.errors import CaseError, NotFoundError
 from painpath.http.deps import DB, Who
 from painpath.interview import answer, next_step, start
-from painpath.interview.policy import screen_value, validate_state, why_text
+from painpath.interview.policy import screen_value, validate_state, why_message, why_text
 from painpath.interview.state import no_pain_anywhere
 from painpath.services import assess_case, conclude_case
 
@@ -116,7 +116,8 @@ def interview_why(req: WhyRequest) -> WhyOut:
                   setting_for(st.mode, st.setting))[0]
     keys = list(ckb.kb.interview.screens[req.screen].findings)
     value, pc, ig = screen_value(st, req.screen, ckb)
-    return WhyOut(screen=req.screen, why=why_text(ckb, req.screen, keys, p), value=value, change_probability=pc,
+    return WhyOut(screen=req.screen, why=why_text(ckb, req.screen, keys, p),
+                  why_message=why_message(ckb, req.screen, keys, p), value=value, change_probability=pc,
                   information_gain=ig)
 
 

@@ -13,6 +13,7 @@ from painpath.careplan import CarePlan, FollowUpResult, OutcomeSnapshot
 from painpath.domain import AnswerName, LevelName, ModeName, SexName
 from painpath.http.problems import Problem as Problem  # re-exported: part of the REST contract
 from painpath.interview import InterviewState, Step
+from painpath.messages import Message
 
 Sex = SexName
 ModeT = ModeName
@@ -84,7 +85,8 @@ class QuestionOut(BaseModel):
     phase: str
     title: str
     items: list[QuestionItemOut]
-    why: str = Field(description="why this is asked, in plain words")
+    why: str = Field(description="why this is asked, in plain words (English)")
+    why_message: Message | None = Field(default=None, description="`why` as a message id with parameters")
     value: float
     change_probability: float
 
@@ -93,6 +95,8 @@ class StepOut(BaseModel):
     question: QuestionOut | None
     should_stop: bool
     stop_reason: str = Field(description="'' while asking; emergency | confident | cap when stopping")
+    stop_message: Message | None = Field(default=None, description="the stop reason as a message id to show a "
+                                                                   "person (null while asking)")
     questions_asked: int
     level: LevelT = Field(description="triage level on the answers so far")
     top: str = Field(description="the leading candidate on the answers so far: a condition key, or 'other' "
@@ -104,10 +108,11 @@ class StepOut(BaseModel):
         q = step.question
         return cls(
             question=None if q is None else QuestionOut(
-                screen=q.screen, phase=q.phase, title=q.title, why=q.why, value=q.value,
+                screen=q.screen, phase=q.phase, title=q.title, why=q.why, why_message=q.why_message, value=q.value,
                 change_probability=q.change_probability,
                 items=[QuestionItemOut(finding=i.finding, text=i.text, help=i.help) for i in q.items]),
-            should_stop=step.should_stop, stop_reason=step.stop_reason, questions_asked=step.questions_asked,
+            should_stop=step.should_stop, stop_reason=step.stop_reason, stop_message=step.stop_message,
+            questions_asked=step.questions_asked,
             level=step.level, top=step.top, top_probability=step.top_probability)
 
 
@@ -144,7 +149,8 @@ class StateStep(BaseModel):
 
 class WhyOut(BaseModel):
     screen: str
-    why: str
+    why: str = Field(description="why the screen would be asked, in plain words (English)")
+    why_message: Message = Field(description="`why` as a message id with parameters")
     value: float
     change_probability: float
     information_gain: float

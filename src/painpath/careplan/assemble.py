@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from painpath.domain import Level as _Level
+from painpath.messages import Message, render, render_all
 
 from .loader import CareContent, load_care_content
 from .regions import fill_deep, services
@@ -216,17 +217,21 @@ def build_care_plan(
     words = services(region)  # raises ValueError on an unknown region
     level_rank(triage_level)  # raises ValueError on an unknown level
     content = load_care_content()
-    notes: list[str] = []
+    def names(kind: str, key: str) -> str | None:
+        return content.conditions[key].name if kind == "care_condition" and key in content.conditions else None
+
+    notes: list[Message] = []
     known = _known(ranked, content)
     unknown = [k for k, _ in ranked if k not in content.conditions]
     if unknown:
-        notes.append(f"no care content for {unknown}; skipped")
+        notes.append(Message(id="plan.note.no_content", params={"keys": unknown}))
 
     lead_key, lead_p = known[0]
     lead = content.conditions[lead_key]
     level = _plan_level(triage_level, level, lead_key, lead)  # narrows the argument to the checked LevelName
     if level != triage_level:
-        notes.append(f"level raised from {triage_level} to {level}, the lowest level for {lead_key}")
+        notes.append(Message(id="plan.note.level_raised",
+                             params={"from_level": triage_level, "to_level": level, "condition": lead_key}))
     block = lead.levels[level]
     acute = _Level.parse(level).is_acute
 
@@ -259,7 +264,7 @@ def build_care_plan(
             extra = {"medium": ["manual_therapy_package"], "high": ["psychological_support_package"]}
             treatments += [t for t in extra.get(startback.stratum, []) if t not in treatments]
         elif not lead.back_pain:
-            notes.append("STarT Back applies to back-related pain only; not used for this condition")
+            notes.append(Message(id="plan.note.startback_not_back"))
 
     shared: SharedAdvice | None = None
     if second is not None:
@@ -273,25 +278,22 @@ def build_care_plan(
         both_ok = not acute and sec_level == level
         shared_ex = [x for x in exercises if both_ok and x in sec_block.exercises]
         shared_sc = [x for x in self_care if both_ok and x in sec_block.self_care]
-        note = (
-            f"{lead.name} and {sec.name} are about equally likely. "
-            + ("The exercises and self-care listed here suit both." if shared_ex or shared_sc else "")
-            + (
-                ""
-                if sec_level == level
-                else f" {sec.name} would need {sec_level.replace('_', ' ')} care: watch its warning signs."
-            )
-        ).strip()
+        note = [Message(id="plan.shared.equally_likely", params={"a": lead_key, "b": sec_key})]
+        if shared_ex or shared_sc:
+            note.append(Message(id="plan.shared.suits_both"))
+        if sec_level != level:
+            note.append(Message(id=f"plan.shared.other_needs.{sec_level}", params={"name": sec_key}))
         shared = SharedAdvice(
             conditions=[lead_key, sec_key],
-            note=note,
+            note=render_all(note, names=names),
+            note_messages=note,
             exercises=shared_ex,
             self_care=shared_sc,
             safety_net=sec_net,
         )
 
     if lead.back_pain and not acute and startback is None:
-        notes.append("STarT Back not completed: score it to tailor the back-pain plan (stratified care)")
+        notes.append(Message(id="plan.note.startback_missing"))
 
     library: Mapping[str, LibraryItem] = content.library
     plan = CarePlan(
@@ -320,7 +322,8 @@ def build_care_plan(
         shared_advice=shared,
         tailoring=tailoring,
         startback=used_startback,
-        notes=notes,
+        notes=[render(m, names=names) for m in notes],
+        note_messages=notes,
     )
     plan = plan.model_copy(update={"sources_used": _collect_sources(content, plan)})
     return CarePlan.model_validate(fill_deep(plan.model_dump(mode="python"), words))

@@ -17,6 +17,7 @@ time -> at least ``soon``.
 from __future__ import annotations
 
 from painpath.domain import Level as _Level
+from painpath.messages import Message, render
 
 from .loader import load_care_content
 from .regions import fill, services
@@ -106,26 +107,26 @@ def compare_followup(
         raise ValueError("weeks_since_first must be 0 or more")
     level_rank(current_triage_level)  # validates
     spec = load_care_content().outcomes
-    reasons: list[str] = []
+    reasons: list[Message] = []
 
     pain_change = current.pain - previous.pain
     (pain_trend, pain_pct), (psfs_change, psfs_trend), trend = _trends(previous, current, spec)
-    reasons.append(f"pain {previous.pain:g} -> {current.pain:g} ({pain_trend.replace('_', ' ')})")
+    reasons.append(Message(id=f"followup.pain.{pain_trend}", params={"before": previous.pain, "after": current.pain}))
 
     before_mean, after_mean = previous.psfs_mean, current.psfs_mean
     if before_mean is not None and after_mean is not None and psfs_trend is not None:
-        reasons.append(f"PSFS mean {before_mean:.1f} -> {after_mean:.1f} ({psfs_trend.replace('_', ' ')})")
+        reasons.append(Message(id=f"followup.psfs.{psfs_trend}", params={"before": before_mean, "after": after_mean}))
         same = {a.activity.strip().lower() for a in previous.psfs} == {
             a.activity.strip().lower() for a in current.psfs
         }
         if not same:
-            reasons.append("PSFS activities differ between the two measurements; compare with care")
+            reasons.append(Message(id="followup.psfs_activities_differ"))
 
     advice_key = _advice_key(trend, weeks_since_first, spec)
     if advice_key == "no_change_late":
-        reasons.append(f"no improvement after {weeks_since_first:g} weeks")
+        reasons.append(Message(id="followup.no_improvement", params={"weeks": weeks_since_first}))
     if _Level.parse(current_triage_level).is_acute:
-        reasons.append(f"current assessment is {current_triage_level}: follow that plan first")
+        reasons.append(Message(id=f"followup.current_acute.{current_triage_level}"))
     decided = _followup_level(current_triage_level, level,
                               followup_min_level(previous, current, weeks_since_first=weeks_since_first))
 
@@ -141,7 +142,8 @@ def compare_followup(
         level=decided,
         escalated=decided != current_triage_level,
         advice=PlanItem(text=fill(advice.text, services(region)), sources=list(advice.sources)),
-        reasons=reasons,
+        reasons=[render(m) for m in reasons],
+        reason_messages=reasons,
         sources=list(dict.fromkeys([*spec.rule_sources, *spec.pain.sources, *spec.psfs.sources])),
     )
 

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from painpath.domain import LEVELS_ASCENDING, LevelName
 from painpath.domain import Level as _Level
+from painpath.messages import Message
 
 __all__ = [
     "GRADES",
@@ -318,7 +319,9 @@ class TailoringNote(BaseModel):
 
 class SharedAdvice(BaseModel):
     conditions: list[str]
-    note: str
+    note: str = Field(description="in English: note_messages rendered, one after another")
+    note_messages: list[Message] = Field(
+        default_factory=list, description="the note's sentences as message ids with parameters (other languages)")
     exercises: list[str]
     self_care: list[str]
     safety_net: list[PlanItem]
@@ -358,7 +361,9 @@ class CarePlan(BaseModel):
     shared_advice: SharedAdvice | None = None
     tailoring: list[TailoringNote] = Field(default_factory=list)
     startback: StartBackResult | None = None
-    notes: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="in English")
+    note_messages: list[Message] = Field(
+        default_factory=list, description="the notes as message ids with parameters, in the same order (other languages)")
     sources_used: list[SourceRef] = Field(default_factory=list)
 
 
@@ -401,5 +406,7 @@ class FollowUpResult(BaseModel):
     level: Level
     escalated: bool
     advice: PlanItem
-    reasons: list[str]
+    reasons: list[str] = Field(description="in English")
+    reason_messages: list[Message] = Field(
+        default_factory=list, description="the reasons as message ids with parameters, in the same order (other languages)")
     sources: list[str]

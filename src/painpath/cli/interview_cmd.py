@@ -20,6 +20,7 @@ from painpath.errors import PainPathError
 from painpath.interview import InterviewState, answer, next_step, withdraw
 from painpath.interview.policy import validate_state
 from painpath.interview.presenting import REGIONS, location_answers
+from painpath.messages import render as render_message
 from painpath.services import assess_state, conclude
 
 YES, NO, DK = {"y", "yes"}, {"n", "no"}, {"d", "dk", "?", "don't know", "dont know", "not sure"}
@@ -214,8 +215,9 @@ def interview(
     except PainPathError as exc:
         fail(str(exc))
     result = assess_state(state, ckb)  # with the resumed state's own setting
-    if step.stop_reason == StopReason.EMERGENCY:
-        console.print("\n[bold white on red] EMERGENCY [/] Stop the questions: please get help now.")
+    stopped = step.stop_message
+    if step.stop_reason == StopReason.EMERGENCY and stopped is not None:
+        console.print(f"\n[bold white on red] EMERGENCY [/] {render_message(stopped)}")
     startback = None
     if state.mode == Mode.CLINICIAN and result.origin["back"] >= 0.5 and not Level.parse(result.triage.level).is_acute:
         try:

@@ -31,6 +31,7 @@ probability of at least ``change_probability``; or at the hard cap.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import combinations, product
@@ -42,8 +43,10 @@ from painpath.engine import CompiledKB, default_compiled, posterior, triage_arra
 from painpath.engine.compiled import RANK_LEVEL
 from painpath.errors import CaseError
 from painpath.interview.state import InterviewState
+from painpath.messages import Message, render, stop_message
 
-__all__ = ["Question", "QuestionItem", "Step", "next_item", "next_step", "screen_value", "validate_state", "why_text"]
+__all__ = ["Question", "QuestionItem", "Step", "next_item", "next_step", "screen_value", "validate_state", "why_message",
+           "why_text"]
 
 LEVEL_WEIGHT, TOP_WEIGHT, INFO_WEIGHT = 2.0, 1.0, 0.5
 COST_EXPONENT = 1.0  # value per answer: a screen of k items costs the person k answers
@@ -65,6 +68,7 @@ class Question:
     why: str
     value: float = 0.0
     change_probability: float = 0.0
+    why_message: Message | None = None  # ``why`` as a message id (painpath.messages), for other languages
 
     @property
     def findings(self) -> list[str]:
@@ -83,6 +87,11 @@ class Step:
     top: str
     top_probability: float
     candidates: list[tuple[str, float, float]] = field(default_factory=list)
+
+    @property
+    def stop_message(self) -> Message | None:
+        """Why the interview stopped, as a message id (None while it is still asking)."""
+        return stop_message(self.stop_reason)
 
 
 def _setting(state: InterviewState) -> str:
@@ -197,8 +206,8 @@ def screen_value(state: InterviewState, screen: str, ckb: CompiledKB | None = No
     return (res[0][1], res[0][2], res[0][3]) if res else (0.0, 0.0, 0.0)
 
 
-def why_text(ckb: CompiledKB, screen: str, keys: list[str], p: np.ndarray, *, due: bool = True) -> str:
-    """Plain-language reason for asking a screen: which possibilities it separates.
+def why_message(ckb: CompiledKB, screen: str, keys: list[str], p: np.ndarray, *, due: bool = True) -> Message:
+    """Why a screen is asked, as a message id (``why.*`` in painpath.messages): which possibilities it separates.
 
     A warning screen asked because its items are due gets the warning reason; asked by the
     expected-value choice (``due=False``, e.g. knee arthritis in a knee-pain interview without a
@@ -206,11 +215,9 @@ def why_text(ckb: CompiledKB, screen: str, keys: list[str], p: np.ndarray, *, du
     """
     sc = ckb.kb.interview.screens[screen]
     if sc.phase == "presenting":
-        return "Where the pain is tells us most about where it comes from, so we ask it first."
+        return Message(id="why.presenting")
     if sc.phase == "warning" and due:
-        return ("We ask about these warning signs as soon as your answers make them possible, because each of them "
-                "needs quick medical care whatever the cause of the pain.")
-    cond = ckb.kb.conditions.conditions
+        return Message(id="why.warning")
     C = len(ckb.conditions)  # "other" (column C, if any) is not named in the reason
     order = [i for i in np.argsort(-p[:C]) if p[i] >= 0.02][:5]
     if len(order) < 2:
@@ -220,10 +227,22 @@ def why_text(ckb: CompiledKB, screen: str, keys: list[str], p: np.ndarray, *, du
     hi = max(order, key=lambda i: mean_theta[i])
     lo = min(order, key=lambda i: mean_theta[i])
     if hi == lo:
-        return "Your answer helps us check the most likely causes."
-    a, b = cond[ckb.conditions[hi]].short_name, cond[ckb.conditions[lo]].short_name
-    return (f"Your answers so far fit more than one cause. These are common with {a} but not with {b}, "
-            "so your answer helps tell them apart.")
+        return Message(id="why.check")
+    return Message(id="why.separates", params={"a": str(ckb.conditions[hi]), "b": str(ckb.conditions[lo])})
+
+
+def _names(ckb: CompiledKB) -> Callable[[str, str], str | None]:
+    cond = ckb.kb.conditions.conditions
+
+    def names(kind: str, key: str) -> str | None:
+        return cond[key].short_name if kind == "condition" and key in cond else None
+
+    return names
+
+
+def why_text(ckb: CompiledKB, screen: str, keys: list[str], p: np.ndarray, *, due: bool = True) -> str:
+    """Plain-language reason for asking a screen (English; :func:`why_message` for other languages)."""
+    return render(why_message(ckb, screen, keys, p, due=due), names=_names(ckb))
 
 
 def validate_state(state: InterviewState, ckb: CompiledKB) -> None:
@@ -257,8 +276,9 @@ def next_step(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
 
     def ask(name: str, keys: list[str], value: float = 0.0, pc: float = 0.0, due: bool = True) -> Step:
         sc = iv.screens[name]
+        why = why_message(ckb, name, keys, p, due=due)
         q = Question(name, sc.phase, sc.title, tuple(_item(ckb, k, state.mode) for k in keys),
-                     why_text(ckb, name, keys, p, due=due), value, pc)
+                     render(why, names=_names(ckb)), value, pc, why)
         return step(q, False, "")
 
     answered = state.answer_map
@@ -334,8 +354,9 @@ def next_item(state: InterviewState, ckb: CompiledKB | None = None) -> tuple[Ste
             ev = state.evidence(ckb)
             p = posterior(ckb, ev[None, :], np.array([state.age]), np.array([state.sex == "female"]),
                           _setting(state))[0]
+            why = why_message(ckb, current, keys, p, due=sc.phase != "warning" or bool(_due(state, ckb, current)))
             cur = Question(current, sc.phase, sc.title, tuple(_item(ckb, k, state.mode) for k in keys),
-                           why_text(ckb, current, keys, p, due=sc.phase != "warning" or bool(_due(state, ckb, current))))
+                           render(why, names=_names(ckb)), why_message=why)
             step = Step(cur, False, "", step.questions_asked, step.level, step.top, step.top_probability)
     q = step.question
     if q is None or q.phase == "presenting":

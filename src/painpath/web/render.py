@@ -87,6 +87,9 @@ def env() -> Environment:
     e.globals["diagram"] = diagram
     e.filters["region"] = fill_region
     e.globals["region"] = region_info
+    e.globals["msg"] = i18n.message  # a core message id with parameters, in the page's language
+    e.globals["msgs"] = i18n.message_list  # a stored plan's or follow-up's *_messages beside their English
+    e.globals["msg_text"] = i18n.message_text  # several messages as one text (the shared-advice note)
     e.globals.update(LEVEL_LABEL=LEVEL_LABEL, ORIGIN_LABEL=ORIGIN_LABEL, ORIGIN_LABEL_CLINICIAN=ORIGIN_LABEL_CLINICIAN,
                      LANGUAGES=i18n.LANGUAGES,
                      app_version=__version__)

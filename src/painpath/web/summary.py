@@ -72,7 +72,7 @@ def result_view(rec: AssessmentRecord) -> dict[str, Any]:
             if at_level:
                 reasons.append({"kind": "condition", "causes": at_level})
         else:
-            reasons.append({"kind": r["kind"], "text": r["text"]})
+            reasons.append({"kind": r["kind"], "text": r["text"], "message": r.get("message")})
     treatments = (rec.plan or {}).get("treatments", [])
     return {
         "level": level,
