@@ -52,7 +52,7 @@ class FastArrays:
     age_bounds: np.ndarray  # (B,)
     perm: np.ndarray  # (F,) the order of the findings inside a block: the clusters' findings first, cluster by cluster
     n_clustered: int  # Fc, how many findings are in a cluster (the first Fc in ``perm`` order)
-    cluster_bounds: tuple[tuple[int, int], ...]  # (first, last + 1) row of each cluster, in ``perm`` order
+    cluster_sizes: tuple[tuple[int, int, int, int], ...]  # (first row, size, first cluster, clusters) per size
     cluster_row: np.ndarray  # (Fc,) the cluster of each of the first Fc rows
     rho: np.ndarray  # (K, 1) float32
     imp_rows: np.ndarray  # (I,) rows (``perm`` order) of the findings made redundant by an implication
@@ -60,16 +60,25 @@ class FastArrays:
     imp_present_mat: np.ndarray  # (I, Ap) float32: [i, a] = 1 when a present makes imp_rows[i] redundant
     imp_absent: np.ndarray  # (Aa,)
     imp_absent_mat: np.ndarray  # (I, Aa)
-    trig_cols: np.ndarray  # findings any floor or escalation looks at
-    trig: np.ndarray  # (n_any + n_with + n_esc + n_other, T) float32
+    # the trigger groups (floors' any, floors' with_any, escalations, "other"'s escalations), each "one
+    # of these findings present": groups of one finding are that finding's row, larger ones a product
+    trig_cols: np.ndarray  # (T,) findings any group looks at
+    n_groups: int
+    trig_single: np.ndarray  # (G1,) groups of one finding
+    trig_single_src: np.ndarray  # (G1,) that finding's position in trig_cols
+    trig_multi: np.ndarray  # (G2,) groups of several findings
+    trig_multi_src: np.ndarray  # (T2,) positions in trig_cols of the findings they look at
+    trig_mat: np.ndarray  # (G2, T2) float32
     n_floor: int
     floor_no_with: np.ndarray  # (n_floor, 1) bool: the floor has no ``with_any``
     floor_level1: np.ndarray  # (n_floor, 1) int8: the floor's rank + 1
     n_esc: int
     esc_groups: np.ndarray  # (G, n_esc) float32: escalations raising the same (candidate, level) cells
-    esc_extra: np.ndarray  # (3G, M) float32: rows 3g..3g+2: the cells group g raises to >= soon, urgent, emergency
+    esc_cand: np.ndarray  # (E,) the candidates some escalation raises
+    esc_extra: np.ndarray  # (3G, E) float32: rows 3g..3g+2: the cells group g raises to >= soon, urgent, emergency
     base_ge: np.ndarray  # (3, M) float32: base level >= soon, urgent, emergency
-    thresholds: tuple[float, float, float]  # risk thresholds for soon, urgent, emergency
+    thresholds: np.ndarray  # (3, 1) float32 risk thresholds for soon, urgent, emergency
+    level_values: np.ndarray  # (3, 1) int8: 1, 2, 3
     other: int | None
     other_targets: np.ndarray  # (n_other, 1) rank each escalation of "other" raises it to
     other_min_age: np.ndarray  # (n_other, 1) min age, or 1000 when none
@@ -104,14 +113,20 @@ def fast_arrays(ckb: CompiledKB, setting: str) -> FastArrays:
     T = ckb.temperature
     lp = ckb.log_prior[setting]
     prior = [lp + ckb.log_age[b] + ckb.log_sex[s] for b in range(len(ckb.age_bounds)) for s in (0, 1)]
-    # the clusters' findings first, cluster by cluster: a cluster's count is then a sum of adjacent rows
-    perm_list = [int(c) for cols in ckb.cluster_cols for c in cols]
+    # the clusters' findings first, cluster by cluster, the clusters of one size side by side: the
+    # counts of all the clusters of a size are then one sum over a (clusters, size, cases) view
+    clusters = sorted((k for k, cols in enumerate(ckb.cluster_cols) if len(cols)), key=lambda k: len(ckb.cluster_cols[k]))
+    perm_list = [int(c) for k in clusters for c in ckb.cluster_cols[k]]
     n_clustered = len(perm_list)
     perm_list.extend(f for f in range(len(ckb.findings)) if ckb.cluster_of[f] < 0)
     perm = np.array(perm_list, dtype=np.intp)
-    sizes = [len(cols) for cols in ckb.cluster_cols]
-    nonempty = [k for k, s in enumerate(sizes) if s]
-    starts = np.cumsum([0, *sizes])[:-1]
+    sizes = [len(ckb.cluster_cols[k]) for k in clusters]
+    size_classes = []  # (first row, size, first cluster, clusters)
+    row = 0
+    for size in sorted(set(sizes)):
+        first, count = sizes.index(size), sizes.count(size)
+        size_classes.append((row, size, first, count))
+        row += size * count
     inv = np.empty_like(perm)
     inv[perm] = np.arange(perm.size)
     lq, ld, prior_rows = ckb.log_q_t, ckb.log_d_t, np.asarray(prior)
@@ -148,10 +163,13 @@ def fast_arrays(ckb: CompiledKB, setting: str) -> FastArrays:
     used = sorted({c for group in (*any_cols, *with_cols, *esc_cols, *other_cols) for c in group})
     pos = {c: i for i, c in enumerate(used)}
     groups = [*any_cols, *with_cols, *esc_cols, *other_cols]
-    trig = np.zeros((len(groups), len(used)), dtype=np.float32)
-    for j, cols in enumerate(groups):
-        for c in cols:
-            trig[j, pos[c]] = 1.0
+    single = [j for j, cols in enumerate(groups) if len(set(cols)) == 1]
+    multi = [j for j, cols in enumerate(groups) if len(set(cols)) > 1]
+    multi_src = sorted({pos[c] for j in multi for c in groups[j]})
+    trig_mat = np.zeros((len(multi), len(multi_src)), dtype=np.float32)
+    for i, j in enumerate(multi):
+        for c in groups[j]:
+            trig_mat[i, multi_src.index(pos[c])] = 1.0
 
     C = len(ckb.conditions)
     cells = np.zeros((len(tri.escalations), 3, M), dtype=np.float32)
@@ -166,33 +184,42 @@ def fast_arrays(ckb: CompiledKB, setting: str) -> FastArrays:
                 if ckb.base_rank[c] < level <= target:
                     cells[j, li, c] = 1.0
     esc_groups, esc_extra = _escalation_groups(cells)
+    esc_cand = np.flatnonzero(esc_extra.any(axis=0))
     base_ge = np.stack([(ckb.base_rank >= level) for level in LEVELS]).astype(np.float32)
     thresholds = tuple(float(tri.risk_thresholds[k.value]) for k in _RAISED)  # type: ignore[index]  # RaisedLevelName values
     return FastArrays(
-        table=np.ascontiguousarray(table.T, dtype=np.float32),
+        # rows padded with zeros to a multiple of 8, which OpenBLAS's float32 kernels handle faster
+        table=np.ascontiguousarray(np.vstack([table.T, np.zeros((-table.shape[1] % 8, table.shape[0]))]), dtype=np.float32),
         n_cand=M,
         n_prior=len(prior),
         age_bounds=ckb.age_bounds,
         perm=perm,
         n_clustered=n_clustered,
-        cluster_bounds=tuple((int(starts[k]), int(starts[k]) + sizes[k]) for k in nonempty),
-        cluster_row=np.repeat(np.arange(len(nonempty)), [sizes[k] for k in nonempty]).astype(np.intp),
-        rho=ckb.rho[nonempty].astype(np.float32)[:, None],
+        cluster_sizes=tuple(size_classes),
+        cluster_row=np.repeat(np.arange(len(clusters)), sizes).astype(np.intp),
+        rho=ckb.rho[clusters].astype(np.float32)[:, None],
         imp_rows=np.array(targets, dtype=np.intp),
         imp_present=np.array(src_p, dtype=np.intp),
         imp_present_mat=imp_p,
         imp_absent=np.array(src_a, dtype=np.intp),
         imp_absent_mat=imp_a,
         trig_cols=np.array(used, dtype=np.intp),
-        trig=trig,
+        n_groups=len(groups),
+        trig_single=np.array(single, dtype=np.intp),
+        trig_single_src=np.array([pos[groups[j][0]] for j in single], dtype=np.intp),
+        trig_multi=np.array(multi, dtype=np.intp),
+        trig_multi_src=np.array(multi_src, dtype=np.intp),
+        trig_mat=trig_mat,
         n_floor=len(tri.floors),
         floor_no_with=np.array([not c for c in with_cols], dtype=bool).reshape(-1, 1),
         floor_level1=np.array([LEVEL_RANK[fl.level] + 1 for fl in tri.floors], dtype=np.int8).reshape(-1, 1),
         n_esc=len(tri.escalations),
         esc_groups=esc_groups,
-        esc_extra=esc_extra,
+        esc_cand=esc_cand,
+        esc_extra=np.ascontiguousarray(esc_extra[:, esc_cand]),
         base_ge=base_ge,
-        thresholds=thresholds,  # type: ignore[arg-type]  # three levels
+        thresholds=np.array(thresholds, dtype=np.float32).reshape(-1, 1),
+        level_values=np.array(LEVELS, dtype=np.int8).reshape(-1, 1),
         other=o,
         other_targets=np.array([t for t, _c, _a in ckb.other_escalations], dtype=np.int8).reshape(-1, 1),
         other_min_age=np.array([1000 if a is None else a for _t, _c, a in ckb.other_escalations],
@@ -233,16 +260,17 @@ def _block(fa: FastArrays, ev: np.ndarray, prior_idx: np.ndarray, age: np.ndarra
     np.abs(e, out=a)
     if nc:
         m = np.empty((fa.rho.shape[0], n), dtype=np.float32)  # (K, n) answered findings per cluster
-        for k, (lo, hi) in enumerate(fa.cluster_bounds):
-            np.add.reduce(a[lo:hi], axis=0, out=m[k])
+        for lo, size, k, count in fa.cluster_sizes:
+            np.add.reduce(a[lo:lo + size * count].reshape(count, size, n), axis=1, out=m[k:k + count])
         m -= 1.0
         np.maximum(m, 0.0, out=m)
         m *= fa.rho
         m += 1.0
         np.reciprocal(m, out=m)
-        d = m[fa.cluster_row]
-        e[:nc] *= d
-        a[:nc] *= d  # the weights w = |w e|
+        for lo, size, k, count in fa.cluster_sizes:
+            d = m[k:k + count, None, :]
+            e[lo:lo + size * count].reshape(count, size, n)[:] *= d
+            a[lo:lo + size * count].reshape(count, size, n)[:] *= d  # the weights w = |w e|
     # the prior of the case's (age band, sex) as a one-hot row: the product adds it
     p = x[2 * F:]
     p.fill(0.0)
@@ -251,7 +279,8 @@ def _block(fa: FastArrays, ev: np.ndarray, prior_idx: np.ndarray, age: np.ndarra
     o = fa.other
     M = fa.n_cand
     if fa.n_prof:  # the profiles' rows (from row o on): "other" = logsumexp over them (exact at temperature 1)
-        prof = logits[o:]
+        assert o is not None  # profiles belong to the "other" class
+        prof = logits[o:o + fa.n_prof]
         pmax = prof.max(axis=0)
         prof -= pmax
         np.exp(prof, out=prof)
@@ -274,7 +303,11 @@ def _block(fa: FastArrays, ev: np.ndarray, prior_idx: np.ndarray, age: np.ndarra
     out[:] = logits.T
 
     # triage: warning floors and escalations from the findings present
-    hits = (fa.trig @ (evt[fa.trig_cols] > 0).astype(np.float32)) > 0.0  # (groups, n)
+    present = evt[fa.trig_cols] > 0
+    hits = np.zeros((fa.n_groups, n), dtype=bool)  # (groups, n): a finding of the group present
+    hits[fa.trig_single] = present[fa.trig_single_src]
+    if fa.trig_multi.size:
+        hits[fa.trig_multi] = (fa.trig_mat @ present[fa.trig_multi_src].astype(np.float32)) > 0.0
     nf, ne = fa.n_floor, fa.n_esc
     fired = hits[:nf] & (hits[nf:2 * nf] | fa.floor_no_with)
     floor_rank = (fired * fa.floor_level1).max(axis=0, initial=0).astype(np.int64)
@@ -287,10 +320,9 @@ def _block(fa: FastArrays, ev: np.ndarray, prior_idx: np.ndarray, age: np.ndarra
             esc[j] &= (evt[cols] == 0).all(axis=0)
         if esc.any():
             raised = (fa.esc_groups @ esc.astype(np.float32)) > 0.0  # (G, n) the groups that fired
-            extra = (fa.esc_extra @ logits).reshape(-1, 3, n)  # (G, 3, n) the mass each group raises
+            extra = (fa.esc_extra @ logits[fa.esc_cand]).reshape(-1, 3, n)  # (G, 3, n) the mass each group raises
             extra *= raised[:, None, :]
             mass += extra.sum(axis=0)
-    cond = np.zeros(n, dtype=np.int64)
     if o is not None:
         ofired = hits[2 * nf + ne:] | (age >= fa.other_min_age)
         other_rank = (ofired * fa.other_targets).max(axis=0, initial=fa.other_base).astype(np.int64)
@@ -298,8 +330,7 @@ def _block(fa: FastArrays, ev: np.ndarray, prior_idx: np.ndarray, age: np.ndarra
         for li, level in enumerate(LEVELS):
             if level > fa.other_base:
                 mass[li] += (other_rank >= level) * logits[o]
-    for li, level in enumerate(LEVELS):
-        cond[mass[li] >= fa.thresholds[li]] = level
+    cond = ((mass >= fa.thresholds) * fa.level_values).max(axis=0).astype(np.int64)
     if o is not None:
         cond = np.where(leads, np.maximum(cond, other_rank), cond)
     np.maximum(floor_rank, cond, out=ranks)
