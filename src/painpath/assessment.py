@@ -11,10 +11,10 @@ from pydantic import BaseModel, Field
 
 from painpath.cases import Case, Mode, encode, encode_many, parse_case
 from painpath.domain import LevelName, setting_for
-from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled, evidence_weights, posterior, triage_arrays
+from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled
 from painpath.engine.compiled import LEVEL_RANK, OTHER, RANK_LEVEL
-from painpath.engine.explain import contributions
 from painpath.engine.fast import assess_fast
+from painpath.engine.single import assess_one, contributions_for
 from painpath.engine.triage import other_leads
 from painpath.errors import CaseError
 
@@ -205,26 +205,24 @@ def assess(
     if not isinstance(case, Case):
         case = parse_case(case, ckb)
     st = _setting_for(mode, setting, ckb)
-    ev = encode(case, ckb, mode)[None, :]
-    age = np.array([case.age])
-    female = np.array([case.sex == "female"])
-    w = evidence_weights(ckb, ev)
-    post = posterior(ckb, ev, age, female, st, w)
-    tri = triage_arrays(ckb, ev, post, age)
-    p = post[0]
-    contrib = contributions(ckb, ev[0], w[0], p)
+    ev = encode(case, ckb, mode)
+    # one case: the latency path (engine/single.py), the same float64 model as posterior/triage_arrays
+    one = assess_one(ckb, ev, case.age, case.sex == "female", st)
+    tri, p = one.triage, one.post
     info = _condition_info(ckb)
     C = len(ckb.conditions)
     eff = tri.effective_ranks[0]
     conds = []
     ranked = np.argsort(-p[:C], kind="stable").tolist()
     explained = ranked if explain_conditions is None else ranked[:explain_conditions]
-    evidence = _evidence_many(ckb, contrib, ev[0], explained + ([ckb.other_index] if ckb.other_index is not None else []),
-                              explain_top)
+    shown = explained + ([ckb.other_index] if ckb.other_index is not None else [])
+    # weights of evidence only for the candidates whose explanations are listed
+    contrib = contributions_for(ckb, ev, one.w, p, shown)
+    evidence = _evidence_many(ckb, contrib, ev, shown, explain_top)
     probs, levels = p.tolist(), eff.tolist()
     for ci in ranked:
         sup, opp = evidence.get(ci, ([], []))
-        conds.append({**info[ci], "icd10cm": list(info[ci]["icd10cm"]), "probability": probs[ci],
+        conds.append({**info[ci], "probability": probs[ci],
                       "level": RANK_LEVEL[levels[ci]], "supporting": sup, "opposing": opp})
     origin = {name: float(v) for name, v in zip(ckb.origin_names, p @ ckb.origin_matrix, strict=True)}
     other = _other_result(ckb, tri, p, evidence)
