@@ -14,7 +14,7 @@ from painpath.domain import LevelName, setting_for
 from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled
 from painpath.engine.compiled import LEVEL_RANK, OTHER, RANK_LEVEL
 from painpath.engine.fast import assess_fast
-from painpath.engine.single import assess_one, contributions_for
+from painpath.engine.single import assess_one, top_answers
 from painpath.engine.triage import other_leads
 from painpath.errors import CaseError
 
@@ -151,29 +151,27 @@ def _finding_texts(ckb: CompiledKB) -> tuple[str, ...]:
     return tuple(ckb.kb.findings.findings[k].text for k in ckb.findings)
 
 
-def _evidence_many(ckb: CompiledKB, contrib: np.ndarray, ev: np.ndarray, cols: list[int],
-                   top: int) -> dict[int, tuple[list[dict], list[dict]]]:
-    """For each candidate in ``cols``: the ``top`` answers that raised and lowered it most
-    (|weight| > 0.05), as :class:`Evidence` data (the whole result is validated once, in Rust,
-    by ``model_validate``). One sort for all the candidates."""
+_ANSWER_WORDS = np.array(["absent", "present"], dtype=object)
+
+
+def _evidence_many(ckb: CompiledKB, top: list[tuple[list[int], list[float], list[int], list[float]]],
+                   ev: np.ndarray, cols: list[int]) -> dict[int, tuple[list[dict], list[dict]]]:
+    """For each candidate in ``cols``: the answers that raised and lowered it most (``top``, from
+    :func:`painpath.engine.single.top_answers`: findings and weights, |weight| > 0.05), as
+    :class:`Evidence` data (the whole result is validated once, in Rust, by ``model_validate``)."""
     if not cols:
         return {}
-    sub = contrib[:, cols]  # (F, k)
-    order = np.argsort(sub, axis=0, kind="stable")
-    hi, lo = order[::-1][:top], order[:top]
-    hi_w, lo_w = np.take_along_axis(sub, hi, 0), np.take_along_axis(sub, lo, 0)
     texts, keys = _finding_texts(ckb), ckb.findings
-    answer = np.where(ev > 0, "present", "absent").tolist()
+    answer = _ANSWER_WORDS[(ev > 0).astype(np.intp)].tolist()
 
     def items(idx: list[int], weights: list[float], keep: list[bool]) -> list[dict]:
         return [{"finding": keys[fi], "text": texts[fi], "answer": answer[fi], "weight": round(wt, 3)}
                 for fi, wt, k in zip(idx, weights, keep, strict=True) if k]
 
     out = {}
-    hi_l, lo_l, hw, lw = hi.T.tolist(), lo.T.tolist(), hi_w.T.tolist(), lo_w.T.tolist()
-    for j, ci in enumerate(cols):
-        out[ci] = (items(hi_l[j], hw[j], [x > 0.05 for x in hw[j]]),
-                   items(lo_l[j], lw[j], [x < -0.05 for x in lw[j]]))
+    for ci, (hi_l, hw, lo_l, lw) in zip(cols, top, strict=True):
+        out[ci] = (items(hi_l, hw, [x > 0.05 for x in hw]),
+                   items(lo_l, lw, [x < -0.05 for x in lw]))
     return out
 
 
@@ -217,8 +215,7 @@ def assess(
     explained = ranked if explain_conditions is None else ranked[:explain_conditions]
     shown = explained + ([ckb.other_index] if ckb.other_index is not None else [])
     # weights of evidence only for the candidates whose explanations are listed
-    contrib = contributions_for(ckb, ev, one.w, p, shown)
-    evidence = _evidence_many(ckb, contrib, ev, shown, explain_top)
+    evidence = _evidence_many(ckb, top_answers(ckb, ev, one.w, p, shown, explain_top), ev, shown)
     probs, levels = p.tolist(), eff.tolist()
     for ci in ranked:
         sup, opp = evidence.get(ci, ([], []))

@@ -20,39 +20,41 @@ from functools import cache
 import numpy as np
 
 from painpath.domain import Level
-from painpath.engine.compiled import CompiledKB
+from painpath.engine.compiled import LEVEL_RANK, CompiledKB
 from painpath.engine.triage import TriageArrays, _mats
 
-__all__ = ["OneCase", "assess_one", "contributions_for"]
+__all__ = ["OneCase", "assess_one", "top_answers"]
 
 _RAISED = (Level.SOON, Level.URGENT, Level.EMERGENCY)
 
 
 @dataclass(frozen=True, eq=False)
 class _Prepared:
-    imp_targets: np.ndarray  # (I,) findings an implication can make redundant
-    imp_src_p: np.ndarray  # (Ap,) findings whose presence makes one redundant
-    imp_mat_p: np.ndarray  # (Ap, I) float64
-    imp_src_a: np.ndarray  # (Aa,)
-    imp_mat_a: np.ndarray  # (Aa, I)
+    implications: tuple[tuple[int, tuple[int, ...], tuple[int, ...]], ...]  # (b, a's present, a's absent)
+    member: np.ndarray  # (F, K) cluster membership
+    damp: np.ndarray  # (K * S,) the weight 1 / (1 + rho (m - 1)) of cluster k with m answered: [k * S + m]
+    damp_stride: np.ndarray  # (K,) k * S
     clustered: np.ndarray  # (Fc,) findings in a cluster
     cluster_of: np.ndarray  # (Fc,) their cluster
-    n_clusters: int
     table: np.ndarray  # (2F, M or C + P): [log P(absent); log P(present) - log P(absent)] for the candidates
     #                    (and the profiles of "other" after the conditions, when it has them)
     prof_log_w: np.ndarray  # (P,)
     age_bounds: list[float]
+    # triage, as plain Python data (a few small sets: cheaper than NumPy calls for one case)
+    floors: tuple[tuple[frozenset[int], frozenset[int] | None, int], ...]  # (any, with_any or None, rank)
+    escalations: tuple[tuple[frozenset[int], tuple[int, ...], tuple[tuple[int, int], ...]], ...]
+    #              (any, while_unknown, (candidate, rank it is raised to) ...)
+    other_escalations: tuple[tuple[frozenset[int], int | None, int], ...]  # (any, min_age, rank)
+    base_rank: tuple[int, ...]
     thresholds: tuple[tuple[int, float], ...]  # (rank, risk threshold) for soon, urgent, emergency
-    theta_t: np.ndarray  # (F, M) P(present | candidate)
-    one_minus_theta_t: np.ndarray  # (F, M)
+    ranks: np.ndarray  # (3, 1) the ranks of soon, urgent, emergency
+    like: np.ndarray  # (2F, M) P(absent | candidate) for each finding, then P(present | candidate)
+    like_t: np.ndarray  # (M, 2F) the same, transposed
+    log_like_t: np.ndarray  # (M, 2F) their logs, as the batch path has them (log_q, log_p)
 
 
 @cache
 def _prepared(ckb: CompiledKB) -> _Prepared:
-    targets = sorted({int(b) for b, _ap, _aa in ckb.implications})
-    src_p = sorted({int(a) for _b, ap, _aa in ckb.implications for a in ap})
-    src_a = sorted({int(a) for _b, _ap, aa in ckb.implications for a in aa})
-    clustered = np.flatnonzero(ckb.cluster_of >= 0)
     o, P = ckb.other_index, int(ckb.prof_log_w.size)
     if P:  # the profiles' columns replace the one of "other" (reduced by logsumexp)
         C = len(ckb.conditions)
@@ -61,22 +63,42 @@ def _prepared(ckb: CompiledKB) -> _Prepared:
     else:
         table = np.vstack([ckb.log_q_t, ckb.log_d_t])
     assert P == 0 or o == len(ckb.conditions)  # "other" is the last candidate
-    thr = ckb.kb.triage.risk_thresholds
+    clustered = np.flatnonzero(ckb.cluster_of >= 0)
+    K = len(ckb.rho)
+    S = int(ckb.cluster_member.sum(axis=0).max(initial=0)) + 1  # counts 0 .. the largest cluster
+    m = np.arange(S, dtype=np.float64)
+    damp = 1.0 / (1.0 + ckb.rho[:, None] * np.maximum(m[None, :] - 1.0, 0.0))  # the batch path's formula
+    mt = _mats(ckb)
+    tri = ckb.kb.triage
+    fidx = ckb.fidx
+    floors = tuple((frozenset(fidx[k] for k in fl.any), frozenset(fidx[k] for k in fl.with_any) if fl.with_any else None,
+                    LEVEL_RANK[fl.level]) for fl in tri.floors)
+    unknown = dict(mt.esc_unknown)
+    escalations = tuple(
+        (frozenset(fidx[k] for k in esc.any), tuple(int(c) for c in unknown.get(j, ())),
+         tuple((int(c), int(r)) for c, r in enumerate(mt.esc_raise[j]) if r >= 0))
+        for j, esc in enumerate(tri.escalations))
+    thr = tri.risk_thresholds
     return _Prepared(
-        imp_targets=np.array(targets, dtype=np.intp),
-        imp_src_p=np.array(src_p, dtype=np.intp),
-        imp_mat_p=ckb.red_if_present[np.ix_(src_p, targets)],
-        imp_src_a=np.array(src_a, dtype=np.intp),
-        imp_mat_a=ckb.red_if_absent[np.ix_(src_a, targets)],
+        implications=tuple((int(b), tuple(int(a) for a in ap), tuple(int(a) for a in aa))
+                           for b, ap, aa in ckb.implications),
+        member=ckb.cluster_member,
+        damp=damp.ravel(),
+        damp_stride=np.arange(K, dtype=np.intp) * S,
         clustered=clustered,
         cluster_of=ckb.cluster_of[clustered],
-        n_clusters=len(ckb.rho),
         table=np.ascontiguousarray(table),
         prof_log_w=ckb.prof_log_w,
         age_bounds=[float(b) for b in ckb.age_bounds],
+        floors=floors,
+        escalations=escalations,
+        other_escalations=tuple((frozenset(int(c) for c in cols), a, int(t)) for t, cols, a in ckb.other_escalations),
+        base_rank=tuple(int(r) for r in ckb.base_rank),
         thresholds=tuple((lv.rank, float(thr[lv.value])) for lv in _RAISED),  # type: ignore[index]  # RaisedLevelName values
-        theta_t=np.ascontiguousarray(ckb.theta_all.T),
-        one_minus_theta_t=np.ascontiguousarray(1.0 - ckb.theta_all.T),
+        ranks=np.array([lv.rank for lv in _RAISED]).reshape(-1, 1),
+        like=np.vstack([1.0 - ckb.theta_all.T, ckb.theta_all.T]),
+        like_t=np.hstack([1.0 - ckb.theta_all, ckb.theta_all]),
+        log_like_t=np.ascontiguousarray(np.vstack([ckb.log_q, ckb.log_p]).T),
     )
 
 
@@ -87,35 +109,37 @@ class OneCase:
     triage: TriageArrays  # one row
 
 
-def _weights(ckb: CompiledKB, pr: _Prepared, ev: np.ndarray) -> np.ndarray:
-    """:func:`painpath.engine.posterior.evidence_weights` for one case."""
+def _weights(pr: _Prepared, ev: np.ndarray, evl: list[int]) -> np.ndarray:
+    """:func:`painpath.engine.posterior.evidence_weights` for one case (``evl``: ``ev`` as a list)."""
     obs = (ev != 0).astype(np.float64)
-    if pr.imp_targets.size:
-        red = np.zeros(pr.imp_targets.size)
-        if pr.imp_src_p.size:
-            red += (ev[pr.imp_src_p] > 0) @ pr.imp_mat_p
-        if pr.imp_src_a.size:
-            red += (ev[pr.imp_src_a] < 0) @ pr.imp_mat_a
-        obs[pr.imp_targets[red > 0]] = 0.0
-    if pr.clustered.size:
-        m = np.bincount(pr.cluster_of, weights=obs[pr.clustered], minlength=pr.n_clusters)
-        damp = 1.0 / (1.0 + ckb.rho * np.maximum(m - 1.0, 0.0))
-        obs[pr.clustered] *= damp[pr.cluster_of]
+    for b, a_present, a_absent in pr.implications:  # a few, each looking at one or two findings
+        if evl[b]:
+            for a in a_present:
+                if evl[a] > 0:
+                    obs[b] = 0.0
+            for a in a_absent:
+                if evl[a] < 0:
+                    obs[b] = 0.0
+    if pr.clustered.size:  # the damping of each cluster's answered count, looked up
+        m = (obs @ pr.member).astype(np.intp)
+        obs[pr.clustered] *= pr.damp[m + pr.damp_stride][pr.cluster_of]
     return obs
 
 
 def assess_one(ckb: CompiledKB, ev: np.ndarray, age: int, female: bool, setting: str = "self") -> OneCase:
     """Evidence weights, posterior (M,) and triage of one case (``ev``: (F,) +1/-1/0); the same
-    model as :func:`painpath.engine.posterior.posterior` and :func:`painpath.engine.triage.triage_arrays`."""
+    model as :func:`painpath.engine.posterior.posterior` and :func:`painpath.engine.triage.triage_arrays`.
+
+    The log-likelihoods come from one matrix-vector product; what follows works on a few dozen
+    numbers, in plain Python (each NumPy call costs more than the arithmetic it would do here)."""
     pr = _prepared(ckb)
     ev = np.asarray(ev).ravel()
-    w = _weights(ckb, pr, ev)
+    evl = ev.tolist()
+    w = _weights(pr, ev, evl)
     present = ev > 0
-    x = np.concatenate([w, w * present])
-    ll = x @ pr.table
+    ll = np.concatenate([w, w * present]) @ pr.table
     o = ckb.other_index
-    P = pr.prof_log_w.size
-    if P:
+    if pr.prof_log_w.size:  # "other" is a mixture of profiles: logsumexp over them
         assert o is not None  # profiles belong to "other"
         lp = ll[o:] + pr.prof_log_w
         top = lp.max()
@@ -123,58 +147,96 @@ def assess_one(ckb: CompiledKB, ev: np.ndarray, age: int, female: bool, setting:
         ll[o] = top + np.log(np.exp(lp - top).sum())
     if ckb.temperature != 1.0:
         ll /= ckb.temperature
-    band = min(bisect_left(pr.age_bounds, age), len(pr.age_bounds) - 1)
-    ll += ckb.log_prior[setting] + ckb.log_age[band] + ckb.log_sex[0 if female else 1]
+    ll += _log_prior(ckb, setting, min(bisect_left(pr.age_bounds, age), len(pr.age_bounds) - 1), 0 if female else 1)
     ll -= ll.max()
     np.exp(ll, out=ll)
     ll /= ll.sum()
-    return OneCase(w, ll, _triage(ckb, ev, present, ll, age))
+    return OneCase(w, ll, _triage(ckb, pr, evl, present, ll, age))
 
 
-def _triage(ckb: CompiledKB, ev: np.ndarray, present: np.ndarray, post: np.ndarray, age: int) -> TriageArrays:
+@cache
+def _log_prior(ckb: CompiledKB, setting: str, band: int, sex_row: int) -> np.ndarray:
+    """:func:`painpath.engine.posterior.log_prior` of one (setting, age band, sex), summed as there."""
+    return ckb.log_prior[setting] + ckb.log_age[band] + ckb.log_sex[sex_row]
+
+
+def _triage(ckb: CompiledKB, pr: _Prepared, evl: list[int], is_present: np.ndarray, post: np.ndarray,
+            age: int) -> TriageArrays:
     """:func:`painpath.engine.triage.triage_arrays` for one case, as arrays of one row."""
-    mt = _mats(ckb)
-    pr = _prepared(ckb)
-    hits = (present[mt.cols] @ mt.trig) > 0
-    nf, ne = mt.nf, mt.ne
-    floors = hits[:nf] & (hits[nf:2 * nf] | ~mt.has_with)
-    floor_rank = int(mt.floor_level[floors].max()) if floors.any() else -1
-    esc = hits[2 * nf:2 * nf + ne].copy()
-    for j, cols in mt.esc_unknown:
-        esc[j] &= bool((ev[cols] == 0).all())
-    eff = ckb.base_rank.copy()
-    if esc.any():
-        np.maximum(eff, mt.esc_raise[esc].max(axis=0), out=eff)
-    other = hits[2 * nf + ne:] | (age >= mt.other_min_age)
+    present = set(np.flatnonzero(is_present).tolist())
+    floors = []
+    floor_rank = -1
+    for a, with_any, r in pr.floors:
+        on = not present.isdisjoint(a) and (with_any is None or not present.isdisjoint(with_any))
+        floors.append(on)
+        if on and r > floor_rank:
+            floor_rank = r
+    eff = list(pr.base_rank)
+    esc = []
+    for a, unknown, raises in pr.escalations:
+        on = not present.isdisjoint(a)
+        for c in unknown:  # while_unknown: fires only while all of these are unknown
+            if evl[c]:
+                on = False
+        esc.append(on)
+        if on:
+            for c, r in raises:
+                if r > eff[c]:
+                    eff[c] = r
     o = ckb.other_index
-    if o is not None and other.any():
-        eff[o] = max(int(eff[o]), int(mt.other_target[other].max()))
+    other = []
+    for a, min_age, r in pr.other_escalations:
+        on = not present.isdisjoint(a) or (min_age is not None and age >= min_age)
+        other.append(on)
+        if on and o is not None and r > eff[o]:
+            eff[o] = r
+    eff_a = np.array([eff])
     cond = 0
-    for rank, threshold in pr.thresholds:
-        if np.where(eff >= rank, post, 0.0).sum() >= threshold:
+    held = np.where(eff_a >= pr.ranks, post, 0.0).sum(axis=1).tolist()  # at or above soon, urgent, emergency
+    for (rank, threshold), mass in zip(pr.thresholds, held, strict=True):
+        if mass >= threshold:
             cond = rank
-    if o is not None and post[o] > post[:o].max():
-        cond = max(cond, int(eff[o]))
-    final = max(floor_rank, cond)
-    return TriageArrays(np.array([final]), np.array([floor_rank]), floors[None, :], np.array([cond]),
-                        eff[None, :], esc[None, :], other[None, :])
+    if o is not None and post[o] > max(post[:o]):  # "other" leads
+        cond = max(cond, eff[o])
+    return TriageArrays(np.array([max(floor_rank, cond)]), np.array([floor_rank]), np.array([floors], dtype=bool),
+                        np.array([cond]), eff_a, np.array([esc], dtype=bool),
+                        np.array([other], dtype=bool))
 
 
-def contributions_for(ckb: CompiledKB, ev: np.ndarray, w: np.ndarray, post: np.ndarray,
-                      cols: list[int]) -> np.ndarray:
-    """:func:`painpath.engine.explain.contributions` for the candidates ``cols`` only: (F, M), zero
-    in the other columns (and in the rows of unanswered findings)."""
+def top_answers(ckb: CompiledKB, ev: np.ndarray, w: np.ndarray, post: np.ndarray, cols: list[int], top: int,
+                beyond: float = 0.05) -> list[tuple[list[int], list[float], list[int], list[float]]]:
+    """For each candidate in ``cols``: the ``top`` answers that raised it most (weight of evidence
+    above ``beyond``) and lowered it most (below ``-beyond``), as (findings, weights, findings,
+    weights): the same answers, in the same order, as a stable sort of the candidate's column of
+    :func:`painpath.engine.explain.contributions` (largest first, ties to the later finding;
+    smallest first, ties to the earlier), cut to ``top`` and then to ``beyond``. Only the answered
+    findings are weighed (the others weigh 0, which never passes ``beyond``), and only the few
+    weights at or past the ``top``-th largest and smallest are sorted."""
     pr = _prepared(ckb)
-    out = np.zeros((ev.size, post.size))
+    F = ev.size
     rows = np.flatnonzero(ev)
-    if rows.size == 0 or not cols:
-        return out
-    present = (ev[rows] > 0)[:, None]
-    th, nth = pr.theta_t[rows], pr.one_minus_theta_t[rows]
-    total = np.where(present[:, 0], th @ post, nth @ post)  # P(answer | the mixture of all candidates)
-    like = np.where(present, th[:, cols], nth[:, cols])
-    log_like = np.where(present, ckb.log_p[rows][:, cols], ckb.log_q[rows][:, cols])
-    pc = post[cols]
-    others = (total[:, None] - like * pc) / np.maximum(1.0 - pc, 1e-12)
-    out[np.ix_(rows, cols)] = w[rows, None] * (log_like - np.log(np.maximum(others, 1e-300)))
+    k, n = rows.size, min(top, rows.size)
+    if n == 0 or not cols:
+        return [([], [], [], []) for _ in cols]
+    answer_rows = rows + F * (ev[rows] > 0)  # columns of the [absent | present] tables
+    total = (pr.like @ post)[answer_rows]  # P(answer | the mixture of all the candidates)
+    ci = np.array(cols)
+    pc = post[ci][:, None]
+    like = pr.like_t.take(ci, 0).take(answer_rows, 1)  # (len(cols), k)
+    others = (total - like * pc) / np.maximum(1.0 - pc, 1e-12)
+    contrib = w[rows] * (pr.log_like_t.take(ci, 0).take(answer_rows, 1) - np.log(np.maximum(others, 1e-300)))
+    part = np.partition(contrib, sorted({n - 1, k - n}), axis=1)  # the n-th smallest and largest of each row
+    hi_r, hi_c = np.nonzero((contrib >= part[:, k - n:k - n + 1]) & (contrib > beyond))
+    lo_r, lo_c = np.nonzero((contrib <= part[:, n - 1:n]) & (contrib < -beyond))
+    his: list[list[tuple[float, int]]] = [[] for _ in cols]
+    los: list[list[tuple[float, int]]] = [[] for _ in cols]
+    for r, v, f in zip(hi_r.tolist(), contrib[hi_r, hi_c].tolist(), rows[hi_c].tolist(), strict=True):
+        his[r].append((v, f))
+    for r, v, f in zip(lo_r.tolist(), contrib[lo_r, lo_c].tolist(), rows[lo_c].tolist(), strict=True):
+        los[r].append((v, f))
+    out = []
+    for hi, lo in zip(his, los, strict=True):
+        hi = sorted(hi, reverse=True)[:n]  # weight, then finding, descending: a stable sort's last n reversed
+        lo = sorted(lo)[:n]
+        out.append(([f for _v, f in hi], [v for v, _f in hi], [f for _v, f in lo], [v for v, _f in lo]))
     return out
