@@ -152,6 +152,7 @@ def _finding_texts(ckb: CompiledKB) -> tuple[str, ...]:
 
 
 _ANSWER_WORDS = np.array(["absent", "present"], dtype=object)
+_NO_EVIDENCE: tuple[list[dict], list[dict]] = ([], [])  # read only: pydantic copies the lists it validates
 
 
 def _evidence_many(ckb: CompiledKB, top: list[tuple[list[int], list[float], list[int], list[float]]],
@@ -218,9 +219,8 @@ def assess(
     evidence = _evidence_many(ckb, top_answers(ckb, ev, one.w, p, shown, explain_top), ev, shown)
     probs, levels = p.tolist(), eff.tolist()
     for ci in ranked:
-        sup, opp = evidence.get(ci, ([], []))
-        conds.append({**info[ci], "probability": probs[ci],
-                      "level": RANK_LEVEL[levels[ci]], "supporting": sup, "opposing": opp})
+        sup, opp = evidence.get(ci, _NO_EVIDENCE)
+        conds.append(dict(info[ci], probability=probs[ci], level=RANK_LEVEL[levels[ci]], supporting=sup, opposing=opp))
     origin = {name: float(v) for name, v in zip(ckb.origin_names, p @ ckb.origin_matrix, strict=True)}
     other = _other_result(ckb, tri, p, evidence)
     return Assessment.model_validate({
