@@ -215,8 +215,7 @@ def top_answers(ckb: CompiledKB, ev: np.ndarray, w: np.ndarray, post: np.ndarray
     pr = _prepared(ckb)
     F = ev.size
     rows = np.flatnonzero(ev)
-    k, n = rows.size, min(top, rows.size)
-    if n == 0 or not cols:
+    if rows.size == 0 or top <= 0 or not cols:
         return [([], [], [], []) for _ in cols]
     answer_rows = rows + F * (ev[rows] > 0)  # columns of the [absent | present] tables
     total = (pr.like @ post)[answer_rows]  # P(answer | the mixture of all the candidates)
@@ -225,11 +224,23 @@ def top_answers(ckb: CompiledKB, ev: np.ndarray, w: np.ndarray, post: np.ndarray
     like = pr.like_t.take(ci, 0).take(answer_rows, 1)  # (len(cols), k)
     others = (total - like * pc) / np.maximum(1.0 - pc, 1e-12)
     contrib = w[rows] * (pr.log_like_t.take(ci, 0).take(answer_rows, 1) - np.log(np.maximum(others, 1e-300)))
+    return _pick(contrib, rows, top, beyond)
+
+
+_Listed = tuple[list[int], list[float], list[int], list[float]]  # raised most (findings, weights), lowered most
+
+
+def _pick(contrib: np.ndarray, rows: np.ndarray, n: int, beyond: float) -> list[_Listed]:
+    """Per row of ``contrib`` (candidates x answered findings ``rows``): the findings and weights of
+    the n largest weights above ``beyond`` and the n smallest below ``-beyond``, ordered as a stable
+    sort orders them. Only the weights at or past each row's n-th largest or smallest are sorted."""
+    k = contrib.shape[1]
+    n = min(n, k)
     part = np.partition(contrib, sorted({n - 1, k - n}), axis=1)  # the n-th smallest and largest of each row
     hi_r, hi_c = np.nonzero((contrib >= part[:, k - n:k - n + 1]) & (contrib > beyond))
     lo_r, lo_c = np.nonzero((contrib <= part[:, n - 1:n]) & (contrib < -beyond))
-    his: list[list[tuple[float, int]]] = [[] for _ in cols]
-    los: list[list[tuple[float, int]]] = [[] for _ in cols]
+    his: list[list[tuple[float, int]]] = [[] for _ in range(contrib.shape[0])]
+    los: list[list[tuple[float, int]]] = [[] for _ in range(contrib.shape[0])]
     for r, v, f in zip(hi_r.tolist(), contrib[hi_r, hi_c].tolist(), rows[hi_c].tolist(), strict=True):
         his[r].append((v, f))
     for r, v, f in zip(lo_r.tolist(), contrib[lo_r, lo_c].tolist(), rows[lo_c].tolist(), strict=True):
