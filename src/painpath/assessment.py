@@ -166,13 +166,29 @@ def _evidence_many(ckb: CompiledKB, top: list[tuple[list[int], list[float], list
     answer = _ANSWER_WORDS[(ev > 0).astype(np.intp)].tolist()
 
     def items(idx: list[int], weights: list[float], keep: list[bool]) -> list[dict]:
-        return [{"finding": keys[fi], "text": texts[fi], "answer": answer[fi], "weight": round(wt, 3)}
+        return [{"finding": keys[fi], "text": texts[fi], "answer": answer[fi], "weight": wt}
                 for fi, wt, k in zip(idx, weights, keep, strict=True) if k]
 
     out = {}
+    shown = _round3([x for hi_l, hw, lo_l, lw in top for x in (*hw, *lw)])  # as round(x, 3), in one pass
+    at = 0
     for ci, (hi_l, hw, lo_l, lw) in zip(cols, top, strict=True):
-        out[ci] = (items(hi_l, hw, [x > 0.05 for x in hw]),
-                   items(lo_l, lw, [x < -0.05 for x in lw]))
+        nh, nl = len(hw), len(lw)
+        out[ci] = (items(hi_l, shown[at:at + nh], [x > 0.05 for x in hw]),
+                   items(lo_l, shown[at + nh:at + nh + nl], [x < -0.05 for x in lw]))
+        at += nh + nl
+    return out
+
+
+def _round3(values: list[float]) -> list[float]:
+    """``[round(x, 3) for x in values]``, vectorised: NumPy's rounding (x * 1000, to the nearest
+    integer, / 1000) gives Python's correctly rounded result except within rounding error of a
+    half-way point, where Python's ``round`` decides."""
+    x = np.asarray(values, dtype=np.float64)
+    scaled = x * 1000.0
+    out = (np.rint(scaled) / 1000.0).tolist()
+    for i in np.flatnonzero(np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6).tolist():
+        out[i] = round(values[i], 3)
     return out
 
 

@@ -96,3 +96,13 @@ def test_nothing_answered_lists_nothing() -> None:
     one = assess_one(CKB, ev, 40, False)
     assert_allclose(one.post, posterior(CKB, ev[None, :], np.array([40]), np.array([False]))[0], rtol=1e-12)
     assert top_answers(CKB, ev, one.w, one.post, [0, 1], 5) == [([], [], [], []), ([], [], [], [])]
+
+
+def test_listed_weights_are_rounded_as_round_does() -> None:
+    from painpath.assessment import _round3
+
+    rng = np.random.default_rng(3)
+    # random weights, and values on or next to a half-way point at three decimals
+    values = [*rng.normal(0.0, 3.0, 20000).tolist(), *[(k + 0.5) / 1000 for k in range(-3000, 3000)],
+              *[np.nextafter((k + 0.5) / 1000, 9.0) for k in range(-300, 300)], 0.0625, 2.675, 1.0005]
+    assert _round3(values) == [round(v, 3) for v in values]
