@@ -237,7 +237,7 @@ def assess(
     for ci in ranked:
         sup, opp = evidence.get(ci, _NO_EVIDENCE)
         conds.append(dict(info[ci], probability=probs[ci], level=RANK_LEVEL[levels[ci]], supporting=sup, opposing=opp))
-    origin = {name: float(v) for name, v in zip(ckb.origin_names, p @ ckb.origin_matrix, strict=True)}
+    origin = dict(zip(ckb.origin_names, (p @ ckb.origin_matrix).tolist(), strict=True))
     other = _other_result(ckb, tri, p, evidence)
     return Assessment.model_validate({
         "case_id": case.id,

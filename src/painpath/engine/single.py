@@ -196,11 +196,13 @@ def _triage(ckb: CompiledKB, pr: _Prepared, evl: list[int], is_present: np.ndarr
     for (rank, threshold), mass in zip(pr.thresholds, held, strict=True):
         if mass >= threshold:
             cond = rank
-    if o is not None and post[o] > max(post[:o]):  # "other" leads
+    if o is not None and post[o] > post[:o].max():  # "other" leads
         cond = max(cond, eff[o])
-    return TriageArrays(np.array([max(floor_rank, cond)]), np.array([floor_rank]), np.array([floors], dtype=bool),
-                        np.array([cond]), eff_a, np.array([esc], dtype=bool),
-                        np.array([other], dtype=bool))
+    ranks = np.array([[max(floor_rank, cond), floor_rank, cond]])
+    fired = np.array([floors + esc + other], dtype=bool)
+    nf, ne = len(floors), len(esc)
+    return TriageArrays(ranks[:, 0], ranks[:, 1], fired[:, :nf], ranks[:, 2], eff_a, fired[:, nf:nf + ne],
+                        fired[:, nf + ne:])
 
 
 def top_answers(ckb: CompiledKB, ev: np.ndarray, w: np.ndarray, post: np.ndarray, cols: list[int], top: int,
