@@ -11,10 +11,10 @@ from pydantic import BaseModel, Field
 
 from painpath.cases import Case, Mode, encode, encode_many, parse_case
 from painpath.domain import LevelName, setting_for
-from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled, evidence_weights, posterior, triage_arrays
+from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled
 from painpath.engine.compiled import LEVEL_RANK, OTHER, RANK_LEVEL
-from painpath.engine.explain import contributions
 from painpath.engine.fast import assess_fast
+from painpath.engine.single import assess_one, top_answers
 from painpath.engine.triage import other_leads
 from painpath.errors import CaseError
 from painpath.messages import Message
@@ -155,29 +155,44 @@ def _finding_texts(ckb: CompiledKB) -> tuple[str, ...]:
     return tuple(ckb.kb.findings.findings[k].text for k in ckb.findings)
 
 
-def _evidence_many(ckb: CompiledKB, contrib: np.ndarray, ev: np.ndarray, cols: list[int],
-                   top: int) -> dict[int, tuple[list[dict], list[dict]]]:
-    """For each candidate in ``cols``: the ``top`` answers that raised and lowered it most
-    (|weight| > 0.05), as :class:`Evidence` data (the whole result is validated once, in Rust,
-    by ``model_validate``). One sort for all the candidates."""
+_ANSWER_WORDS = np.array(["absent", "present"], dtype=object)
+_NO_EVIDENCE: tuple[list[dict], list[dict]] = ([], [])  # read only: pydantic copies the lists it validates
+
+
+def _evidence_many(ckb: CompiledKB, top: list[tuple[list[int], list[float], list[int], list[float]]],
+                   ev: np.ndarray, cols: list[int]) -> dict[int, tuple[list[dict], list[dict]]]:
+    """For each candidate in ``cols``: the answers that raised and lowered it most (``top``, from
+    :func:`painpath.engine.single.top_answers`: findings and weights, |weight| > 0.05), as
+    :class:`Evidence` data (the whole result is validated once, in Rust, by ``model_validate``)."""
     if not cols:
         return {}
-    sub = contrib[:, cols]  # (F, k)
-    order = np.argsort(sub, axis=0, kind="stable")
-    hi, lo = order[::-1][:top], order[:top]
-    hi_w, lo_w = np.take_along_axis(sub, hi, 0), np.take_along_axis(sub, lo, 0)
     texts, keys = _finding_texts(ckb), ckb.findings
-    answer = np.where(ev > 0, "present", "absent").tolist()
+    answer = _ANSWER_WORDS[(ev > 0).astype(np.intp)].tolist()
 
     def items(idx: list[int], weights: list[float], keep: list[bool]) -> list[dict]:
-        return [{"finding": keys[fi], "text": texts[fi], "answer": answer[fi], "weight": round(wt, 3)}
+        return [{"finding": keys[fi], "text": texts[fi], "answer": answer[fi], "weight": wt}
                 for fi, wt, k in zip(idx, weights, keep, strict=True) if k]
 
     out = {}
-    hi_l, lo_l, hw, lw = hi.T.tolist(), lo.T.tolist(), hi_w.T.tolist(), lo_w.T.tolist()
-    for j, ci in enumerate(cols):
-        out[ci] = (items(hi_l[j], hw[j], [x > 0.05 for x in hw[j]]),
-                   items(lo_l[j], lw[j], [x < -0.05 for x in lw[j]]))
+    shown = _round3([x for hi_l, hw, lo_l, lw in top for x in (*hw, *lw)])  # as round(x, 3), in one pass
+    at = 0
+    for ci, (hi_l, hw, lo_l, lw) in zip(cols, top, strict=True):
+        nh, nl = len(hw), len(lw)
+        out[ci] = (items(hi_l, shown[at:at + nh], [x > 0.05 for x in hw]),
+                   items(lo_l, shown[at + nh:at + nh + nl], [x < -0.05 for x in lw]))
+        at += nh + nl
+    return out
+
+
+def _round3(values: list[float]) -> list[float]:
+    """``[round(x, 3) for x in values]``, vectorised: NumPy's rounding (x * 1000, to the nearest
+    integer, / 1000) gives Python's correctly rounded result except within rounding error of a
+    half-way point, where Python's ``round`` decides."""
+    x = np.asarray(values, dtype=np.float64)
+    scaled = x * 1000.0
+    out = (np.rint(scaled) / 1000.0).tolist()
+    for i in np.flatnonzero(np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6).tolist():
+        out[i] = round(values[i], 3)
     return out
 
 
@@ -209,28 +224,24 @@ def assess(
     if not isinstance(case, Case):
         case = parse_case(case, ckb)
     st = _setting_for(mode, setting, ckb)
-    ev = encode(case, ckb, mode)[None, :]
-    age = np.array([case.age])
-    female = np.array([case.sex == "female"])
-    w = evidence_weights(ckb, ev)
-    post = posterior(ckb, ev, age, female, st, w)
-    tri = triage_arrays(ckb, ev, post, age)
-    p = post[0]
-    contrib = contributions(ckb, ev[0], w[0], p)
+    ev = encode(case, ckb, mode)
+    # one case: the latency path (engine/single.py), the same float64 model as posterior/triage_arrays
+    one = assess_one(ckb, ev, case.age, case.sex == "female", st)
+    tri, p = one.triage, one.post
     info = _condition_info(ckb)
     C = len(ckb.conditions)
     eff = tri.effective_ranks[0]
     conds = []
     ranked = np.argsort(-p[:C], kind="stable").tolist()
     explained = ranked if explain_conditions is None else ranked[:explain_conditions]
-    evidence = _evidence_many(ckb, contrib, ev[0], explained + ([ckb.other_index] if ckb.other_index is not None else []),
-                              explain_top)
+    shown = explained + ([ckb.other_index] if ckb.other_index is not None else [])
+    # weights of evidence only for the candidates whose explanations are listed
+    evidence = _evidence_many(ckb, top_answers(ckb, ev, one.w, p, shown, explain_top), ev, shown)
     probs, levels = p.tolist(), eff.tolist()
     for ci in ranked:
-        sup, opp = evidence.get(ci, ([], []))
-        conds.append({**info[ci], "icd10cm": list(info[ci]["icd10cm"]), "probability": probs[ci],
-                      "level": RANK_LEVEL[levels[ci]], "supporting": sup, "opposing": opp})
-    origin = {name: float(v) for name, v in zip(ckb.origin_names, p @ ckb.origin_matrix, strict=True)}
+        sup, opp = evidence.get(ci, _NO_EVIDENCE)
+        conds.append(dict(info[ci], probability=probs[ci], level=RANK_LEVEL[levels[ci]], supporting=sup, opposing=opp))
+    origin = dict(zip(ckb.origin_names, (p @ ckb.origin_matrix).tolist(), strict=True))
     other = _other_result(ckb, tri, p, evidence)
     return Assessment.model_validate({
         "case_id": case.id,
