@@ -12,6 +12,10 @@ labels defined in Python dictionaries (body regions, triage levels, origins, int
 values the templates pass through ``_()`` (sex, mode, evidence grades), and the English that
 code composes: the English template of every message id in ``painpath.messages.MESSAGES``.
 
+Last come the retired msgids of ``src/painpath/web/locale/retired.pot``: English PainPath no longer
+writes that pages and stored records from earlier versions may still show; keeping them in the
+template keeps their translations when the catalogue is regenerated.
+
 The Keele STarT Back wording (``careplan/data/startback.yaml``: instructions, the nine items,
 the answer options, the tool's name and copyright statement) is reproduced word for word under
 Keele's licence, which does not cover translations. Those msgids carry a ``DO NOT TRANSLATE``
@@ -21,6 +25,7 @@ comment and stay untranslated (see :func:`keele_verbatim`).
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -40,6 +45,9 @@ KEELE_COMMENT = ("DO NOT TRANSLATE: word-for-word Keele STarT Back wording; its 
                  "translations (Keele University's permission is needed). Leave msgstr empty.")
 MAX_COMMENTS = 3
 MESSAGE_KEY = "MESSAGES."  # the comment of a message id's template (painpath.messages)
+#: msgids PainPath no longer writes that earlier pages and stored records may still show: kept in the
+#: template (last) so that regenerating the catalogue keeps their translations.
+RETIRED = ROOT / "src/painpath/web/locale/retired.pot"
 
 # (msgid, location file, key path inside it)
 Entry = tuple[str, str, str]
@@ -66,6 +74,9 @@ def _kb_entries() -> Iterator[Entry]:
         yield fl.reason, f"{KB_DATA}/triage.yaml", f"floors.{fl.id}.reason"
     for esc in t.escalations:
         yield esc.reason, f"{KB_DATA}/triage.yaml", f"escalations.{esc.id}.reason"
+    other = kb.model.other
+    for oesc in other.escalations if other is not None else []:
+        yield oesc.reason, f"{KB_DATA}/model.yaml", f"other.escalations.{oesc.id}.reason"
 
 
 def _care_entries() -> Iterator[Entry]:
@@ -141,6 +152,7 @@ def keele_verbatim() -> set[str]:
 
 
 def _code_entries() -> Iterator[Entry]:
+    from painpath.assessment import OTHER_LEADS_TEXT, OTHER_POSSIBLE_TEXT
     from painpath.careplan.schema import GRADES
     from painpath.cases import Mode
     from painpath.interview.presenting import REGIONS
@@ -150,6 +162,8 @@ def _code_entries() -> Iterator[Entry]:
 
     for key, label in REGIONS.items():
         yield label, "src/painpath/interview/presenting.py", f"REGIONS.{key}"
+    yield OTHER_LEADS_TEXT, "src/painpath/assessment.py", "OTHER_LEADS_TEXT (OtherResult.message: the unlisted cause leads)"
+    yield OTHER_POSSIBLE_TEXT, "src/painpath/assessment.py", "OTHER_POSSIBLE_TEXT (OtherResult.message: 20% or more)"
     for key, label in LEVEL_LABEL.items():
         yield label, "src/painpath/web/render.py", f"LEVEL_LABEL.{key}"
     for key, label in ORIGIN_LABEL.items():
@@ -212,6 +226,11 @@ def build_catalog(merge: Iterable[Path] = ()) -> Catalog:
             existing.flags |= set(flags)
         else:
             cat.add(msgid, locations=locs, auto_comments=comments, flags=flags)  # type: ignore[arg-type]
+    if RETIRED.exists():
+        with RETIRED.open("rb") as f:
+            for msg in read_po(f):
+                if msg.id and cat.get(msg.id, context=msg.context) is None:
+                    cat.add(msg.id, auto_comments=msg.auto_comments, flags=msg.flags, context=msg.context)
     return cat
 
 
@@ -222,11 +241,23 @@ def main(argv: list[str] | None = None) -> int:
                     help="POT file from `pybabel extract` to include first (repeatable)")
     args = ap.parse_args(argv)
     cat = build_catalog(args.merge)
+    buf = io.BytesIO()
+    # No line numbers in the locations: they move with every edit of the web code, and the catalogue would
+    # change (and need reviewing) without any text changing. The file names stay.
+    write_po(buf, cat, width=100, omit_header=False, include_lineno=False)
+    new = buf.getvalue()
+    if args.output.exists() and _without_date(args.output.read_bytes()) == _without_date(new):
+        print(f"{args.output} is up to date ({len(cat)} msgids)")  # kept as it is, creation date included
+        return 0
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    with args.output.open("wb") as f:
-        write_po(f, cat, width=100, omit_header=False, include_lineno=True)
+    args.output.write_bytes(new)
     print(f"wrote {len(cat)} msgids to {args.output}")
     return 0
+
+
+def _without_date(pot: bytes) -> list[bytes]:
+    """The catalogue's lines without its creation date (which changes on every run)."""
+    return [line for line in pot.splitlines() if not line.startswith(b'"POT-Creation-Date:')]
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
   and none of PainPath's adapters.
 * The application layer (painpath.services) imports neither frameworks nor storage nor front ends.
 * Storage is a repository (load, save, visibility, audit, transactions): it imports no use case of
-  painpath.services and no front end; the use cases reach it through services.stored.AssessmentRepository.
+  painpath.services and no front end, and takes only data types from painpath.interview (no step: start,
+  answer, withdraw, next_step, validation); the use cases reach it through services.stored.AssessmentRepository.
 * The level is decided in one place, painpath.services.final_level (plus the engine's own triage): no other
   code raises a level (``more_urgent``, or ``max``/``min`` over levels or ranks).
 * The front ends (api, web, fhir, cli) never import one another: what the HTTP ones share lives in
@@ -115,6 +116,39 @@ def test_storage_makes_no_domain_decision_and_imports_no_use_case_or_front_end(p
     assert not bad, f"{path.relative_to(PKG)} imports {bad}: storage is called by the use cases, never calls them"
 
 
+#: What storage may take from painpath.interview: the data it stores, never a step of the interview (start,
+#: answer, withdraw, next_step, validation such as no_pain_anywhere): those are use cases (services.stored).
+INTERVIEW_DATA = {"InterviewState", "Step", "Answer"}
+
+
+def _interview_names(source: str) -> set[str]:
+    """Names a module takes from painpath.interview (``import painpath.interview...`` counts as all of it)."""
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("painpath.interview"):
+            out.update(f"{node.module}.{a.name}" if node.module != "painpath.interview" else a.name for a in node.names)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("painpath.interview"))
+    return out
+
+
+@pytest.mark.parametrize("path", sorted((PKG / "storage").rglob("*.py")), ids=lambda p: str(p.relative_to(PKG)))
+def test_storage_takes_only_data_from_the_interview_no_step(path: Path) -> None:
+    bad = sorted(_interview_names(path.read_text(encoding="utf-8")) - INTERVIEW_DATA)
+    assert not bad, (f"{path.relative_to(PKG)} imports {bad} from painpath.interview: creating, answering and "
+                     "withdrawing are use cases (painpath.services.stored), storage only stores the state")
+
+
+def test_the_interview_import_check_finds_steps() -> None:
+    """The check above flags what storage used to import (before the use cases moved to services.stored)."""
+    old = ("from painpath.interview import InterviewState, Step, answer, next_step, start, withdraw\n"
+           "from painpath.interview.policy import validate_state\n"
+           "from painpath.interview.state import no_pain_anywhere\nimport painpath.interview.state\n")
+    assert _interview_names(old) - INTERVIEW_DATA == {
+        "answer", "next_step", "start", "withdraw", "painpath.interview.policy.validate_state",
+        "painpath.interview.state.no_pain_anywhere", "painpath.interview.state"}
+
+
 def test_the_storage_repository_is_the_one_the_use_cases_expect() -> None:
     """AssessmentStore has every method of the services' AssessmentRepository (mypy checks the types at the
     call sites; this catches a method renamed on one side only)."""
@@ -122,7 +156,7 @@ def test_the_storage_repository_is_the_one_the_use_cases_expect() -> None:
     from painpath.storage.assessments import AssessmentStore
 
     wanted = {n for n in vars(AssessmentRepository) if not n.startswith("_")}
-    assert wanted >= {"load", "save_conclusion", "create_followup"}
+    assert wanted >= {"load", "save_conclusion", "create_followup", "create", "save_state"}
     assert wanted <= set(dir(AssessmentStore)), sorted(wanted - set(dir(AssessmentStore)))
 
 

@@ -12,9 +12,9 @@ from painpath.careplan import OutcomeSnapshot, PsfsActivity, score_startback
 from painpath.careplan.loader import load_care_content
 from painpath.domain import Level, StopReason
 from painpath.engine import default_compiled
-from painpath.interview import InterviewState, answer, next_step
+from painpath.interview import InterviewState, answer, next_step, start
 from painpath.messages import MESSAGES, Message, Template, render, render_all, stop_message
-from painpath.services import care_plan, followup_result
+from painpath.services import FollowUpInput, care_plan, conclude, followup_result
 
 CKB = default_compiled()
 KB = CKB.kb.conditions.conditions
@@ -41,6 +41,9 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
        for lv in ("soon", "urgent", "emergency")},
     "plan.note.level_raised": ({"from_level": "self_care", "to_level": "urgent", "condition": B},
                                f"level raised from self_care to urgent, the lowest level for {B}"),
+    "plan.note.level_raised_followup": ({"from_level": "self_care", "to_level": "soon"},
+                                        "level raised from self_care to soon, what the follow-up calls for "
+                                        "(worse, or not improving)"),
     "plan.note.no_content": ({"keys": ["not_a_condition", "x"]},
                              f"no care content for {['not_a_condition', 'x']}; skipped"),
     "plan.note.startback_not_back": ({}, "STarT Back applies to back-related pain only; not used for this condition"),
@@ -132,6 +135,11 @@ def _plans() -> list[Any]:
     sb = score_startback({**{f"item{i}": False for i in range(1, 9)}, "item9": 1})
     plans.append(care_plan([("calf_muscle_strain", 0.9)], "self_care", {}, startback=sb))
     plans.append(care_plan([(A, 0.9)], "self_care", {}))
+    calf = {"calf_pain": "present", "pain_below_knee": "present", "leg_pain_worse_than_back": "present",
+            "onset_sudden_during_activity": "present"}
+    worse = FollowUpInput(OutcomeSnapshot(pain=3), OutcomeSnapshot(pain=8), weeks_since_first=2)
+    raised = conclude(answer(start(35, "male", "self"), calf, default_compiled()), followup=worse)
+    plans.append(raised.plan)  # raised by the follow-up
     return plans
 
 

@@ -377,12 +377,14 @@ def assess_many(
     )
 
 
-def care_plan_for(result: Assessment, case: Case, startback: Any = None, *, level: str | None = None) -> Any:
+def care_plan_for(result: Assessment, case: Case, startback: Any = None, *, level: str | None = None,
+                  followup_level: str | None = None) -> Any:
     """The tailored care plan (:class:`painpath.careplan.CarePlan`) for an assessment of ``case``, at ``level``:
-    the plan's level decided by ``painpath.services.final_level`` (``painpath.services.conclude`` passes it)."""
+    the final level decided by ``painpath.services.final_level`` (``painpath.services.conclude`` passes it, and
+    ``followup_level``, what a follow-up calls for, so that the plan's note says why the level was raised)."""
     from painpath.careplan import build_care_plan
 
     ranked = result.ranking()  # "other" included, so an unexplained pattern gets its own plan
     reasons = [r.text for r in result.triage.reasons]
     return build_care_plan(ranked, result.triage.level, dict(case.findings), level=level, triage_reasons=reasons,
-                           startback=startback)
+                           startback=startback, followup_level=followup_level)

@@ -113,6 +113,9 @@ MESSAGES: dict[str, Template] = {
     "plan.note.level_raised": Template(
         "level raised from {from_level} to {to_level}, the lowest level for {condition}",
         {"from_level": "raw", "to_level": "raw", "condition": "raw"}, _NOTES),
+    "plan.note.level_raised_followup": Template(
+        "level raised from {from_level} to {to_level}, what the follow-up calls for (worse, or not improving)",
+        {"from_level": "raw", "to_level": "raw"}, _NOTES),
     "plan.note.no_content": Template("no care content for {keys}; skipped", {"keys": "key_list"}, _NOTES),
     "plan.note.startback_not_back": Template(
         "STarT Back applies to back-related pain only; not used for this condition", {}, _NOTES),

@@ -48,6 +48,7 @@ class Env:
     def __init__(self, tmp: Path, database_url: str | None = None) -> None:
         from sqlalchemy import update
 
+        from painpath import services
         from painpath.api.app import create_app
         from painpath.config import Settings
         from painpath.engine import default_compiled
@@ -78,10 +79,10 @@ class Env:
             self.api_key_id = accounts.issue_token(s, clinic.id, kind="api", name="fuzz key")[0].id
             admin = accounts.resolve_token(s, self.admin_token)
             assert admin is not None
-            mine = store.create(s, admin, age=47, sex="female")  # the patient token's assessment
+            mine = services.create(store.AssessmentStore(s, admin), age=47, sex="female")  # the patient token's assessment
             self.patient_assessment_id, self.patient_token = mine.record.id, mine.patient_token
-            self.clinic_assessment_id = store.create(s, admin, age=60, sex="male").record.id
-            self.share_code = store.create(s, None, age=35, sex="female").share_code  # not yet shared
+            self.clinic_assessment_id = services.create(store.AssessmentStore(s, admin), age=60, sex="male").record.id
+            self.share_code = services.create(store.AssessmentStore(s, None), age=35, sex="female").share_code  # not yet shared
 
     def make_realistic(self, case: Any, who: str) -> None:
         """Swap generated identifiers for real ones (the other generated values are kept)."""

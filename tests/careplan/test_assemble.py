@@ -201,8 +201,13 @@ def test_the_plan_does_not_decide_its_level_it_refuses_one_below_the_condition_o
         build_care_plan([("deep_vein_thrombosis", 0.7)], "self_care", {})
     with pytest.raises(ValueError, match=r"^level: soon is below the triage level urgent"):
         build_care_plan([("lumbar_radicular", 0.7)], "urgent", {}, level="soon")
-    plan = build_care_plan([("lumbar_radicular", 0.7)], "self_care", {}, level="urgent")  # raised for another reason
+    with pytest.raises(ValueError, match=r"^level: nothing raises the plan from self_care to urgent"):
+        build_care_plan([("lumbar_radicular", 0.7)], "self_care", {}, level="urgent")  # no reason given for it
+    with pytest.raises(ValueError, match=r"^level: the follow-up calls for at least urgent, got soon"):
+        build_care_plan([("lumbar_radicular", 0.7)], "self_care", {}, level="soon", followup_level="urgent")
+    plan = build_care_plan([("lumbar_radicular", 0.7)], "self_care", {}, level="urgent", followup_level="urgent")
     assert plan.level == "urgent" and plan.exercises == []
+    assert [m.id for m in plan.note_messages if m.id.startswith("plan.note.level")] == ["plan.note.level_raised_followup"]
 
 
 def test_warning_floor_plan_lists_triage_reasons_and_triggered_clinician_steps():

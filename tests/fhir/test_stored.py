@@ -105,3 +105,35 @@ def test_tenancy_and_authentication(fc: TestClient, stored: dict[str, Any], kind
     _get(fc, f"/fhir/{kind}/{aid}", {"Authorization": "Bearer ppk_not-a-real-token"}, 401)
     _get(fc, f"/fhir/{kind}/{uuid.uuid4()}", stored["key_a"], 404)
     _get(fc, f"/fhir/{kind}/{stored['unfinished']}", stored["key_a"], 404)  # no result yet
+
+
+CALF = {"calf_pain": "present", "pain_below_knee": "present", "leg_pain_worse_than_back": "present",
+        "onset_sudden_during_activity": "present"}
+
+
+def test_a_worse_follow_up_on_a_self_care_assessment_is_one_level_everywhere(fc: TestClient,
+                                                                              app_env: dict[str, Any]) -> None:
+    """The follow-up calls for soon on a self-care assessment: the plan is built at soon (with the note saying
+    the follow-up raised it), soon is the stored level (REST) and the FHIR disposition, whose notes say why."""
+    c: TestClient = app_env["client"]
+    _, key = _clinic_key(app_env)
+    root = c.post("/v1/assessments", json={"age": 35, "sex": "male"}, headers=key).json()["assessment"]["id"]
+    c.put(f"/v1/assessments/{root}/answers", json={"answers": CALF}, headers=key)
+    c.put(f"/v1/assessments/{root}/outcome", json={"pain": 3}, headers=key)
+    first = c.post(f"/v1/assessments/{root}/finish", headers=key).json()
+    assert first["triage_level"] == first["plan"]["level"] == first["result"]["triage"]["level"] == "self_care"
+    fid = c.post(f"/v1/assessments/{root}/followups", headers=key).json()["assessment"]["id"]
+    c.put(f"/v1/assessments/{fid}/answers", json={"answers": CALF}, headers=key)
+    c.put(f"/v1/assessments/{fid}/outcome", json={"pain": 8}, headers=key)
+    fin = c.post(f"/v1/assessments/{fid}/finish", headers=key).json()
+    assert fin["result"]["triage"]["level"] == "self_care"  # the engine's triage is unchanged
+    assert fin["triage_level"] == fin["plan"]["level"] == fin["followup"]["level"] == "soon"
+    note = "level raised from self_care to soon, what the follow-up calls for (worse, or not improving)"
+    assert note in fin["plan"]["notes"] and not any("lowest level for" in n for n in fin["plan"]["notes"])
+    assert fin["plan"]["headline"] != first["plan"]["headline"]  # the soon content, not the self-care one
+    b = _get(fc, f"/fhir/Bundle/{fid}", key, 200)
+    tri = next(e["resource"] for e in b["entry"] if e["resource"].get("code", {}).get("coding", [{}])[0].get("code")
+               == "triage-disposition")
+    assert tri["valueCodeableConcept"]["coding"][0]["code"] == "soon"
+    notes = [n["text"] for n in tri.get("note", [])]
+    assert note in notes and any(n.startswith("Follow-up raised the level: pain 3 -> 8 (worse)") for n in notes)

@@ -46,10 +46,10 @@ def test_a_worse_follow_up_raises_the_final_level_and_never_lowers_it() -> None:
 
 
 def test_final_level_is_the_more_urgent_of_triage_and_follow_up() -> None:
-    assert final_level("soon") == Levels(triage="soon", plan="soon", followup=None, final="soon")
+    assert final_level("soon") == Levels(triage="soon", condition=None, followup=None, final="soon")
     assert final_level("soon", followup_min_level="urgent").final == "urgent"
     assert final_level("emergency", followup_min_level="soon").final == "emergency"
-    assert final_level("soon", followup_min_level="self_care") == Levels("soon", "soon", "soon", "soon")
+    assert final_level("soon", followup_min_level="self_care") == Levels("soon", None, "self_care", "soon")
 
 
 def test_startback_answers_that_cannot_be_scored_name_startback() -> None:

@@ -1,6 +1,7 @@
-"""The levels are decided in one place, services.final_level: the triage level, raised to the lowest level of
-the condition the care plan is for and to what a follow-up calls for. The plan and the follow-up comparison
-are built at the levels it decides (tests/test_architecture.py checks that nothing else raises a level)."""
+"""The level is decided in one place, services.final_level: one final level, the triage level raised to the
+lowest level of the condition the care plan is for and to what a follow-up calls for. The plan and the
+follow-up comparison are built at it and it is the level stored (tests/test_architecture.py checks that nothing
+else raises a level)."""
 
 from __future__ import annotations
 
@@ -29,11 +30,12 @@ NAMES = [lvl.value for lvl in Level]
 def test_final_level_raises_each_level_to_its_inputs_and_never_lowers(triage: str, base: str | None,
                                                                       needs: str | None) -> None:
     got = final_level(triage, lead_base_level=base, followup_min_level=needs)
-    assert got.triage == triage
-    assert got.plan == max(Level(triage), Level(base or triage)).value
-    assert got.followup == (None if needs is None else max(Level(triage), Level(needs)).value)
-    assert got.final == (got.followup or triage)
-    assert min(Level(got.plan), Level(got.final)) >= Level(triage)
+    assert (got.triage, got.condition, got.followup) == (triage, base, needs)
+    assert got.final == max(Level(triage), Level(base or triage), Level(needs or triage)).value
+    assert Level(got.final) >= Level(triage)
+    raised = {"condition": base, "followup": needs}
+    assert got.raised_by == tuple(k for k, v in raised.items() if got.final != triage and v == got.final)
+    assert bool(got.raised_by) == (got.final != triage)
 
 
 def test_final_level_names_an_unknown_level() -> None:
@@ -57,30 +59,52 @@ def _spy(monkeypatch: pytest.MonkeyPatch, decide: Any = None) -> list[Levels]:
     return seen
 
 
-def test_the_plan_the_follow_up_and_the_stored_level_all_come_from_final_level(monkeypatch: pytest.MonkeyPatch) -> None:
+FOLLOWUP_NOTE = "level raised from self_care to soon, what the follow-up calls for (worse, or not improving)"
+
+
+def test_the_plan_the_follow_up_and_the_stored_level_are_the_one_final_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worse follow-up on a self-care assessment: the plan is at soon (no self-care content) with the note
+    saying the follow-up raised it, the follow-up is at soon, and soon is the level stored."""
     st = answer(start(35, "male", "self"), CALF, CKB)
     seen = _spy(monkeypatch)
     done = conclude(st, CKB, followup=WORSE)
-    assert len(seen) == 1 and done.levels == seen[0]
-    assert done.plan.level == seen[0].plan
-    assert done.followup is not None and done.followup.level == seen[0].followup and done.followup.escalated
-    assert done.level == seen[0].final == "soon" and done.assessment.triage.level == "self_care"
+    assert len(seen) == 1 and done.levels == seen[0] and seen[0].raised_by == ("followup",)
+    assert done.assessment.triage.level == "self_care"
+    assert done.level == done.plan.level == seen[0].final == "soon"
+    assert done.followup is not None and done.followup.level == "soon" and done.followup.escalated
+    assert FOLLOWUP_NOTE in done.plan.notes
+    assert not any("the lowest level for" in n for n in done.plan.notes)
+    plain = conclude(st, CKB)
+    assert plain.plan.level == "self_care" and plain.plan.model_dump() != done.plan.model_dump()
+    assert done.plan.headline != plain.plan.headline  # the soon content, not the self-care one
 
 
 def test_a_decision_from_final_level_is_what_the_plan_and_follow_up_are_built_at(monkeypatch: pytest.MonkeyPatch) -> None:
     """Replace the decision: the plan and the follow-up follow it, so neither decides a level of its own."""
     st = answer(start(35, "male", "self"), CALF, CKB)
-    _spy(monkeypatch, lambda triage, **_: Levels(triage=triage, plan="urgent", followup="emergency", final="emergency"))
+    _spy(monkeypatch, lambda triage, **kw: Levels(triage=triage, condition=kw.get("lead_base_level"),
+                                                  followup="urgent", final="urgent"))
     done = conclude(st, CKB, followup=WORSE)
     assert done.plan.level == "urgent" and done.plan.exercises == []
-    assert any(n.startswith(f"level raised from {done.assessment.triage.level} to urgent") for n in done.plan.notes)
-    assert done.followup is not None and done.followup.level == "emergency"
-    assert done.level == "emergency"
+    assert (f"level raised from {done.assessment.triage.level} to urgent, what the follow-up calls for "
+            "(worse, or not improving)") in done.plan.notes
+    assert done.followup is not None and done.followup.level == "urgent"
+    assert done.level == "urgent"
 
 
-def test_the_plan_is_raised_to_its_condition_s_lowest_level_through_final_level(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_level_nothing_calls_for_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A decision above every input would leave the plan's note unable to say why: the plan refuses it."""
+    st = answer(start(35, "male", "self"), CALF, CKB)
+    _spy(monkeypatch, lambda triage, **kw: Levels(triage=triage, condition=kw.get("lead_base_level"),
+                                                  followup=kw.get("followup_min_level"), final="emergency"))
+    with pytest.raises(ValueError, match="nothing raises the plan from self_care to emergency"):
+        conclude(st, CKB, followup=WORSE)
+
+
+def test_the_plan_is_raised_to_its_condition_s_lowest_level_and_so_is_the_stored_level(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """An assessment whose triage is below its leading condition's lowest level (the engine rarely gives one;
-    built here from a real one): the plan is raised by final_level, with the note, and the stored level is not."""
+    built here from a real one): the one level is the condition's, with the condition's note."""
     state = answer(start(60, "female", "self"), DVT, CKB)
     real = conclude_case(state.as_case(), mode="self", ckb=CKB).assessment
     key, base = plan_lead(real.ranking())
@@ -88,14 +112,37 @@ def test_the_plan_is_raised_to_its_condition_s_lowest_level_through_final_level(
     low = real.model_copy(update={"triage": real.triage.model_copy(update={"level": "self_care"})})
     seen = _spy(monkeypatch)
     done = conclude(state, CKB, assessment=low)
-    assert seen == [Levels(triage="self_care", plan=base, followup=None, final="self_care")]
-    assert done.plan.level == base and done.level == "self_care"
+    assert seen == [Levels(triage="self_care", condition=base, followup=None, final=base)]
+    assert done.plan.level == base and done.level == base and seen[0].raised_by == ("condition",)
     assert f"level raised from self_care to {base}, the lowest level for {key}" in done.plan.notes
+    assert not any("follow-up" in n for n in done.plan.notes)
+    # with an improving follow-up the follow-up is compared at that level too, and does not call it escalated
+    better = FollowUpInput(OutcomeSnapshot(pain=8), OutcomeSnapshot(pain=2), weeks_since_first=2)
+    again = conclude(state, CKB, assessment=low, followup=better)
+    assert again.level == again.plan.level == base
+    assert again.followup is not None and again.followup.level == base and not again.followup.escalated
+    assert not any("follow-up" in n for n in again.plan.notes)
+
+
+def test_when_the_condition_and_the_follow_up_both_call_for_the_level_both_notes_say_so(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    state = answer(start(60, "female", "self"), DVT, CKB)
+    real = conclude_case(state.as_case(), mode="self", ckb=CKB).assessment
+    key, base = plan_lead(real.ranking())
+    low = real.model_copy(update={"triage": real.triage.model_copy(update={"level": "self_care"})})
+    done = conclude(state, CKB, assessment=low, followup=WORSE)
+    if base == "soon":
+        assert done.levels.raised_by == ("condition", "followup")
+        assert f"level raised from self_care to soon, the lowest level for {key}" in done.plan.notes
+        assert FOLLOWUP_NOTE in done.plan.notes
+    else:  # the condition calls for more than the follow-up: only its note
+        assert done.levels.raised_by == ("condition",) and done.level == base
+        assert not any("follow-up" in n for n in done.plan.notes)
 
 
 def test_every_condition_s_lowest_level_is_the_one_final_level_raises_to() -> None:
     content = load_care_content()
     for key, cond in content.conditions.items():
         assert plan_lead([(key, 0.9)]) == (key, cond.base_level)
-        assert final_level("self_care", lead_base_level=plan_lead([(key, 0.9)])[1]).plan == cond.base_level
+        assert final_level("self_care", lead_base_level=plan_lead([(key, 0.9)])[1]).final == cond.base_level
     assert plan_lead([("not_a_condition", 0.9)])[0] == "other"  # nothing with content: the "other" plan

@@ -23,11 +23,11 @@ def _clinic(database, make_clinic) -> Principal:  # type: ignore[no-untyped-def]
 
 def _record(database, who: Principal | None, *, finish: bool) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     with database.write() as s:
-        created = store.create(s, who, age=55, sex="male")
+        created = services.create(store.AssessmentStore(s, who), age=55, sex="male")
         aid = created.record.id
     owner = who or Principal(kind="patient", assessment_id=aid)
     with database.write() as s:
-        store.record_answers(s, owner, aid, ANSWERS)
+        services.record_answers(store.AssessmentStore(s, owner), aid, ANSWERS)
         if finish:
             services.finish(store.AssessmentStore(s, owner), aid)
     return aid, created.share_code
@@ -39,8 +39,9 @@ def _operations(aid: str):  # type: ignore[no-untyped-def]
         ("load", lambda s, w: store.load(s, w, aid)),
         ("load_for_update", lambda s, w: store.load(s, w, aid, for_update=True)),
         ("read", lambda s, w: store.read(s, w, aid)),
-        ("record_answers", lambda s, w: store.record_answers(s, w, aid, {"calf_pain": "present"})),
-        ("withdraw_answers", lambda s, w: store.withdraw_answers(s, w, aid, findings=["low_back_pain"])),
+        ("record_answers", lambda s, w: services.record_answers(store.AssessmentStore(s, w), aid, {"calf_pain": "present"})),
+        ("withdraw_answers", lambda s, w: services.withdraw_answers(store.AssessmentStore(s, w), aid,
+                                                                    findings=["low_back_pain"])),
         ("set_outcome", lambda s, w: store.set_outcome(s, w, aid, OutcomeSnapshot(pain=5))),
         ("finish", lambda s, w: services.finish(store.AssessmentStore(s, w), aid)),
         ("amend", lambda s, w: services.amend(store.AssessmentStore(s, w), aid, {"calf_pain": "present"})),

@@ -22,6 +22,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 from markupsafe import escape
 
+from painpath.assessment import OTHER_LEADS_TEXT, OTHER_POSSIBLE_TEXT
 from painpath.careplan import load_care_content
 from painpath.engine import default_compiled
 from painpath.messages import MESSAGES, Message, default_names
@@ -53,19 +54,27 @@ def _read(path: Path, locale: str | None = None) -> Catalog:
         return read_po(f, locale=locale)
 
 
+def _pybabel() -> list[str]:
+    pybabel = Path(sys.executable).parent / "pybabel"
+    return [str(pybabel)] if pybabel.is_file() else [sys.executable, "-m", "babel.messages.frontend"]
+
+
 @pytest.fixture(scope="module")
-def extracted(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
+def extracted_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh extraction, exactly as ``make messages`` does it, into a temporary directory."""
     out = tmp_path_factory.mktemp("i18n")
-    pybabel = Path(sys.executable).parent / "pybabel"
-    cmd = [str(pybabel)] if pybabel.is_file() else [sys.executable, "-m", "babel.messages.frontend"]
     args = ["extract", "-F", "babel.cfg", "-w", "100", "--project", "PainPath", "-o", str(out / "web.pot"),
             "."]
-    run = subprocess.run([*cmd, *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+    run = subprocess.run([*_pybabel(), *args], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     # the content half in this process (same code as the command line, and the loaders are already warm)
     assert EXTRACT.main(["--merge", str(out / "web.pot"), "-o", str(out / "messages.pot")]) == 0
-    return _read(out / "messages.pot")
+    return out
+
+
+@pytest.fixture(scope="module")
+def extracted(extracted_dir: Path) -> Catalog:
+    return _read(extracted_dir / "messages.pot")
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +106,35 @@ def test_extraction_finds_templates_code_kb_and_care_plans(extracted: Catalog) -
         "Warning signs",  # PHASES
         "may help",  # evidence grade shown through _()
         *(t.text for t in MESSAGES.values()),
+        # shown through _() from the assessment: the "unlisted cause" texts and its escalation reasons
+        OTHER_LEADS_TEXT, OTHER_POSSIBLE_TEXT,
+        *(e.reason for e in kb.model.other.escalations),  # type: ignore[union-attr]  # the KB has the other class
     }
     assert expected <= ids, sorted(expected - ids)
     assert KEELE <= ids
+
+
+def _lines_without_date(path: Path) -> list[str]:
+    return [line for line in path.read_text(encoding="utf-8").splitlines()
+            if not line.startswith('"POT-Creation-Date:')]
+
+
+def test_the_committed_catalogue_is_what_make_messages_writes(extracted_dir: Path) -> None:
+    """The committed .pot and Spanish .po are exactly the output of ``make messages`` (the .pot up to its
+    creation date), so running it changes nothing unless a string changed, and it can never silently drop or
+    change a translation that was only in the committed file."""
+    pot = PO.parents[2] / "messages.pot"
+    assert _lines_without_date(pot) == _lines_without_date(extracted_dir / "messages.pot"), (
+        f"{pot.relative_to(REPO)} is not what `make messages` writes: run it and review the diff")
+    po = extracted_dir / "es" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True)
+    po.write_bytes(PO.read_bytes())
+    args = ["update", "-i", str(pot), "-d", str(extracted_dir), "-l", "es", "-w", "100", "--no-fuzzy-matching",
+            "--ignore-obsolete"]
+    run = subprocess.run([*_pybabel(), *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert po.read_bytes() == PO.read_bytes(), (
+        f"{PO.relative_to(REPO)} is not what `make messages` writes: run it and review the diff")
 
 
 def test_every_extracted_string_has_a_spanish_translation(extracted: Catalog, spanish: Catalog) -> None:

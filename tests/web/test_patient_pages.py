@@ -577,3 +577,21 @@ def test_why_asked_is_plain_and_names_no_illness() -> None:
     own = [s for s, sc in kb.interview.screens.items() if sc.phase in ("warning", "history")]
     assert all(s in why.WHY for s in own), [s for s in own if s not in why.WHY]
     assert len({texts[s] for s in own}) == len(own)  # one reason per screen, not one line for all
+
+
+def test_a_raised_stored_level_shows_with_its_own_advice_on_the_result_page_and_report(web) -> None:  # type: ignore[no-untyped-def]
+    """The stored level is the final one (services.final_level); when it is above the engine's triage level
+    (raised by a follow-up or the plan's condition), the page shows that level's advice, not the engine's."""
+    b = web.browser
+    aid = b.finished(regions=["calf_pain"])
+    rec = record(web, aid)
+    engine_level = rec.result["triage"]["level"]
+    assert rec.triage_level == engine_level == "self_care"
+    kb_text = default_compiled().kb.triage.level_text
+    html = _main(b.get(f"/a/{aid}/result").text)
+    assert LEVEL_RE.findall(html) == [LEVEL_LABEL["self_care"]] and kb_text["self_care"] in html
+    with web.database.write() as s:
+        s.get(AssessmentRecord, aid).triage_level = "soon"
+    html = _main(b.get(f"/a/{aid}/result").text)
+    assert LEVEL_RE.findall(html) == [LEVEL_LABEL["soon"]]
+    assert kb_text["soon"] in html and kb_text["self_care"] not in html

@@ -54,7 +54,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def out(rec: AssessmentRecord) -> AssessmentOut:
-    step = store.step_of(rec)
+    step = services.pending_step(store.state_of(rec), finished=rec.status != "in_progress")
     return AssessmentOut(
         id=rec.id, status=rec.status, mode=rec.mode, setting=rec.setting, followup_of=store.shown_followup_of(rec),
         patient_ref=rec.patient_ref, shared_with_clinic=rec.clinic_id is not None, revision=rec.revision,
@@ -94,8 +94,8 @@ def create_assessment(body: CreateAssessment, request: Request, db: DB, who: May
         store.count_anonymous(db, client=client_key(request), per_client=settings.anonymous_per_client,
                               window=settings.intake_window_seconds)
     with db.write() as s:
-        created = store.create(s, who, age=body.age, sex=body.sex, mode=body.mode, setting=body.setting,
-                               intake_code=body.intake_code, patient_ref=body.patient_ref)
+        created = services.create(store.AssessmentStore(s, who), age=body.age, sex=body.sex, mode=body.mode,
+                                  setting=body.setting, intake_code=body.intake_code, patient_ref=body.patient_ref)
     return _created(created, settings)
 
 
@@ -113,7 +113,8 @@ def put_answers(assessment_id: str, body: AnswersUpdate, db: DB, who: Who, setti
     if len(body.answers) > settings.max_answers_per_request:
         raise acc.ServiceError(f"answers: at most {settings.max_answers_per_request} answers per request")
     with db.write() as s:
-        rec = store.record_answers(s, who, assessment_id, body.answers, screen=body.screen, revision=body.revision)
+        rec = services.record_answers(store.AssessmentStore(s, who), assessment_id, body.answers, screen=body.screen,
+                                      revision=body.revision)
     return out(rec)
 
 
@@ -121,8 +122,8 @@ def put_answers(assessment_id: str, body: AnswersUpdate, db: DB, who: Who, setti
              responses=ERRORS, summary="Withdraw answers, by finding or a whole screen (to go back)")
 def withdraw_answers(assessment_id: str, body: WithdrawRequest, db: DB, who: Who) -> AssessmentOut:
     with db.write() as s:
-        rec = store.withdraw_answers(s, who, assessment_id, findings=body.findings, screen=body.screen,
-                                     revision=body.revision)
+        rec = services.withdraw_answers(store.AssessmentStore(s, who), assessment_id, findings=body.findings,
+                                        screen=body.screen, revision=body.revision)
     return out(rec)
 
 

@@ -181,16 +181,34 @@ def plan_lead(ranked: Sequence[tuple[str, float]]) -> tuple[str, Level]:
     return key, content.conditions[key].base_level
 
 
-def _plan_level(triage_level: str, level: str | None, lead_key: str, lead: ConditionContent) -> Level:
-    """The decided ``level`` checked against the plan's inputs (a level is never lowered, and the leading
-    condition has no content below its lowest level); not a decision."""
+def _plan_level(triage_level: str, level: str | None, lead_key: str, lead: ConditionContent,
+                followup_level: str | None) -> tuple[Level, list[Message]]:
+    """The decided ``level`` checked against the plan's inputs (a level is never lowered, the leading
+    condition has no content below its lowest level, and a follow-up's call is kept), with the notes saying
+    what raised it above the triage level; not a decision."""
     chosen = _Level.parse(level if level is not None else triage_level)
     if chosen < _Level.parse(triage_level):
         raise ValueError(f"level: {chosen.value} is below the triage level {triage_level}; a level is never lowered")
     if chosen < _Level.parse(lead.base_level):
         raise ValueError(f"level: {lead_key} has no care below {lead.base_level}, got {chosen.value}; decide the "
                          "plan's level with painpath.services.final_level")
-    return chosen.value
+    if followup_level is not None and chosen < _Level.parse(followup_level):
+        raise ValueError(f"level: the follow-up calls for at least {followup_level}, got {chosen.value}; decide "
+                         "the plan's level with painpath.services.final_level")
+    if chosen == _Level.parse(triage_level):
+        return chosen.value, []
+    notes: list[Message] = []
+    if chosen == _Level.parse(lead.base_level):
+        notes.append(Message(id="plan.note.level_raised",
+                             params={"from_level": triage_level, "to_level": chosen.value, "condition": lead_key}))
+    if followup_level is not None and chosen == _Level.parse(followup_level):
+        notes.append(Message(id="plan.note.level_raised_followup",
+                             params={"from_level": triage_level, "to_level": chosen.value}))
+    if not notes:
+        raise ValueError(f"level: nothing raises the plan from {triage_level} to {chosen.value} (the lowest level "
+                         f"for {lead_key} is {lead.base_level}, the follow-up calls for {followup_level}); decide "
+                         "the plan's level with painpath.services.final_level")
+    return chosen.value, notes
 
 
 def build_care_plan(
@@ -202,13 +220,15 @@ def build_care_plan(
     triage_reasons: Sequence[str] = (),
     startback: StartBackResult | None = None,
     region: str | None = None,
+    followup_level: str | None = None,
 ) -> CarePlan:
     """Assemble the care plan for the leading condition (:func:`plan_lead`) at ``level``.
 
-    ``level`` is the plan's level as decided by ``painpath.services.final_level``: ``triage_level``
-    raised to the leading condition's lowest level (a note says so when it was). The plan does not
-    decide it; without ``level`` the plan is at ``triage_level``, which must then be at or above
-    the leading condition's lowest level (``ValueError`` otherwise). ``ranked`` is
+    ``level`` is the final level as decided by ``painpath.services.final_level``: ``triage_level``
+    raised to the leading condition's lowest level and to ``followup_level`` (what a follow-up calls
+    for, None without one); a note says which raised it. The plan does not decide it: a level below
+    one of those, or above the triage level with nothing that raises it, is a ``ValueError``; without
+    ``level`` the plan is at ``triage_level``. ``ranked`` is
     ``[(condition_key, probability), ...]`` sorted most likely first; keys the care content does
     not know are skipped (with a note). ``findings`` maps finding keys to True / False / None.
     ``region`` (default: the ``PAINPATH_REGION`` setting) decides the emergency number and
@@ -228,10 +248,8 @@ def build_care_plan(
 
     lead_key, lead_p = known[0]
     lead = content.conditions[lead_key]
-    level = _plan_level(triage_level, level, lead_key, lead)  # narrows the argument to the checked LevelName
-    if level != triage_level:
-        notes.append(Message(id="plan.note.level_raised",
-                             params={"from_level": triage_level, "to_level": level, "condition": lead_key}))
+    level, raised = _plan_level(triage_level, level, lead_key, lead, followup_level)  # the checked LevelName
+    notes += raised
     block = lead.levels[level]
     acute = _Level.parse(level).is_acute
 

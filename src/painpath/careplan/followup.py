@@ -98,8 +98,10 @@ def compare_followup(
 ) -> FollowUpResult:
     """Trend, advice and level for a follow-up assessment compared with the previous one.
 
-    ``level``: the follow-up's level as decided by ``painpath.services.final_level`` (the current triage
-    level raised to :func:`followup_min_level`); this function does not decide it. Without ``level`` the
+    ``level``: the final level as decided by ``painpath.services.final_level`` (the current triage level
+    raised to :func:`followup_min_level` and to the care plan's condition's lowest level); this function
+    does not decide it. ``escalated``: whether this change itself calls for more than the current triage
+    level. Without ``level`` the
     current triage level is used, and must then already be at least what the change calls for
     (``ValueError`` otherwise). ``region`` (default: the ``PAINPATH_REGION`` setting) names the services
     in the advice."""
@@ -127,8 +129,8 @@ def compare_followup(
         reasons.append(Message(id="followup.no_improvement", params={"weeks": weeks_since_first}))
     if _Level.parse(current_triage_level).is_acute:
         reasons.append(Message(id=f"followup.current_acute.{current_triage_level}"))
-    decided = _followup_level(current_triage_level, level,
-                              followup_min_level(previous, current, weeks_since_first=weeks_since_first))
+    minimum = followup_min_level(previous, current, weeks_since_first=weeks_since_first)
+    decided = _followup_level(current_triage_level, level, minimum)
 
     advice = spec.advice[advice_key]  # type: ignore[index]  # advice_key is one of the keys the schema requires
     return FollowUpResult(
@@ -140,7 +142,7 @@ def compare_followup(
         trend=trend,
         weeks_since_first=weeks_since_first,
         level=decided,
-        escalated=decided != current_triage_level,
+        escalated=minimum is not None and _Level.parse(minimum) > _Level.parse(current_triage_level),
         advice=PlanItem(text=fill(advice.text, services(region)), sources=list(advice.sources)),
         reasons=[render(m) for m in reasons],
         reason_messages=reasons,

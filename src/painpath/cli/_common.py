@@ -68,9 +68,17 @@ def bar(p: float, width: int = 20) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-def render_assessment(a: Assessment, console: Console, *, top: int = 5) -> None:
-    level = a.triage.level
-    console.print(Panel(f"[{STYLE[level]}] {LABEL[level]} [/]  {a.triage.advice}", title="How urgent", expand=False))
+def render_assessment(a: Assessment, console: Console, *, top: int = 5, level: str | None = None) -> None:
+    """``level``: the final level (``painpath.services.final_level``, the care plan's), when it was raised above
+    the engine's triage level; the care plan's notes say why."""
+    level = level or a.triage.level
+    advice, raised = a.triage.advice, ""
+    if level != a.triage.level:
+        from painpath.engine import default_compiled
+
+        advice = default_compiled().kb.triage.level_text.get(level, advice)  # type: ignore[call-overload]  # level is a LevelName value
+        raised = f" (raised from {LABEL[a.triage.level]}: see the care plan's notes)"
+    console.print(Panel(f"[{STYLE[level]}] {LABEL[level]} [/]{raised}  {advice}", title="How urgent", expand=False))
     for r in a.triage.reasons:
         console.print(f"  • {r.text}")
     table = Table(title="Most likely causes", show_header=True, header_style="bold")

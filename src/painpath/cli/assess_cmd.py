@@ -38,5 +38,5 @@ def assess(
         print(json.dumps(payload, indent=2))
         return
     console = Console()
-    render_assessment(result, console)
+    render_assessment(result, console, level=plan["level"])
     render_plan(plan, console)

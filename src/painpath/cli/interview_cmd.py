@@ -235,5 +235,5 @@ def interview(
     if save is not None:
         console.print(f"\n[dim]The interview is saved in {save}.[/]")
     console.print(f"\n[dim]{step.questions_asked} questions asked.[/]")
-    render_assessment(result, console)
+    render_assessment(result, console, level=plan["level"])
     render_plan(plan, console)

@@ -1,7 +1,8 @@
 """Stored, finished assessments as FHIR: ``Bundle/{id}`` and ``RiskAssessment/{id}``.
 
 The stored result is used as it was computed (its knowledge-base and engine versions), not recomputed; the
-triage disposition is the stored level, which a follow-up may have raised.
+triage disposition is the stored level: the engine's triage level, raised to the lowest level of the condition
+the care plan is for and to what a follow-up calls for (``painpath.services.final_level``), with notes saying which.
 """
 
 from __future__ import annotations
@@ -25,11 +26,27 @@ def subject_of(rec: AssessmentRecord) -> dict[str, Any]:
     return dict(ANONYMOUS)
 
 
-def _followup_reasons(rec: AssessmentRecord, result: Assessment) -> list[str]:
+RAISE_NOTES = ("plan.note.level_raised", "plan.note.level_raised_followup")
+
+
+def _raise_reasons(rec: AssessmentRecord, result: Assessment) -> list[str]:
+    """Why the stored level is above the engine's triage level: the care plan's notes that say what raised it
+    (the plan's condition's lowest level, a follow-up), with the follow-up's reasons when it was the follow-up.
+    A record stored before the plan said so (no note ids) falls back to the follow-up's ``escalated``."""
+    if not rec.triage_level or rec.triage_level == result.triage.level:
+        return []
     fu = rec.followup or {}
-    if rec.triage_level and rec.triage_level != result.triage.level and fu.get("escalated"):
-        return ["Follow-up raised the level: " + "; ".join(str(r) for r in fu.get("reasons") or [])]
-    return []
+    plan = rec.plan or {}
+    messages, texts = plan.get("note_messages") or [], plan.get("notes") or []
+    if messages and len(messages) == len(texts):
+        raised = [(m.get("id"), str(t)) for m, t in zip(messages, texts, strict=True) if m.get("id") in RAISE_NOTES]
+        by_followup = any(mid == RAISE_NOTES[1] for mid, _ in raised)
+        out = [t for _, t in raised]
+    else:
+        by_followup, out = bool(fu.get("escalated")), []
+    if by_followup:
+        out.append("Follow-up raised the level: " + "; ".join(str(r) for r in fu.get("reasons") or []))
+    return out
 
 
 def stored_bundle(ckb: CompiledKB, rec: AssessmentRecord) -> dict[str, Any]:
@@ -38,7 +55,7 @@ def stored_bundle(ckb: CompiledKB, rec: AssessmentRecord) -> dict[str, Any]:
     qr = response_from_state(ckb, state, qr_id=stable_id(rec.id, "qr"), kb_version=rec.kb_version,
                              authored=iso(rec.finished_at), subject=subject_of(rec), assessment_id=rec.id)
     return build_bundle(ckb, qr, state.answer_map, result, seed=rec.id, bundle_id=rec.id, level=rec.triage_level,
-                        extra_reasons=_followup_reasons(rec, result), risk_id=rec.id, assessment_id=rec.id)
+                        extra_reasons=_raise_reasons(rec, result), risk_id=rec.id, assessment_id=rec.id)
 
 
 def stored_risk_assessment(ckb: CompiledKB, rec: AssessmentRecord) -> dict[str, Any]:

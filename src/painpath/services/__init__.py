@@ -9,8 +9,9 @@ comes back; storage loads and saves. Nothing here imports a framework or the dat
                   final_level(triage, lead_base_level=, followup_min_level=) -> Levels: every level, decided
                   in this one place (the plan and the follow-up are built at the levels it gives)
 
-    stored.py     finish / amend / start_followup: the use cases of a stored assessment, working through
-                  AssessmentRepository (load, save, visibility, audit), which storage implements
+    stored.py     create / record_answers / withdraw_answers / finish / amend / start_followup: the use cases of
+                  a stored assessment (the interview steps, who may answer what, when a record may change),
+                  working through AssessmentRepository (load, save, visibility, audit), which storage implements
 
 The interview steps (start, answer, withdraw, next step) are the pure functions of
 :mod:`painpath.interview`; they are re-exported here so that front ends need one import.
@@ -30,7 +31,16 @@ from painpath.services.conclude import (
     followup_result,
     plan_for,
 )
-from painpath.services.stored import AssessmentRepository, amend, finish, start_followup
+from painpath.services.stored import (
+    AssessmentRepository,
+    amend,
+    create,
+    finish,
+    pending_step,
+    record_answers,
+    start_followup,
+    withdraw_answers,
+)
 
 __all__ = [
     "AssessmentRepository",
@@ -44,13 +54,17 @@ __all__ = [
     "care_plan",
     "conclude",
     "conclude_case",
+    "create",
     "final_level",
     "finish",
     "followup_result",
     "next_item",
     "next_step",
+    "pending_step",
     "plan_for",
+    "record_answers",
     "start",
     "start_followup",
     "withdraw",
+    "withdraw_answers",
 ]

@@ -49,12 +49,21 @@ class FollowUpInput:
 
 @dataclass(frozen=True)
 class Levels:
-    """The levels an assessment ends with, all decided by :func:`final_level`."""
+    """The level an assessment ends with and its inputs, decided by :func:`final_level`."""
 
     triage: LevelName  # the engine's: warning floors, escalations, condition risk
-    plan: LevelName  # the care plan's: the triage level raised to the plan's condition's lowest level
-    followup: LevelName | None  # the follow-up's: the triage level raised to what the change calls for
-    final: LevelName  # stored and reported: the follow-up's level, or the triage level without a follow-up
+    condition: LevelName | None  # the lowest level of the condition the care plan is for (None: not given)
+    followup: LevelName | None  # what the follow-up calls for (self_care: nothing); None without a follow-up
+    final: LevelName  # the one level: the care plan's, the follow-up's, stored and reported
+
+    @property
+    def raised_by(self) -> tuple[str, ...]:
+        """What raised ``final`` above the triage level: ``"condition"``, ``"followup"`` (both when both call
+        for it), or nothing."""
+        if self.final == self.triage:
+            return ()
+        return tuple(name for name, value in (("condition", self.condition), ("followup", self.followup))
+                     if value == self.final)
 
 
 @dataclass(frozen=True)
@@ -62,8 +71,8 @@ class Conclusion:
     assessment: Assessment
     plan: CarePlan
     followup: FollowUpResult | None
-    level: str  # the final triage level (final_level(...).final)
-    levels: Levels  # every level final_level decided
+    level: str  # the one final level (final_level(...).final): the plan's, the follow-up's, stored and reported
+    levels: Levels  # the final level and its inputs
 
 
 def assess_state(state: InterviewState, ckb: CompiledKB | None = None) -> Assessment:
@@ -84,7 +93,7 @@ def conclude_case(case: Case, *, mode: ModeName = "self", setting: str | None = 
     """:func:`conclude` for a case given whole: its assessment, care plan and final level (no follow-up)."""
     result = assess_case(case, mode=mode, setting=setting, ckb=ckb, explain_conditions=explain_conditions)
     levels = final_level(result.triage.level, lead_base_level=plan_lead(result.ranking())[1])
-    return Conclusion(assessment=result, plan=care_plan_for(result, case, level=levels.plan), followup=None,
+    return Conclusion(assessment=result, plan=care_plan_for(result, case, level=levels.final), followup=None,
                       level=levels.final, levels=levels)
 
 
@@ -95,14 +104,17 @@ def final_level(triage_level: str, *, lead_base_level: str | None = None,
     what a follow-up calls for (:func:`painpath.careplan.followup_min_level`, ``self_care`` when it calls for
     nothing), None without a follow-up.
 
-    The plan's level is the triage level raised to the condition's lowest level; the follow-up's is the
-    triage level raised to what the follow-up calls for; the final (stored) level is the follow-up's, or the
-    triage level without one. No level is ever below the triage level.
+    One level: the most urgent of the three. The care plan is built at it, the follow-up comparison is
+    made at it, and it is the level stored and reported. It is never below the triage level.
     """
     triage = _level(triage_level)
-    plan = more_urgent(triage, _level(lead_base_level)) if lead_base_level is not None else triage
-    followup = more_urgent(triage, _level(followup_min_level)) if followup_min_level is not None else None
-    return Levels(triage=triage, plan=plan, followup=followup, final=followup if followup is not None else triage)
+    condition = _level(lead_base_level) if lead_base_level is not None else None
+    followup = _level(followup_min_level) if followup_min_level is not None else None
+    final = triage
+    for needed in (condition, followup):
+        if needed is not None:
+            final = more_urgent(final, needed)
+    return Levels(triage=triage, condition=condition, followup=followup, final=final)
 
 
 def care_plan(ranked: Sequence[tuple[str, float]], triage_level: str, findings: Mapping[str, bool | None], *,
@@ -111,14 +123,14 @@ def care_plan(ranked: Sequence[tuple[str, float]], triage_level: str, findings: 
     """:func:`painpath.careplan.build_care_plan` at the level :func:`final_level` decides for ``ranked`` and
     ``triage_level`` (raised to the leading condition's lowest level, with the note saying so)."""
     levels = final_level(triage_level, lead_base_level=plan_lead(ranked)[1])
-    return build_care_plan(ranked, triage_level, findings, level=levels.plan, triage_reasons=triage_reasons,
+    return build_care_plan(ranked, triage_level, findings, level=levels.final, triage_reasons=triage_reasons,
                            startback=startback, region=region)
 
 
 def plan_for(result: Assessment, case: Case, startback: StartBackResult | None = None) -> CarePlan:
     """The care plan for an assessment of ``case`` (no follow-up), at the level :func:`final_level` decides."""
     levels = final_level(result.triage.level, lead_base_level=plan_lead(result.ranking())[1])
-    plan: CarePlan = care_plan_for(result, case, startback, level=levels.plan)
+    plan: CarePlan = care_plan_for(result, case, startback, level=levels.final)
     return plan
 
 
@@ -131,7 +143,7 @@ def followup_result(previous: OutcomeSnapshot, current: OutcomeSnapshot, *, week
     """The follow-up comparison at the level :func:`final_level` decides (``painpath followup``)."""
     levels = final_level(current_triage_level, followup_min_level=_followup_needs(previous, current, weeks_since_first))
     return compare_followup(previous, current, weeks_since_first=weeks_since_first,
-                            current_triage_level=current_triage_level, level=levels.followup, region=region)
+                            current_triage_level=current_triage_level, level=levels.final, region=region)
 
 
 def _followup_needs(previous: OutcomeSnapshot, current: OutcomeSnapshot, weeks_since_first: float) -> str:
@@ -160,9 +172,9 @@ def conclude(state: InterviewState, ckb: CompiledKB | None = None, *,
     needs = (_followup_needs(followup.previous, followup.current, followup.weeks_since_first)
              if followup is not None else None)
     levels = final_level(result.triage.level, lead_base_level=plan_lead(result.ranking())[1], followup_min_level=needs)
-    plan = care_plan_for(result, state.as_case(), sb, level=levels.plan)
+    plan = care_plan_for(result, state.as_case(), sb, level=levels.final, followup_level=levels.followup)
     fu = None
     if followup is not None:
         fu = compare_followup(followup.previous, followup.current, weeks_since_first=followup.weeks_since_first,
-                              current_triage_level=result.triage.level, level=levels.followup)
+                              current_triage_level=result.triage.level, level=levels.final)
     return Conclusion(assessment=result, plan=plan, followup=fu, level=levels.final, levels=levels)

@@ -1,6 +1,7 @@
-"""The use cases of a stored assessment: finish, amend, start a follow-up.
+"""The use cases of a stored assessment: create, record and withdraw answers, finish, amend, start a follow-up.
 
-They decide; storage loads and saves. Storage is reached through :class:`AssessmentRepository`, a small
+They decide (the interview steps, what may be answered and by whom, when a record may change); storage loads
+and saves. Storage is reached through :class:`AssessmentRepository`, a small
 interface bound to one transaction and one caller, which ``painpath.storage.assessments.AssessmentStore``
 implements: it finds only what the caller may see, locks, writes, and keeps the audit log. This module
 imports no database code, and storage imports nothing from here (``tests/test_architecture.py``).
@@ -15,11 +16,16 @@ from painpath.assessment import Assessment
 from painpath.careplan import CarePlan, FollowUpResult, OutcomeSnapshot
 from painpath.domain import Mode
 from painpath.engine import CompiledKB, default_compiled
-from painpath.errors import ConflictError, PermissionDeniedError
-from painpath.interview import InterviewState, answer
+from painpath.errors import CaseError, ConflictError, PermissionDeniedError
+from painpath.interview import InterviewState, Step, answer, next_step, start, withdraw
+from painpath.interview.policy import validate_state
+from painpath.interview.state import no_pain_anywhere
 from painpath.services.conclude import FollowUpInput, conclude
 
-__all__ = ["AssessmentRepository", "amend", "finish", "start_followup"]
+__all__ = ["PATIENT_KINDS", "AssessmentRepository", "amend", "create", "finish", "pending_step", "record_answers",
+           "start_followup", "withdraw_answers"]
+
+PATIENT_KINDS = frozenset({"symptom", "history"})  # findings a patient may answer; "sign" is examination
 
 R = TypeVar("R")  # a stored record, as the repository returns it (opaque here)
 C_co = TypeVar("C_co", covariant=True)  # what creating a record returns (the record and its patient token)
@@ -51,8 +57,18 @@ class AssessmentRepository(Protocol[R, C_co]):
         """Store the result, care plan, follow-up and final level, mark the record finished, audit ``finish``."""
         ...
 
-    def check_owner(self, record: R, keys: Sequence[str]) -> None:
-        """Refuse (``PermissionDeniedError``) answers the caller may not change on this record."""
+    def clinic_answered(self, record: R) -> Sequence[str]:
+        """The findings a clinic answered on this record."""
+        ...
+
+    def check_revision(self, record: R, expected: int | None) -> None:
+        """Refuse (``ConflictError``) a change made against an older revision of the record (None: no check)."""
+        ...
+
+    def save_state(self, record: R, state: InterviewState, *, answered: Sequence[str], action: str,
+                   detail: str) -> R:
+        """Store ``state`` as the record's new revision; remember ``answered`` as the clinic's when the caller is a
+        clinic; audit ``action``."""
         ...
 
     def reopen(self, record: R, state: InterviewState, answered: Sequence[str]) -> None:
@@ -61,9 +77,110 @@ class AssessmentRepository(Protocol[R, C_co]):
 
     def audit_change(self, record: R, action: str, detail: str = "") -> None: ...
 
-    def create_followup(self, record: R, *, age: int, sex: str, mode: str, setting: str | None) -> C_co:
-        """A new in-progress record in ``record``'s follow-up chain, with its clinic."""
+    def clinic_for_new(self, intake_code: str | None) -> int | None:
+        """The clinic a new record goes to: the caller's, else the one with ``intake_code`` (``NotFoundError`` for
+        an unknown code), else none."""
         ...
+
+    def create(self, state: InterviewState, *, clinic_id: int | None, patient_ref: str | None) -> C_co:
+        """A new in-progress record of ``state`` (created, audited)."""
+        ...
+
+    def create_followup(self, record: R, state: InterviewState) -> C_co:
+        """A new in-progress record of ``state`` in ``record``'s follow-up chain, with its clinic."""
+        ...
+
+
+def _keys(values: Mapping[str, str] | Sequence[str]) -> str:
+    return ", ".join(sorted(values))
+
+
+def _new_state(age: int, sex: str, mode: str, setting: str | None, ckb: CompiledKB) -> InterviewState:
+    state = start(age, sex, mode, setting)
+    validate_state(state, ckb)
+    return state
+
+
+def create(repo: AssessmentRepository[Any, C_co], *, age: int, sex: str, mode: str = "self",
+           setting: str | None = None, intake_code: str | None = None, patient_ref: str | None = None,
+           ckb: CompiledKB | None = None) -> C_co:
+    """A new stored interview. Only a clinic may start one in clinician mode or give its own patient reference;
+    ``intake_code`` puts a patient's record into that clinic's list."""
+    ckb = ckb or default_compiled()
+    clinic_id = repo.clinic_for_new(intake_code)
+    if mode == Mode.CLINICIAN and not repo.by_clinic:
+        raise PermissionDeniedError("mode: clinician mode needs a clinician's or API key's token")
+    if patient_ref is not None and not repo.by_clinic:
+        raise PermissionDeniedError("patient_ref: only a clinic can set its own patient reference")
+    return repo.create(_new_state(age, sex, mode, setting, ckb), clinic_id=clinic_id, patient_ref=patient_ref)
+
+
+def _writable(repo: AssessmentRepository[R, Any], record: R) -> None:
+    if repo.is_finished(record):
+        raise ConflictError("status: this assessment is finished and read-only; start a follow-up to record changes")
+
+
+def _check_owner(repo: AssessmentRepository[R, Any], record: R, state: InterviewState, keys: Sequence[str],
+                 ckb: CompiledKB) -> None:
+    """Answers have owners: a patient may not add or change examination findings (kind ``sign``) once a clinic
+    works on the assessment (clinician mode, or any answer from a clinic), nor any answer a clinic recorded."""
+    if repo.by_clinic:
+        return
+    owned = set(repo.clinic_answered(record))
+    if state.mode != Mode.CLINICIAN and not owned:
+        return
+    findings = ckb.kb.findings.findings
+    refused = [k for k in keys if k in owned or (k in findings and findings[k].kind not in PATIENT_KINDS)]
+    if refused:
+        raise PermissionDeniedError(
+            f"answers: {_keys(refused)}: recorded by your clinician or an examination finding; only the clinic "
+            "can change it (you can change your own answers about symptoms and history)")
+
+
+def _known_screen(screen: str | None, ckb: CompiledKB) -> None:
+    if screen is not None and screen not in ckb.kb.interview.screens:
+        raise CaseError(f"screen: unknown screen '{screen}'")
+
+
+def record_answers(repo: AssessmentRepository[R, Any], assessment_id: str, values: Mapping[str, str], *,
+                   screen: str | None = None, revision: int | None = None, ckb: CompiledKB | None = None) -> R:
+    """Add or change answers of an interview in progress. A body map that says there is no pain anywhere is
+    refused (``CaseError``) and nothing is stored."""
+    ckb = ckb or default_compiled()
+    rec = repo.load(assessment_id, for_update=True)
+    _writable(repo, rec)
+    repo.check_revision(rec, revision)
+    _known_screen(screen, ckb)
+    before = repo.state(rec)
+    _check_owner(repo, rec, before, list(values), ckb)
+    state = answer(before, values, ckb, screen=screen)  # type: ignore[arg-type]  # values were validated by the API schema (AnswerName)
+    problems = no_pain_anywhere(state, ckb)
+    if problems:
+        raise CaseError("; ".join(problems))
+    return repo.save_state(rec, state, answered=list(values), action="answer", detail=f"answers: {_keys(values)}")
+
+
+def withdraw_answers(repo: AssessmentRepository[R, Any], assessment_id: str, *, findings: list[str] | None = None,
+                     screen: str | None = None, revision: int | None = None, ckb: CompiledKB | None = None) -> R:
+    """Withdraw answers of an interview in progress, by finding or a whole screen (to go back)."""
+    ckb = ckb or default_compiled()
+    rec = repo.load(assessment_id, for_update=True)
+    _writable(repo, rec)
+    repo.check_revision(rec, revision)
+    for k in findings or []:
+        if k not in ckb.fidx:
+            raise CaseError(f"findings.{k}: unknown finding key")
+    _known_screen(screen, ckb)
+    state = repo.state(rec)
+    removed = list(findings or []) + ([a.finding for a in state.answers if a.screen == screen] if screen else [])
+    _check_owner(repo, rec, state, removed, ckb)
+    return repo.save_state(rec, withdraw(state, findings, screen=screen), answered=[], action="withdraw",
+                           detail=f"withdrawn: {_keys(sorted(set(removed)))}")
+
+
+def pending_step(state: InterviewState, *, finished: bool, ckb: CompiledKB | None = None) -> Step | None:
+    """The next question of a stored interview (None once it is finished)."""
+    return None if finished else next_step(state, ckb or default_compiled())
 
 
 def finish(repo: AssessmentRepository[R, Any], assessment_id: str, *, startback: Mapping[str, Any] | None = None,
@@ -91,7 +208,7 @@ def amend(repo: AssessmentRepository[R, Any], assessment_id: str, values: Mappin
     if not repo.is_finished(rec):
         raise ConflictError("status: the assessment is still in progress; answer it instead")
     state = repo.state(rec)
-    repo.check_owner(rec, list(values))
+    _check_owner(repo, rec, state, list(values), ckb)
     if mode is not None and mode != state.mode:
         if mode != Mode.CLINICIAN or not repo.by_clinic:
             raise PermissionDeniedError("mode: only a clinician or API key can switch an assessment to clinician mode")
@@ -103,13 +220,15 @@ def amend(repo: AssessmentRepository[R, Any], assessment_id: str, values: Mappin
     return rec
 
 
-def start_followup(repo: AssessmentRepository[Any, C_co], assessment_id: str) -> C_co:
+def start_followup(repo: AssessmentRepository[Any, C_co], assessment_id: str, *,
+                   ckb: CompiledKB | None = None) -> C_co:
     """A new interview in the chain of a finished assessment, for the same person. A person's own follow-up is
     a self-mode interview even if a clinician examined them last time; a clinic's keeps the mode and setting."""
+    ckb = ckb or default_compiled()
     rec = repo.load(assessment_id)
     if not repo.is_finished(rec):
         raise ConflictError("status: finish the assessment before starting a follow-up")
     st = repo.state(rec)
     if repo.by_clinic:
-        return repo.create_followup(rec, age=st.age, sex=st.sex, mode=st.mode, setting=st.setting)
-    return repo.create_followup(rec, age=st.age, sex=st.sex, mode=Mode.SELF.value, setting=None)
+        return repo.create_followup(rec, _new_state(st.age, st.sex, st.mode, st.setting, ckb))
+    return repo.create_followup(rec, _new_state(st.age, st.sex, Mode.SELF.value, None, ckb))

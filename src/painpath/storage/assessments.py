@@ -13,16 +13,16 @@ ones, so :func:`chain` returns only the records of the starting record's own
 clinic (for a patient's unshared record, only the unshared ones). Follow-up
 comparisons, trends and follow-up lists all go through it.
 
-Answers have owners: once a clinic has answered findings or switched an
-assessment to clinician mode, a patient's token may add or change only
-symptom and history answers the clinic did not record (:func:`_check_owner`).
+Answers have owners: the record keeps which findings a clinic answered
+(``clinic_findings``); the rule of who may change which answer is a use case
+(``painpath.services.stored``), as are creating, answering and withdrawing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,10 +33,8 @@ from painpath.assessment import Assessment
 from painpath.careplan import CarePlan, FollowUpResult, OutcomeSnapshot
 from painpath.domain import setting_for
 from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled
-from painpath.errors import CaseError, ConflictError, NotFoundError, PermissionDeniedError
-from painpath.interview import InterviewState, Step, answer, next_step, start, withdraw
-from painpath.interview.policy import validate_state
-from painpath.interview.state import no_pain_anywhere
+from painpath.errors import ConflictError, NotFoundError, PermissionDeniedError
+from painpath.interview import InterviewState
 from painpath.storage.accounts import (
     Principal,
     anonymous_key,
@@ -59,9 +57,6 @@ class Created:
     share_code: str
 
 
-PATIENT_KINDS = frozenset({"symptom", "history"})  # findings a patient may answer; "sign" is examination
-
-
 def audit(s: Session, who: Principal, action: str, assessment_ids: Sequence[str | None] = (None,), detail: str = "",
           *, clinic_id: int | None = None, change: bool = False) -> None:
     """Record what a clinician or API key did, and every ``change`` a patient's token made (``clinic_id``: the
@@ -81,26 +76,6 @@ def audit(s: Session, who: Principal, action: str, assessment_ids: Sequence[str 
 
 def _audit_change(s: Session, who: Principal, action: str, rec: AssessmentRecord, detail: str = "") -> None:
     audit(s, who, action, [rec.id], detail=detail, clinic_id=rec.clinic_id, change=True)
-
-
-def _keys(values: Mapping[str, str] | Sequence[str]) -> str:
-    return ", ".join(sorted(values))
-
-
-def _check_owner(rec: AssessmentRecord, who: Principal, keys: Sequence[str], ckb: CompiledKB) -> None:
-    """A patient may not add or change examination findings (kind ``sign``) once a clinic works on the
-    assessment (clinician mode, or any answer from a clinic), nor any answer a clinic recorded."""
-    if who.is_clinic:
-        return
-    owned = set(rec.clinic_findings or [])
-    if rec.mode != "clinician" and not owned:
-        return
-    findings = ckb.kb.findings.findings
-    refused = [k for k in keys if k in owned or (k in findings and findings[k].kind not in PATIENT_KINDS)]
-    if refused:
-        raise PermissionDeniedError(
-            f"answers: {_keys(refused)}: recorded by your clinician or an examination finding; only the clinic "
-            "can change it (you can change your own answers about symptoms and history)")
 
 
 def _own(rec: AssessmentRecord, who: Principal, keys: Sequence[str]) -> None:
@@ -149,29 +124,12 @@ def state_of(rec: AssessmentRecord) -> InterviewState:
     return InterviewState.model_validate(rec.state)
 
 
-def step_of(rec: AssessmentRecord, ckb: CompiledKB | None = None) -> Step | None:
-    if rec.status != "in_progress":
-        return None
-    return next_step(state_of(rec), ckb or default_compiled())
-
-
-def create(s: Session, who: Principal | None, *, age: int, sex: str, mode: str = "self", setting: str | None = None,
-           intake_code: str | None = None, patient_ref: str | None = None, followup_of: str | None = None,
-           ckb: CompiledKB | None = None, clinic_id: int | None = None) -> Created:
-    """A new interview. ``clinic_id`` (follow-ups only): the clinic of the earlier record, when a patient starts it."""
+def _insert(s: Session, who: Principal | None, state: InterviewState, *, clinic_id: int | None,
+            patient_ref: str | None = None, followup_of: str | None = None,
+            ckb: CompiledKB | None = None) -> Created:
+    """Store a new in-progress record of ``state`` (decided by ``painpath.services.create``), with its private
+    token and share code, and audit ``create``."""
     ckb = ckb or default_compiled()
-    if who is not None and who.is_clinic:
-        clinic_id = who.clinic_id
-    elif intake_code:
-        clinic_id = s.scalar(select(Clinic.id).where(Clinic.intake_code == normalise_code(intake_code)))
-        if clinic_id is None:
-            raise NotFoundError("intake_code: no clinic has this intake code")
-    if mode == "clinician" and (who is None or not who.is_clinic):
-        raise PermissionDeniedError("mode: clinician mode needs a clinician's or API key's token")
-    if patient_ref is not None and (who is None or not who.is_clinic):
-        raise PermissionDeniedError("patient_ref: only a clinic can set its own patient reference")
-    state = start(age, sex, mode, setting)
-    validate_state(state, ckb)
     token = new_token("ppp")
     code = share_code_for(token)
     now = utcnow()
@@ -190,65 +148,17 @@ def create(s: Session, who: Principal | None, *, age: int, sex: str, mode: str =
     return Created(rec, token, format_code(code))
 
 
-def _writable(rec: AssessmentRecord) -> None:
-    if rec.status != "in_progress":
-        raise ConflictError("status: this assessment is finished and read-only; start a follow-up to record changes")
-
-
 def _save_state(rec: AssessmentRecord, state: InterviewState) -> None:
     rec.state = state.model_dump(mode="json")
     rec.revision += 1
     rec.updated_at = utcnow()
 
 
-def _check_revision(rec: AssessmentRecord, expected: int | None) -> None:
-    if expected is not None and expected != rec.revision:
-        raise ConflictError(f"revision: the assessment changed (now at revision {rec.revision}, you sent {expected}); "
-                            "reload it and try again")
-
-
-def record_answers(s: Session, who: Principal, assessment_id: str, values: Mapping[str, str], *,
-                   screen: str | None = None, revision: int | None = None, ckb: CompiledKB | None = None) -> AssessmentRecord:
-    ckb = ckb or default_compiled()
-    rec = load(s, who, assessment_id, for_update=True)
-    _writable(rec)
-    _check_revision(rec, revision)
-    if screen is not None and screen not in ckb.kb.interview.screens:
-        raise CaseError(f"screen: unknown screen '{screen}'")
-    _check_owner(rec, who, list(values), ckb)
-    state = answer(state_of(rec), values, ckb, screen=screen)  # type: ignore[arg-type]  # values were validated by the API schema (AnswerName)
-    problems = no_pain_anywhere(state, ckb)
-    if problems:
-        raise CaseError("; ".join(problems))
-    _save_state(rec, state)
-    _own(rec, who, list(values))
-    _audit_change(s, who, "answer", rec, detail=f"answers: {_keys(values)}")
-    return rec
-
-
-def withdraw_answers(s: Session, who: Principal, assessment_id: str, *, findings: list[str] | None = None,
-                     screen: str | None = None, revision: int | None = None, ckb: CompiledKB | None = None) -> AssessmentRecord:
-    ckb = ckb or default_compiled()
-    rec = load(s, who, assessment_id, for_update=True)
-    _writable(rec)
-    _check_revision(rec, revision)
-    for k in findings or []:
-        if k not in ckb.fidx:
-            raise CaseError(f"findings.{k}: unknown finding key")
-    if screen is not None and screen not in ckb.kb.interview.screens:
-        raise CaseError(f"screen: unknown screen '{screen}'")
-    state = state_of(rec)
-    removed = list(findings or []) + ([a.finding for a in state.answers if a.screen == screen] if screen else [])
-    _check_owner(rec, who, removed, ckb)
-    _save_state(rec, withdraw(state, findings, screen=screen))
-    _audit_change(s, who, "withdraw", rec, detail=f"withdrawn: {_keys(sorted(set(removed)))}")
-    return rec
-
-
 def set_outcome(s: Session, who: Principal, assessment_id: str, outcome: Any) -> AssessmentRecord:
     """Store pain and PSFS (a :class:`painpath.careplan.OutcomeSnapshot`) for an unfinished assessment."""
     rec = load(s, who, assessment_id, for_update=True)
-    _writable(rec)
+    if rec.status != "in_progress":
+        raise ConflictError("status: this assessment is finished and read-only; start a follow-up to record changes")
     rec.outcome = outcome.model_dump(mode="json")
     rec.revision += 1
     rec.updated_at = utcnow()
@@ -289,8 +199,10 @@ class AssessmentStore:
     through: the records ``who`` may see in session ``s``, locked, written and audited here. It makes no
     domain decision: what an assessment concludes, and when it may change, is decided by the caller."""
 
-    def __init__(self, s: Session, who: Principal, ckb: CompiledKB | None = None) -> None:
-        self.s, self.who, self.ckb = s, who, ckb or default_compiled()
+    def __init__(self, s: Session, who: Principal | None, ckb: CompiledKB | None = None) -> None:
+        """``who``: None for someone without a token (who may only create a record, and sees none)."""
+        self.s, self.caller, self.ckb = s, who, ckb or default_compiled()
+        self.who = who if who is not None else Principal(kind="patient")  # no assessment: sees nothing
 
     @property
     def by_clinic(self) -> bool:
@@ -333,8 +245,20 @@ class AssessmentStore:
         _audit_change(self.s, self.who, "finish", rec)
         return rec
 
-    def check_owner(self, record: AssessmentRecord, keys: Sequence[str]) -> None:
-        _check_owner(record, self.who, keys, self.ckb)
+    def clinic_answered(self, record: AssessmentRecord) -> Sequence[str]:
+        return list(record.clinic_findings or [])
+
+    def check_revision(self, record: AssessmentRecord, expected: int | None) -> None:
+        if expected is not None and expected != record.revision:
+            raise ConflictError(f"revision: the assessment changed (now at revision {record.revision}, you sent "
+                                f"{expected}); reload it and try again")
+
+    def save_state(self, record: AssessmentRecord, state: InterviewState, *, answered: Sequence[str], action: str,
+                   detail: str) -> AssessmentRecord:
+        _save_state(record, state)
+        _own(record, self.who, list(answered))
+        _audit_change(self.s, self.who, action, record, detail=detail)
+        return record
 
     def reopen(self, record: AssessmentRecord, state: InterviewState, answered: Sequence[str]) -> None:
         rec = record
@@ -353,15 +277,26 @@ class AssessmentStore:
     def audit_change(self, record: AssessmentRecord, action: str, detail: str = "") -> None:
         _audit_change(self.s, self.who, action, record, detail=detail)
 
-    def create_followup(self, record: AssessmentRecord, *, age: int, sex: str, mode: str,
-                        setting: str | None) -> Created:
+    def clinic_for_new(self, intake_code: str | None) -> int | None:
+        if self.who.is_clinic:
+            return self.who.clinic_id
+        if not intake_code:
+            return None
+        clinic_id = self.s.scalar(select(Clinic.id).where(Clinic.intake_code == normalise_code(intake_code)))
+        if clinic_id is None:
+            raise NotFoundError("intake_code: no clinic has this intake code")
+        return clinic_id
+
+    def create(self, state: InterviewState, *, clinic_id: int | None, patient_ref: str | None) -> Created:
+        return _insert(self.s, self.caller, state, clinic_id=clinic_id, patient_ref=patient_ref, ckb=self.ckb)
+
+    def create_followup(self, record: AssessmentRecord, state: InterviewState) -> Created:
         """A new interview linked to the first assessment of ``record``'s chain, in ``record``'s clinic (a
         patient's is created without a principal: it belongs to the new record's token)."""
         who = self.who
-        created = create(self.s, who if who.is_clinic else None, age=age, sex=sex, mode=mode, setting=setting,
-                         patient_ref=record.patient_ref if who.is_clinic else None,
-                         followup_of=record.followup_of or record.id, ckb=self.ckb, clinic_id=record.clinic_id)
-        created.record.clinic_id = record.clinic_id
+        created = _insert(self.s, who if who.is_clinic else None, state, clinic_id=record.clinic_id,
+                          patient_ref=record.patient_ref if who.is_clinic else None,
+                          followup_of=record.followup_of or record.id, ckb=self.ckb)
         self.s.flush()
         _mark_links(self.s, [created.record])
         return created

@@ -109,7 +109,7 @@ def start(request: Request, age: Annotated[str, Form()] = "", sex: Annotated[str
                               window=settings.intake_window_seconds)
     try:
         with db_of(request).write() as s:
-            created = store.create(s, None, age=age_n, sex=sex, intake_code=intake_code or None)
+            created = services.create(store.AssessmentStore(s, None), age=age_n, sex=sex, intake_code=intake_code or None)
     except NotFoundError:
         return render(request, "start.html", status=422, intake_code=intake_code, values={"age": age, "sex": sex},
                       errors={"intake_code": _("We could not find a clinic with this code. Check it, or leave it empty.")})
@@ -255,7 +255,7 @@ def _save(request: Request, who: Principal, rec: AssessmentRecord, values: dict[
                 services.amend(store.AssessmentStore(s, who), aid, changed)
         return _redirect(f"/a/{aid}/result")
     with db_of(request).write() as s:
-        store.record_answers(s, who, aid, values, screen=screen)
+        services.record_answers(store.AssessmentStore(s, who), aid, values, screen=screen)
     return _continue(request, who, aid)
 
 
@@ -353,7 +353,7 @@ def answer(request: Request, assessment_id: str, finding: Annotated[str, Form(ma
         if rec.status == "finished":
             services.amend(store.AssessmentStore(s, who), assessment_id, {finding: value})
             return _redirect(f"/a/{assessment_id}/result")
-        store.record_answers(s, who, assessment_id, {finding: value}, screen=screen or None)
+        services.record_answers(store.AssessmentStore(s, who), assessment_id, {finding: value}, screen=screen or None)
     return _redirect(f"/a/{assessment_id}/answers" if back_to == "answers" else f"/a/{assessment_id}")
 
 

@@ -74,8 +74,14 @@ def result_view(rec: AssessmentRecord) -> dict[str, Any]:
         else:
             reasons.append({"kind": r["kind"], "text": r["text"], "message": r.get("message")})
     treatments = (rec.plan or {}).get("treatments", [])
+    advice = result.get("triage", {}).get("advice", "")
+    if level != result.get("triage", {}).get("level"):  # raised (painpath.services.final_level): that level's advice
+        from painpath.engine import default_compiled
+
+        advice = default_compiled().kb.triage.level_text.get(level, advice)  # type: ignore[arg-type]  # level is a LevelName value
     return {
         "level": level,
+        "advice": advice,
         "leading": None if other_leads else leading,
         "other": other,
         "other_leads": other_leads,
