@@ -281,13 +281,14 @@ def _other_result(ckb: CompiledKB, tri: Any, p: np.ndarray, evidence: dict[int, 
             "message": message, "supporting": sup, "opposing": opp}
 
 
-def _triage_result(ckb: CompiledKB, tri: Any, p: np.ndarray) -> TriageResult:
+def _triage_result(ckb: CompiledKB, tri: Any, p: np.ndarray) -> dict[str, Any]:
+    """:class:`TriageResult` data (validated with the whole result, once)."""
     t = ckb.kb.triage
     level = RANK_LEVEL[int(tri.level_rank[0])]
-    reasons: list[TriageReason] = []
+    reasons: list[dict[str, Any]] = []
     for j, fl in enumerate(t.floors):
         if tri.floors_fired[0, j]:
-            reasons.append(TriageReason(kind="floor", id=fl.id, level=fl.level, text=fl.reason, source=fl.src))
+            reasons.append({"kind": "floor", "id": fl.id, "level": fl.level, "text": fl.reason, "source": fl.src})
     for j, esc in enumerate(t.escalations):
         if not tri.escalations_fired[0, j]:
             continue
@@ -295,7 +296,7 @@ def _triage_result(ckb: CompiledKB, tri: Any, p: np.ndarray) -> TriageResult:
             i for i, c in enumerate(ckb.conditions) if t.condition_levels[c] == esc.from_level
         ]
         if any(p[i] >= 0.10 for i in cols):
-            reasons.append(TriageReason(kind="escalation", id=esc.id, level=esc.level, text=esc.reason, source=esc.src))
+            reasons.append({"kind": "escalation", "id": esc.id, "level": esc.level, "text": esc.reason, "source": esc.src})
     cond_rank = int(tri.condition_rank[0])
     o = ckb.other_index
     leads = o is not None and bool(other_leads(ckb, p[None, :])[0])
@@ -304,7 +305,7 @@ def _triage_result(ckb: CompiledKB, tri: Any, p: np.ndarray) -> TriageResult:
         assert other is not None
         for j, oesc in enumerate(other.escalations):
             if tri.other_fired[0, j] and LEVEL_RANK[oesc.level] == cond_rank:
-                reasons.append(TriageReason(kind="other", id=oesc.id, level=oesc.level, text=oesc.reason, source=oesc.src))
+                reasons.append({"kind": "other", "id": oesc.id, "level": oesc.level, "text": oesc.reason, "source": oesc.src})
                 break
     if cond_rank > 0 or not reasons:
         eff = tri.effective_ranks[0]
@@ -312,24 +313,24 @@ def _triage_result(ckb: CompiledKB, tri: Any, p: np.ndarray) -> TriageResult:
         names = ", ".join(f"{ckb.kb.conditions.conditions[ckb.conditions[i]].short_name} ({p[i]:.0%})" for i in members)
         lvl = RANK_LEVEL[cond_rank]
         reasons.append(
-            TriageReason(
-                kind="condition",
-                id=f"conditions_at_{lvl}",
-                level=lvl,
-                text=f"The likely causes at this level of care: {names}.",
-                source="nice_ng59_triage",
-                message=Message(id="triage.likely_causes",
-                                params={"causes": [[ckb.conditions[i], float(p[i])] for i in members]}),
-            )
+            {
+                "kind": "condition",
+                "id": f"conditions_at_{lvl}",
+                "level": lvl,
+                "text": f"The likely causes at this level of care: {names}.",
+                "source": "nice_ng59_triage",
+                "message": Message(id="triage.likely_causes",
+                                   params={"causes": [[ckb.conditions[i], float(p[i])] for i in members]}),
+            }
         )
     floor_rank = int(tri.floor_rank[0])
-    return TriageResult(
-        level=level,
-        advice=t.level_text[level],  # type: ignore[index]  # level is a LevelName value (from RANK_LEVEL)
-        reasons=reasons,
-        floor_level=RANK_LEVEL[floor_rank] if floor_rank >= 0 else None,
-        condition_level=RANK_LEVEL[cond_rank],
-    )
+    return {
+        "level": level,
+        "advice": t.level_text[level],  # type: ignore[index]  # level is a LevelName value (from RANK_LEVEL)
+        "reasons": reasons,
+        "floor_level": RANK_LEVEL[floor_rank] if floor_rank >= 0 else None,
+        "condition_level": RANK_LEVEL[cond_rank],
+    }
 
 
 def assess_arrays(
