@@ -114,13 +114,7 @@ def message(msg: messages.Message | Mapping[str, Any] | None, fallback: str | No
     Without a usable message (``None``, as in records stored before message ids, or an id this version
     does not know) the ``fallback`` text is shown through the catalogue: English unless it is a msgid.
     """
-    if msg:
-        lang = lang or current.get()
-        try:
-            return messages.render(msg, lambda t: translate(t, lang))
-        except (KeyError, TypeError, ValueError, ValidationError):
-            pass
-    return translate(fallback or "", lang)
+    return _rendered(messages.render, msg, fallback, lang)
 
 
 def message_list(msgs: Sequence[Any] | None, texts: Sequence[str] | None, lang: str | None = None) -> list[str]:
@@ -138,10 +132,16 @@ def message_list(msgs: Sequence[Any] | None, texts: Sequence[str] | None, lang: 
 
 def message_text(msgs: Sequence[Any] | None, text: str | None, lang: str | None = None) -> str:
     """Several messages rendered as one text (the shared-advice note), or ``text`` when there are none."""
-    if msgs:
+    return _rendered(messages.render_all, msgs, text, lang)
+
+
+def _rendered(render: Any, what: Any, fallback: str | None, lang: str | None) -> str:
+    """``render(what, gettext)`` in ``lang``, or the ``fallback`` text through the catalogue when ``what`` is
+    empty or cannot be rendered (an id this version does not know, parameters of another shape)."""
+    if what:
         lang = lang or current.get()
         try:
-            return messages.render_all(msgs, lambda t: translate(t, lang))
+            return str(render(what, lambda t: translate(t, lang)))
         except (KeyError, TypeError, ValueError, ValidationError):
             pass
-    return translate(text or "", lang)
+    return translate(fallback or "", lang)
