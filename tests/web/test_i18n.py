@@ -297,7 +297,7 @@ def test_interview_and_result_pages_in_spanish(site, spanish: Catalog) -> None: 
     assert str(r.url).endswith("/s/where")
     aid = str(r.url).split("/a/", 1)[1].split("/", 1)[0]
     r = site.post(f"/a/{aid}/s/where", data={"region": ["low_back_pain", "posterior_thigh_pain", "calf_pain"],
-                                            "both_legs": "no", "leg_worse": "yes", "csrf": csrf})
+                                            "side": "left", "leg_worse": "yes", "csrf": csrf})
     english_left: list[str] = []
     for _ in range(40):
         if "/result" in str(r.url) or "/emergency" in str(r.url):
