@@ -93,6 +93,29 @@ def test_unknown_keys_show_as_keys_and_a_broken_translation_falls_back_to_englis
     assert render(Message(id="why.separates", params={"a": A, "b": B}), lambda t: broken.get(t, t)) == english
 
 
+def test_levels_and_plan_condition_keys_are_named_only_by_a_reader_s_names() -> None:
+    """The care plan's level-raise notes keep ``self_care`` and the condition key in the core's English (the
+    REST notes); a front end's ``names`` (the web's: level labels, condition names) names them."""
+    note = Message(id="plan.note.level_raised", params={"from_level": "self_care", "to_level": "urgent", "condition": B})
+    assert render(note) == f"level raised from self_care to urgent, the lowest level for {B}"
+    labels = {"self_care": "Self care", "urgent": "Urgent"}
+
+    def names(kind: str, key: str) -> str | None:
+        return labels.get(key) if kind == "level" else CARE[key].name if kind == "condition_key" else None
+
+    assert render(note, names=names) == f"level raised from Self care to Urgent, the lowest level for {CARE[B].name}"
+    spanish = {"Self care": "Autocuidado", "Urgent": "Urgente", CARE[B].name: "Nombre"}
+    assert render(note, lambda t: spanish.get(t, t), names).endswith("Autocuidado to Urgente, the lowest level for Nombre")
+    from painpath.web.i18n import reader_names
+    from painpath.web.render import LEVEL_LABEL
+
+    assert render(note, names=reader_names) == (f"level raised from {LEVEL_LABEL['self_care']} to "
+                                                f"{LEVEL_LABEL['urgent']}, the lowest level for {CARE[B].name}")
+    assert reader_names("level", "not_a_level") is None  # an unknown value is shown as it is
+    assert render(Message(id="plan.note.level_raised_followup", params={"from_level": "x", "to_level": "soon"}),
+                  names=reader_names).startswith(f"level raised from x to {LEVEL_LABEL['soon']}")
+
+
 def test_templates_check_their_slots() -> None:
     with pytest.raises(ValueError, match="unknown slot kinds"):
         Template("{a}", {"a": "colour"}, "test")

@@ -29,6 +29,8 @@ __all__ = [
     "Setting",
     "Sex",
     "SexName",
+    "Side",
+    "SideName",
     "StopReason",
     "setting_for",
 ]
@@ -147,6 +149,23 @@ class AnswerValue(StrEnum):
 
 
 AnswerName = Literal["present", "absent", "unknown"]
+
+
+class Side(StrEnum):
+    """Which leg hurts. It refines the finding ``pain_both_legs``: left or right is ``absent``, both is
+    ``present`` (not sure is no side, and the finding ``unknown``)."""
+
+    LEFT = "left"
+    RIGHT = "right"
+    BOTH = "both"
+
+    @property
+    def both_legs(self) -> AnswerName:
+        """The answer to ``pain_both_legs`` this side gives."""
+        return "present" if self is Side.BOTH else "absent"
+
+
+SideName = Literal["left", "right", "both"]
 
 
 class StopReason(StrEnum):

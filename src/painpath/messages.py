@@ -14,8 +14,11 @@ finished English. :func:`render` turns a message into text:
 
 Slot kinds (``Template.slots``): ``condition`` and ``care_condition`` (a key, rendered as its translated
 name), ``causes`` (a list of ``[condition key, probability]`` pairs: ``Name (12%), Name (5%)``), ``number``
-(``{:g}``), ``decimal`` (``{:.1f}``), ``raw`` (kept as it is: level values, keys) and ``key_list`` (a list of
-keys, written as a Python list). Numbers are formatted the same in every language.
+(``{:g}``), ``decimal`` (``{:.1f}``), ``raw`` (kept as it is), ``key_list`` (a list of keys, written as a Python
+list), and ``level`` (a triage level value) and ``condition_key`` (a care-plan condition key): these two are
+written as they are by default (the care plan's notes say ``self_care`` and the key, as they always did), and
+named only by a ``names`` that knows them (the web's: the level's label, the condition's name). Numbers are
+formatted the same in every language.
 
 Knowledge-base and care-content text that is not composed (a warning floor's reason, advice) has no
 message id: that text is its own msgid. This module is part of the core: it imports no framework.
@@ -48,7 +51,7 @@ __all__ = [
 Names = Callable[[str, str], "str | None"]
 Gettext = Callable[[str], str]
 
-SLOT_KINDS = ("condition", "care_condition", "causes", "number", "decimal", "raw", "key_list")
+SLOT_KINDS = ("condition", "care_condition", "causes", "number", "decimal", "raw", "key_list", "level", "condition_key")
 
 
 class Message(BaseModel):
@@ -112,10 +115,10 @@ MESSAGES: dict[str, Template] = {
         _SHARED) for lv in Level if lv > Level.SELF_CARE},
     "plan.note.level_raised": Template(
         "level raised from {from_level} to {to_level}, the lowest level for {condition}",
-        {"from_level": "raw", "to_level": "raw", "condition": "raw"}, _NOTES),
+        {"from_level": "level", "to_level": "level", "condition": "condition_key"}, _NOTES),
     "plan.note.level_raised_followup": Template(
         "level raised from {from_level} to {to_level}, what the follow-up calls for (worse, or not improving)",
-        {"from_level": "raw", "to_level": "raw"}, _NOTES),
+        {"from_level": "level", "to_level": "level"}, _NOTES),
     "plan.note.no_content": Template("no care content for {keys}; skipped", {"keys": "key_list"}, _NOTES),
     "plan.note.startback_not_back": Template(
         "STarT Back applies to back-related pain only; not used for this condition", {}, _NOTES),
@@ -162,7 +165,8 @@ def _care_names() -> dict[str, str]:
 
 
 def default_names(kind: str, key: str) -> str | None:
-    """English names from the shipped knowledge base (``condition``) and care content (``care_condition``)."""
+    """English names from the shipped knowledge base (``condition``) and care content (``care_condition``); the
+    kinds ``level`` and ``condition_key`` are not named here, so the core's English keeps the value."""
     if kind == "condition":
         return _kb_short_names().get(key)
     if kind == "care_condition":
@@ -175,7 +179,7 @@ def _identity(text: str) -> str:
 
 
 def _slot(kind: str, value: Any, gettext: Gettext, names: Names) -> str:
-    if kind in ("condition", "care_condition"):
+    if kind in ("condition", "care_condition", "level", "condition_key"):
         name = names(kind, str(value))
         return str(value) if name is None else gettext(name)
     if kind == "causes":

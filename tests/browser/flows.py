@@ -10,6 +10,8 @@ from playwright.sync_api import expect
 
 INTERVIEW_URL = re.compile(r"/a/[0-9a-f-]{36}/s/([a-z0-9_]+)$")
 RADIO_VALUE = {True: "yes", False: "no", None: "unknown"}
+# "Which leg?": both legs, one leg (the left, unless a side is given), not sure
+SIDE_VALUE = {True: "both", False: "left", None: "unknown"}
 SHARE_CODE = re.compile(r"\b[0-9A-Z]{4}(?:-[0-9A-Z]{4})+\b")
 
 # A recent sciatica (dev-001 in words): back, buttock, back of the thigh and calf, leg worse than back.
@@ -42,10 +44,11 @@ def start(page: Any, age: int, sex: str) -> str:
     return assessment_id(page)
 
 
-def fill_body_map(page: Any, regions: Iterable[str], *, both_legs: bool | None = False,
+def fill_body_map(page: Any, regions: Iterable[str], *, both_legs: bool | None = False, side: str | None = None,
                   leg_worse: bool | None = False, pain_now: int | None = None, tap_drawing: bool = True) -> None:
     """Tick the regions (by tapping the place on the drawing, or its box in the list), answer the two
-    follow-ups (not submitted)."""
+    follow-ups (not submitted): which leg (``side``: left, right, both or unknown; without it from ``both_legs``)
+    and whether the leg pain is worse."""
     expect(page.get_by_role("heading", name="Where do you feel the pain?")).to_be_visible()
     for key in regions:
         box = page.locator(f"input[name=region][value={key}]")
@@ -56,8 +59,8 @@ def fill_body_map(page: Any, regions: Iterable[str], *, both_legs: bool | None =
         else:
             box.check()
         expect(box).to_be_checked()
-    for name, value in (("both_legs", both_legs), ("leg_worse", leg_worse)):
-        radio = page.locator(f"input[type=radio][name={name}][value={RADIO_VALUE[value]}]")
+    for name, choice in (("side", side or SIDE_VALUE[both_legs]), ("leg_worse", RADIO_VALUE[leg_worse])):
+        radio = page.locator(f"input[type=radio][name={name}][value={choice}]")
         radio.check()
         expect(radio).to_be_checked()
     if pain_now is not None:

@@ -44,6 +44,7 @@ def test_clinician_opens_shared_assessment_and_adds_exam_findings(sciatica: Fini
     expect(page).to_have_url(_detail_url(sciatica.id))
     expect(page.get_by_role("heading", level=1)).to_contain_text(sciatica.id[:8])
     expect(page.get_by_text("mode: self")).to_be_visible()
+    expect(page.locator(".side")).to_have_text("Leg: Left leg")  # which leg the patient chose on the body map
     before = flows.result_summary(page)
     assert before["level"] == sciatica.summary["level"]
     full = {c.short_name: c.name for c in default_compiled().kb.conditions.conditions.values()}

@@ -64,7 +64,7 @@ def test_interview_with_back_and_forward(phone: Any) -> None:
     assert flows.screen(page) == "where"
     for key in flows.SCIATICA_REGIONS:
         expect(page.locator(f"input[name=region][value={key}]")).to_be_checked()
-    expect(page.locator("input[name=both_legs][value=no]")).to_be_checked()
+    expect(page.locator("input[name=side][value=left]")).to_be_checked()
     expect(page.get_by_label("How bad is the pain right now? (optional)")).to_have_value("6")
     # Forward twice: back at the step the interview had reached, nothing lost
     page.go_forward()

@@ -2,7 +2,7 @@
 
 The scripts follow the interview's fixed opening: the body map ("Places:"), its
 follow-ups, then the warning items due, in interview.yaml order. With the
-buttock and calf chosen the body map asks one follow-up (both legs?); the first
+buttock and calf chosen the body map asks one follow-up (which leg?); the first
 warning screen has 4 items (bladder, bowel, saddle, sexual: due with buttock
 pain), the second 3 items starting with a cold, pale leg (due with calf pain).
 """
@@ -19,7 +19,7 @@ from painpath.interview import InterviewState
 from painpath.interview.presenting import REGIONS
 from tests.conftest import run_cli
 
-CALF_ONLY = "2,6\nn\n"  # body map: buttock and calf; both legs? no
+CALF_ONLY = "2,6\nl\n"  # body map: buttock and calf; which leg? left
 SPINAL_NO = "n\nn\nn\nn\n"  # warning screen 1: all no
 COLD_LEG = "y\nn\nn\n"  # warning screen 2: cold pale leg -> emergency
 HINT = "Type y (yes), n (no) or d (don't know)"
@@ -44,7 +44,7 @@ def test_end_to_end_emergency() -> None:
 
 def test_end_to_end_without_emergency() -> None:
     # back and calf; every answer "no": the interview stops by itself and prints a result
-    stdin = "1,6\nn\nn\n" + "n\n" * 200
+    stdin = "1,6\nl\nn\n" + "n\n" * 200
     r = interview("--age", "40", "--sex", "female", stdin=stdin)
     assert r.returncode == 0, r.stderr
     assert "Stopped." not in r.stdout  # it was not cut off by running out of input
@@ -78,7 +78,7 @@ def test_invalid_input_reasks_with_a_hint() -> None:
         "abc\n200\n40\n"  # age: not a number, out of range, then fine
         "x\nm\n"  # sex
         "maybe\n\n99\n0\n2,6\n"  # body map: rubbish, empty, out of range, zero, then buttock and calf
-        "n\n"  # both legs
+        "n\nl\n"  # which leg: not a choice (re-asked), then left
         "maybe\n\n99\n"  # first warning item: three bad answers
         + SPINAL_NO
         + COLD_LEG
@@ -91,6 +91,7 @@ def test_invalid_input_reasks_with_a_hint() -> None:
     assert out.count("Please type one of") == 1
     assert out.count(f"Please type one or more numbers from 1 to {len(REGIONS)}") == 4
     assert out.count(HINT) == 1 + 3  # once up front, then after each of the three bad answers
+    assert out.count("Type l (left leg), r (right leg), b (both legs) or d (not sure)") == 1  # "n" is not a leg
     assert "EMERGENCY" in out  # the bad answers were not taken as answers
 
 
@@ -116,13 +117,25 @@ def test_back_goes_to_the_previous_question() -> None:
 
 
 def test_back_from_the_first_question_returns_to_the_body_map() -> None:
-    stdin = CALF_ONLY + "b\n" + "2,7\nn\n" + SPINAL_NO + COLD_LEG  # first buttock and calf, then buttock and shin
+    stdin = CALF_ONLY + "b\n" + "2,7\nr\n" + SPINAL_NO + COLD_LEG  # first buttock and calf, then buttock and shin
     r = interview("--age", "40", "--sex", "male", "--json", stdin=stdin)
     assert r.returncode == 0, r.stderr
     assert r.stderr.count("Places:") == 2
     state = InterviewState.model_validate(json.loads(r.stdout)["interview"])
     assert state.answer_map["shin_pain"] == "present"
     assert state.answer_map["calf_pain"] == "absent"
+    assert state.side == "right" and state.answer_map["pain_both_legs"] == "absent"  # the second body map's side
+
+
+@pytest.mark.parametrize(("typed", "side", "both_legs"), [("l", "left", "absent"), ("right", "right", "absent"),
+                                                          ("b", "both", "present"), ("d", None, "unknown")])
+def test_which_leg_is_asked_and_kept_in_the_state(typed: str, side: str | None, both_legs: str) -> None:
+    r = interview("--age", "40", "--sex", "male", "--json", stdin=f"2,6\n{typed}\n" + SPINAL_NO + COLD_LEG)
+    assert r.returncode == 0, r.stderr
+    assert "Which leg? [l=left / r=right / b=both / d=not sure]" in r.stderr
+    state = InterviewState.model_validate(json.loads(r.stdout)["interview"])
+    assert state.side == side
+    assert state.answer_map["pain_both_legs"] == both_legs
 
 
 def test_save_and_resume(tmp_path: Path) -> None:
@@ -211,8 +224,8 @@ def test_resume_state_with_unknown_keys(tmp_path: Path, changes: dict[str, objec
 
 
 def test_repeated_region_is_one_region() -> None:
-    once = interview("--age", "40", "--sex", "male", stdin="1\nn\n")  # back only, both legs: no, then EOF
-    twice = interview("--age", "40", "--sex", "male", stdin="1,1\nn\n")
+    once = interview("--age", "40", "--sex", "male", stdin="1\nl\n")  # back only, left leg, then EOF
+    twice = interview("--age", "40", "--sex", "male", stdin="1,1\nl\n")
     assert "worse than the back pain" not in once.stdout  # control
     assert "worse than the back pain" not in twice.stdout
     assert "below the knee" not in twice.stdout
@@ -254,7 +267,7 @@ def test_the_length_it_announces_is_a_bound_it_keeps(mode: str) -> None:
 
     caps = default_compiled().kb.interview.caps
     cap = caps.self_ if mode == "self" else caps.clinician
-    stdin = "1,6\nn\nn\n" + "d\n" * 400  # "don't know" to everything: the least informative interview
+    stdin = "1,6\nl\nn\n" + "d\n" * 400  # "don't know" to everything: the least informative interview
     r = interview("--age", "40", "--sex", "female", "--mode", mode, stdin=stdin)
     assert r.returncode == 0, r.stderr
     assert "most interviews take" not in r.stdout

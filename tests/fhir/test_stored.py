@@ -137,3 +137,31 @@ def test_a_worse_follow_up_on_a_self_care_assessment_is_one_level_everywhere(fc:
     assert tri["valueCodeableConcept"]["coding"][0]["code"] == "soon"
     notes = [n["text"] for n in tri.get("note", [])]
     assert note in notes and any(n.startswith("Follow-up raised the level: pain 3 -> 8 (worse)") for n in notes)
+
+
+@pytest.mark.parametrize(("side", "code"), [("right", "24028007"), ("left", "7771000"), ("both", "51440002")])
+def test_the_side_is_the_body_site_of_the_leg_findings(fc: TestClient, app_env: dict[str, Any], side: str,
+                                                       code: str) -> None:
+    c: TestClient = app_env["client"]
+    _, key = _clinic_key(app_env)
+    aid = c.post("/v1/assessments", json={"age": 41, "sex": "female"}, headers=key).json()["assessment"]["id"]
+    r = c.put(f"/v1/assessments/{aid}/answers", json={"answers": ANSWERS, "screen": "where", "side": side}, headers=key)
+    assert r.status_code == 200, r.text
+    assert c.post(f"/v1/assessments/{aid}/finish", headers=key).status_code == 200
+    b = _get(fc, f"/fhir/Bundle/{aid}", key, 200)
+    obs = {e["resource"]["code"]["coding"][0]["code"]: e["resource"] for e in b["entry"]
+           if e["resource"]["resourceType"] == "Observation"}
+    for e in b["entry"]:
+        validate(e["resource"])
+    for leg in ("buttock_pain", "posterior_thigh_pain", "calf_pain"):
+        assert obs[leg]["bodySite"]["coding"] == [{"system": C.SNOMED, "code": code,
+                                                   "display": C.LATERALITY[side]["display"]}], leg
+        assert obs[leg]["bodySite"]["text"] == {"left": "Left leg", "right": "Right leg", "both": "Both legs"}[side]
+    assert "bodySite" not in obs["low_back_pain"]  # the back is not a leg
+    assert "bodySite" not in obs["pain_shooting_electric"]  # nor a finding of the history
+
+
+def test_no_side_no_body_site(fc: TestClient, stored: dict[str, Any]) -> None:
+    b = _get(fc, f"/fhir/Bundle/{stored['id']}", stored["key_a"], 200)
+    assert stored["record"]["state"]["side"] is None
+    assert not any("bodySite" in e["resource"] for e in b["entry"])

@@ -223,3 +223,53 @@ def test_a_body_map_with_no_pain_anywhere_is_found() -> None:
     assert no_pain_anywhere(ok, CKB) == []
     partial = answer(start(40, "male"), {k: "absent" for k in where if k != "calf_pain"}, CKB, screen="where")
     assert "calf_pain" not in partial.answer_map and no_pain_anywhere(partial, CKB) == []
+
+
+# --- which leg (side) ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("side", "both_legs"), [("left", "absent"), ("right", "absent"), ("both", "present")])
+def test_a_side_answers_both_legs_and_round_trips(side: str, both_legs: str) -> None:
+    s = answer(start(50, "female"), {"low_back_pain": "present"}, CKB, screen="where", side=side)
+    assert s.side == side and s.answer_map["pain_both_legs"] == both_legs
+    assert next(a.screen for a in s.answers if a.finding == "pain_both_legs") == "where"
+    again = InterviewState.model_validate_json(s.model_dump_json())
+    assert again == s and again.side == side
+    # the engine sees only the finding: the evidence is that of the answer without a side
+    plain = answer(start(50, "female"), {"low_back_pain": "present", "pain_both_legs": both_legs}, CKB, screen="where")
+    assert np.array_equal(s.evidence(CKB), plain.evidence(CKB)) and s.as_case() == plain.as_case()
+
+
+def test_a_state_stored_without_a_side_loads() -> None:
+    s = answer(start(50, "male"), {"calf_pain": "present", "pain_both_legs": "absent"}, CKB, screen="where")
+    old = s.model_dump(mode="json")
+    del old["side"]
+    loaded = InterviewState.model_validate(old)
+    assert loaded.side is None and loaded.answer_map == s.answer_map
+
+
+def test_the_side_follows_its_answer() -> None:
+    s = answer(start(50, "male"), {"calf_pain": "present"}, CKB, screen="where", side="left")
+    assert answer(s, {"calf_pain": "present"}, CKB, screen="where").side == "left"  # other answers keep it
+    assert answer(s, {"pain_both_legs": "absent"}, CKB).side == "left"  # one leg still: left
+    assert answer(s, {"pain_both_legs": "present"}, CKB).side == "both"
+    assert answer(s, {"pain_both_legs": "unknown"}, CKB).side is None
+    assert answer(answer(s, {"pain_both_legs": "present"}, CKB), {"pain_both_legs": "absent"}, CKB).side is None
+    moved = answer(s, {}, CKB, side="right")
+    assert moved.side == "right" and moved.answers == s.answers  # the answer given stays as it is
+    assert withdraw(s, ["pain_both_legs"]).side is None
+    assert withdraw(s, screen="where").side is None
+    assert withdraw(s, ["calf_pain"]).side == "left"
+
+
+def test_a_bad_or_contradicting_side_is_refused() -> None:
+    s = start(50, "male")
+    with pytest.raises(CaseError, match="side: must be left, right or both"):
+        answer(s, {"calf_pain": "present"}, CKB, side="middle")
+    with pytest.raises(CaseError, match="side: 'left' does not fit answers.pain_both_legs='present'"):
+        answer(s, {"calf_pain": "present", "pain_both_legs": "present"}, CKB, side="left")
+    with pytest.raises(CaseError) as e:  # every problem at once
+        answer(s, {"bogus": "present"}, CKB, side="middle")
+    assert "side:" in str(e.value) and "answers.bogus" in str(e.value)
+    both = answer(s, {"calf_pain": "present"}, CKB, side="both").model_dump()
+    with pytest.raises(ValidationError, match="side: 'left' does not fit the answer pain_both_legs=present"):
+        InterviewState.model_validate({**both, "side": "left"})

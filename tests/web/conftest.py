@@ -160,14 +160,14 @@ class Browser:
         assert m, r.headers["location"]
         return m.group(1)
 
-    def where(self, aid: str, regions: list[str], both_legs: str = "no", leg_worse: str = "unknown",
+    def where(self, aid: str, regions: list[str], side: str = "left", leg_worse: str = "unknown",
               pain_now: str = "") -> httpx.Response:
         """Tick the body map (the interview's first page, /a/{id}/s/where) and press Next."""
         r = self.client.get(f"/a/{aid}", follow_redirects=True)
         assert r.status_code == 200 and 'name="region"' in r.text, r.text[:500]
         assert r.url.path == f"/a/{aid}/s/where", r.url
         f = form(r.text, f"/a/{aid}/s/where")
-        return self.submit(f.action, {**f.hidden, "region": regions, "both_legs": both_legs, "leg_worse": leg_worse,
+        return self.submit(f.action, {**f.hidden, "region": regions, "side": side, "leg_worse": leg_worse,
                                       "pain_now": pain_now})
 
     def answer_screen(self, r: httpx.Response, aid: str, answers: dict[str, str], default: str = "absent",

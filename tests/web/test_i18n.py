@@ -25,7 +25,7 @@ from markupsafe import escape
 from painpath.assessment import OTHER_LEADS_TEXT, OTHER_POSSIBLE_TEXT
 from painpath.careplan import load_care_content
 from painpath.engine import default_compiled
-from painpath.messages import MESSAGES, Message, default_names
+from painpath.messages import MESSAGES, Message, default_names, render
 from painpath.web import i18n
 from tests.test_messages import CASES
 
@@ -189,6 +189,8 @@ def _names_in(mid: str, params: dict) -> list[str]:  # type: ignore[type-arg]
     for slot, kind in MESSAGES[mid].slots.items():
         if kind in ("condition", "care_condition"):
             out.append(default_names(kind, params[slot]))
+        elif kind in ("level", "condition_key"):  # named by the web only (a level's label, a condition's name)
+            out.append(i18n.reader_names(kind, params[slot]))
         elif kind == "causes":
             out += [default_names("condition", key) for key, _p in params[slot]]
     return [n for n in out if n]
@@ -207,7 +209,10 @@ def test_every_message_renders_in_spanish(mid: str, spanish: Catalog) -> None:
     for name in _names_in(mid, params):
         assert cat[name] in es, (mid, name, es)  # the names are translated too
         assert name == cat[name] or name not in es, (mid, name, es)
-    assert i18n.message(msg, lang="en") == english  # English is the core's own sentence
+    # English is the core's own sentence, with the names the web gives levels and plan condition keys
+    assert i18n.message(msg, lang="en") == render(msg, names=i18n.reader_names)
+    if not {"level", "condition_key"} & set(MESSAGES[mid].slots.values()):
+        assert i18n.message(msg, lang="en") == english
     token = i18n.current.set("es")
     try:
         assert i18n.message(msg) == es  # the current language by default
@@ -297,7 +302,7 @@ def test_interview_and_result_pages_in_spanish(site, spanish: Catalog) -> None: 
     assert str(r.url).endswith("/s/where")
     aid = str(r.url).split("/a/", 1)[1].split("/", 1)[0]
     r = site.post(f"/a/{aid}/s/where", data={"region": ["low_back_pain", "posterior_thigh_pain", "calf_pain"],
-                                            "both_legs": "no", "leg_worse": "yes", "csrf": csrf})
+                                            "side": "left", "leg_worse": "yes", "csrf": csrf})
     english_left: list[str] = []
     for _ in range(40):
         if "/result" in str(r.url) or "/emergency" in str(r.url):

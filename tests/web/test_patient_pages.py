@@ -121,10 +121,10 @@ def test_body_map_without_a_region_is_refused_with_a_message(web) -> None:  # ty
     assert r.url.path == f"/a/{aid}/s/where"
     f = form(r.text, f"/a/{aid}/s/where")
     assert "region" in f.fields and len(f.fields["region"]) >= 9
-    r = b.submit(f.action, {"both_legs": "no", "pain_now": "3"})
+    r = b.submit(f.action, {"side": "left", "pain_now": "3"})
     assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
     assert "Choose at least one place that hurts." in r.text
-    assert 'name="region"' in r.text and re.search(r'value="no"\s+checked', r.text)  # the answers are kept
+    assert 'name="region"' in r.text and re.search(r'name="side" value="left"\s+checked', r.text)  # the answers are kept
     r = b.submit(f.action, {"region": ["not_a_region"]})
     assert r.status_code == 400 and "not_a_region" in r.text
     r = b.submit(f.action, {"region": ["calf_pain"], "pain_now": "eleven"})
@@ -259,7 +259,7 @@ def test_back_and_reload_keep_every_answer(web) -> None:  # type: ignore[no-unty
     ticks), reloading shows the same step, and nothing is withdrawn."""
     b = web.browser
     aid = b.start()
-    b.where(aid, ["low_back_pain", "calf_pain"], both_legs="yes", leg_worse="yes", pain_now="6")
+    b.where(aid, ["low_back_pain", "calf_pain"], side="both", leg_worse="yes", pain_now="6")
     r = b.get(f"/a/{aid}", follow_redirects=True)
     first = screen_of(r)
     f = form(r.text, f"/a/{aid}/s/{first}")
@@ -281,13 +281,13 @@ def test_back_and_reload_keep_every_answer(web) -> None:  # type: ignore[no-unty
     for key in ("low_back_pain", "calf_pain"):
         assert re.search(rf'value="{key}"\s+checked', r.text), key
     assert not re.search(r'value="shin_pain"\s+checked', r.text)
-    assert re.search(r'name="both_legs" value="yes"\s+checked', r.text)
+    assert re.search(r'name="side" value="both"\s+checked', r.text)
     assert re.search(r'name="leg_worse" value="yes"\s+checked', r.text)
     assert 'value="6"' in r.text
     assert record(web, aid).state == before  # looking back changed nothing
     # sending the body map again unchanged goes on where the interview was
     f = form(r.text, f"/a/{aid}/s/where")
-    r = b.submit(f.action, {**f.hidden, "region": ["low_back_pain", "calf_pain"], "both_legs": "yes",
+    r = b.submit(f.action, {**f.hidden, "region": ["low_back_pain", "calf_pain"], "side": "both",
                             "leg_worse": "yes", "pain_now": "6"})
     assert r.status_code == 303 and r.headers["location"] == f"/a/{aid}/s/{second}"
     assert {a["finding"]: a["value"] for a in record(web, aid).state["answers"]} == \
@@ -338,7 +338,7 @@ def test_changing_an_answer_after_the_end_recomputes_the_result(web) -> None:  #
     r = b.get(f"/a/{aid}/s/where")
     assert re.search(r'value="low_back_pain"\s+checked', r.text) and "Save my answers" in r.text
     f = form(r.text, f"/a/{aid}/s/where")
-    same = {**f.hidden, "region": ["low_back_pain"], "both_legs": "no", "leg_worse": "unknown"}
+    same = {**f.hidden, "region": ["low_back_pain"], "side": "left", "leg_worse": "unknown"}
     assert b.submit(f.action, same).headers["location"] == f"/a/{aid}/result"
     assert len(record(web, aid).history) == len(after.history)
     b.submit(f.action, {**same, "region": ["low_back_pain", "calf_pain"]})
@@ -350,7 +350,7 @@ def test_changing_an_answer_after_the_end_recomputes_the_result(web) -> None:  #
 def test_an_emergency_answer_goes_to_the_emergency_page(web) -> None:  # type: ignore[no-untyped-def]
     b = web.browser
     aid = b.start(age=50)
-    b.where(aid, ["low_back_pain", "posterior_thigh_pain"], both_legs="yes")
+    b.where(aid, ["low_back_pain", "posterior_thigh_pain"], side="both")
     r = b.answer_until_done(aid, {"bladder_problem_new": "present"})
     assert r.url.path == f"/a/{aid}/emergency"
     assert "Get medical help now" in r.text and level_label(r.text) == LEVEL_LABEL["emergency"]

@@ -32,7 +32,7 @@ def test_no_template_hard_codes_a_countrys_number_or_service(path) -> None:  # t
 def _emergency(web):  # type: ignore[no-untyped-def]
     b = web.browser
     aid = b.start(age=50)
-    b.where(aid, ["low_back_pain", "posterior_thigh_pain"], both_legs="yes")
+    b.where(aid, ["low_back_pain", "posterior_thigh_pain"], side="both")
     r = b.answer_until_done(aid, {"bladder_problem_new": "present"})
     assert r.url.path == f"/a/{aid}/emergency"
     return aid, r

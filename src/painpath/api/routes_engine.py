@@ -90,7 +90,7 @@ def interview_answer(req: AnswerRequest) -> StateStep:
     validate_state(req.state, ckb)
     if req.screen is not None and req.screen not in ckb.kb.interview.screens:
         raise CaseError(f"screen: unknown screen '{req.screen}'")
-    state = answer(req.state, req.answers, ckb, screen=req.screen)
+    state = answer(req.state, req.answers, ckb, screen=req.screen, side=req.side)
     problems = no_pain_anywhere(state, ckb)
     if problems:
         raise CaseError("; ".join(problems))

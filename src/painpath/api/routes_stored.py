@@ -114,7 +114,7 @@ def put_answers(assessment_id: str, body: AnswersUpdate, db: DB, who: Who, setti
         raise acc.ServiceError(f"answers: at most {settings.max_answers_per_request} answers per request")
     with db.write() as s:
         rec = services.record_answers(store.AssessmentStore(s, who), assessment_id, body.answers, screen=body.screen,
-                                      revision=body.revision)
+                                      revision=body.revision, side=body.side)
     return out(rec)
 
 
@@ -147,7 +147,8 @@ def finish_assessment(assessment_id: str, db: DB, who: Who, body: FinishRequest 
              responses=ERRORS, summary="Change answers of a finished assessment and recompute (earlier result kept)")
 def amend_assessment(assessment_id: str, body: AmendRequest, db: DB, who: Who) -> AssessmentOut:
     with db.write() as s:
-        rec = services.amend(store.AssessmentStore(s, who), assessment_id, body.answers, mode=body.mode)
+        rec = services.amend(store.AssessmentStore(s, who), assessment_id, body.answers, mode=body.mode,
+                              side=body.side)
     return out(rec)
 
 

@@ -10,7 +10,7 @@ from pydantic_core import PydanticCustomError
 
 from painpath.assessment import Assessment
 from painpath.careplan import CarePlan, FollowUpResult, OutcomeSnapshot
-from painpath.domain import AnswerName, LevelName, ModeName, SexName
+from painpath.domain import AnswerName, LevelName, ModeName, SexName, SideName
 from painpath.http.problems import Problem as Problem  # re-exported: part of the REST contract
 from painpath.interview import InterviewState, Step
 from painpath.messages import Message
@@ -134,6 +134,8 @@ class AnswerRequest(BaseModel):
     state: InterviewState
     answers: dict[FindingKey, AnswerT] = Field(max_length=200)
     screen: str | None = Field(default=None, max_length=64)
+    side: SideName | None = Field(default=None, description="which leg hurts: left or right (answers pain_both_legs "
+                                  "absent) or both (present); kept in the state")
 
 
 class WhyRequest(BaseModel):
@@ -174,6 +176,8 @@ class AnswersUpdate(BaseModel):
     answers: dict[FindingKey, AnswerT] = Field(min_length=1, max_length=200)
     screen: str | None = Field(default=None, max_length=64)
     revision: int | None = Field(default=None, ge=0, description="if given, the update fails with 409 unless it matches")
+    side: SideName | None = Field(default=None, description="which leg hurts: left or right (answers pain_both_legs "
+                                  "absent) or both (present); kept in the state")
 
 
 class WithdrawRequest(BaseModel):
@@ -187,6 +191,8 @@ class AmendRequest(BaseModel):
     model_config = Strict
     answers: dict[FindingKey, AnswerT] = Field(min_length=1, max_length=200)
     mode: ModeT | None = Field(default=None, description="'clinician' switches to clinician mode (clinic tokens only)")
+    side: SideName | None = Field(default=None, description="which leg hurts: left or right (answers pain_both_legs "
+                                  "absent) or both (present); kept in the state")
 
 
 class FinishRequest(BaseModel):

@@ -80,7 +80,27 @@ def _yes_no(console: Console, text: str, why: str, allow_back: bool, hint: str) 
         console.print(f"  [yellow]{hint}[/]")
 
 
-def _ask_where(console: Console, hint: str) -> dict:
+SIDES = {"l": "left", "left": "left", "r": "right", "right": "right", "b": "both", "both": "both",
+         **dict.fromkeys(DK, "unknown")}
+
+
+def _ask_side(console: Console, why: str) -> str | None:
+    """Which leg: left, right, both, or None for not sure."""
+    while True:
+        raw = _read(console, "  Which leg? \\[l=left / r=right / b=both / d=not sure] ")
+        if raw in SIDES:
+            return None if SIDES[raw] == "unknown" else SIDES[raw]
+        if raw in {"w", "why"}:
+            console.print(f"  [cyan]Why:[/] {why}")
+            continue
+        if raw in {"q", "quit"}:
+            raise _Quit
+        console.print("  [yellow]Type l (left leg), r (right leg), b (both legs) or d (not sure); "
+                      "count numbness or tingling in the other leg too.[/]")
+
+
+def _ask_where(console: Console, hint: str) -> tuple[dict, str | None]:
+    """The body map's answers and the side (which leg; None for not sure)."""
     keys = list(REGIONS)
     console.print("[bold]Where do you feel the pain?[/] (numbers separated by commas, e.g. 1,3)")
     for i, k in enumerate(keys, 1):
@@ -95,14 +115,15 @@ def _ask_where(console: Console, hint: str) -> dict:
             break
         console.print(f"[yellow]Please type one or more numbers from 1 to {len(keys)}, separated by commas.[/]")
     why = "Where the pain is tells us most about where it comes from."
-    both = _yes_no(console, "Are the symptoms in both legs?", why, False, hint)
+    side = _ask_side(console, why)
+    both = None if side is None else side == "both"
     worse = below = None
     if "low_back_pain" in chosen and len(chosen) > 1:
         worse = _yes_no(console, "Is the leg pain worse than the back pain?", why, False, hint)
     if not set(chosen) & {"calf_pain", "shin_pain", "achilles_pain", "foot_pain"} and chosen != ["low_back_pain"]:
         below = _yes_no(console, "Does the pain reach below the knee anywhere (e.g. the outer side of the lower leg)?",
                         why, False, hint)
-    return location_answers(chosen, both_legs=both, leg_worse_than_back=worse, below_knee_elsewhere=below)
+    return location_answers(chosen, both_legs=both, leg_worse_than_back=worse, below_knee_elsewhere=below), side
 
 
 def _ask_startback(console: Console):
@@ -190,7 +211,8 @@ def interview(
             assert q is not None
             n = step.questions_asked + 1
             if q.phase == "presenting":
-                state = answer(state, _ask_where(console, hint), ckb, screen=q.screen)
+                where, side = _ask_where(console, hint)
+                state = answer(state, where, ckb, screen=q.screen, side=side)
                 _save(state, save)
                 continue
             console.print(f"\n[bold]Question {n}[/] [dim](of at most {cap})[/]  [bold]{q.title}[/]")

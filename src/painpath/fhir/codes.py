@@ -58,6 +58,13 @@ YES = {"system": LOINC, "code": "LA33-6", "display": "Yes"}
 NO = {"system": LOINC, "code": "LA32-8", "display": "No"}
 DONT_KNOW = {"system": LOINC, "code": "LA12688-0", "display": "Don't know"}
 ANSWER_CODINGS = (YES, NO, DONT_KNOW)
+
+# which leg (the interview state's side), as the laterality of a leg finding's Observation.bodySite (SNOMED CT
+# qualifier values)
+LATERALITY = {"left": {"system": SNOMED, "code": "7771000", "display": "Left"},
+              "right": {"system": SNOMED, "code": "24028007", "display": "Right"},
+              "both": {"system": SNOMED, "code": "51440002", "display": "Right and left"}}
+LATERALITY_TEXT = {"left": "Left leg", "right": "Right leg", "both": "Both legs"}
 SPANISH = {"LA33-6": "Sí", "LA32-8": "No", "LA12688-0": "No sé"}  # the displays' translations (lang "es")
 VALUE_OF: dict[tuple[Any, Any], str] = {
             (LOINC, "LA33-6"): "present", (LOINC, "LA32-8"): "absent", (LOINC, "LA12688-0"): "unknown",

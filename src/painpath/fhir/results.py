@@ -49,8 +49,15 @@ def _concept(ckb: CompiledKB, key: str) -> dict[str, Any]:
     return {"coding": [C.coding(C.FINDING_SYSTEM, key, text)], "text": text}
 
 
+def leg_findings(ckb: CompiledKB) -> set[str]:
+    """The body map's findings about the legs (the ``where`` screen's, but low back pain): the side, when known,
+    is their Observations' ``bodySite``."""
+    sc = ckb.kb.interview.screens.get("where")
+    return {k for k in (sc.findings if sc else ()) if k != "low_back_pain"}
+
+
 def finding_observation(ckb: CompiledKB, key: str, present: bool, *, oid: str, qr_url: str,
-                        subject: Mapping[str, Any], effective: str | None) -> dict[str, Any]:
+                        subject: Mapping[str, Any], effective: str | None, side: str | None = None) -> dict[str, Any]:
     sign = ckb.kb.findings.findings[key].kind == "sign"
     cat = ("exam", "Exam") if sign else ("survey", "Survey")
     obs: dict[str, Any] = {
@@ -63,6 +70,8 @@ def finding_observation(ckb: CompiledKB, key: str, present: bool, *, oid: str, q
         "valueBoolean": present,
         "derivedFrom": [{"reference": qr_url}],
     }
+    if side in C.LATERALITY:
+        obs["bodySite"] = {"coding": [dict(C.LATERALITY[side])], "text": C.LATERALITY_TEXT[side]}
     if effective:
         obs["effectiveDateTime"] = effective
     return obs
@@ -176,8 +185,9 @@ def _fired_findings(ckb: CompiledKB, result: Assessment, answers: Mapping[str, s
 def build_bundle(ckb: CompiledKB, qr: Mapping[str, Any], answers: Mapping[str, str], result: Assessment, *,
                  seed: str, bundle_id: str | None = None, level: str | None = None,
                  extra_reasons: Sequence[str] = (), risk_id: str | None = None,
-                 assessment_id: str | None = None) -> dict[str, Any]:
-    """The ``collection`` Bundle for one assessment. ``answers``: finding -> present | absent | unknown."""
+                 assessment_id: str | None = None, side: str | None = None) -> dict[str, Any]:
+    """The ``collection`` Bundle for one assessment. ``answers``: finding -> present | absent | unknown; ``side``
+    (left, right, both): which leg, the ``bodySite`` of the present leg findings' Observations."""
     qr_id = qr.get("id") if isinstance(qr.get("id"), str) and _is_uuid(qr["id"]) else stable_id(seed, "qr")
     qr = {"resourceType": "QuestionnaireResponse", "id": qr_id,
           **{k: v for k, v in qr.items() if k not in ("resourceType", "id")}}
@@ -185,6 +195,7 @@ def build_bundle(ckb: CompiledKB, qr: Mapping[str, Any], answers: Mapping[str, s
     subject: Mapping[str, Any] = qr["subject"] if isinstance(qr.get("subject"), dict) else ANONYMOUS
     effective = qr.get("authored") if isinstance(qr.get("authored"), str) else None
     warn = warning_findings(ckb)
+    legs = leg_findings(ckb) if side else set()
     entries: list[dict[str, Any]] = [{"fullUrl": qr_url, "resource": qr}]
     obs_urls: dict[str, str] = {}
     for key in ckb.findings:  # knowledge-base order (answers to findings the KB no longer has are left out)
@@ -194,7 +205,8 @@ def build_bundle(ckb: CompiledKB, qr: Mapping[str, Any], answers: Mapping[str, s
             url = f"urn:uuid:{oid}"
             obs_urls[key] = url
             entries.append({"fullUrl": url, "resource": finding_observation(
-                ckb, key, v == "present", oid=oid, qr_url=qr_url, subject=subject, effective=effective)})
+                ckb, key, v == "present", oid=oid, qr_url=qr_url, subject=subject, effective=effective,
+                side=side if v == "present" and key in legs else None)})
     rid = risk_id or stable_id(seed, "risk")
     ra = risk_assessment(ckb, result, rid=rid, subject=subject, occurrence=effective,
                          basis=[qr_url, *obs_urls.values()], identifier=assessment_id)

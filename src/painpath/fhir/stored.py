@@ -55,7 +55,8 @@ def stored_bundle(ckb: CompiledKB, rec: AssessmentRecord) -> dict[str, Any]:
     qr = response_from_state(ckb, state, qr_id=stable_id(rec.id, "qr"), kb_version=rec.kb_version,
                              authored=iso(rec.finished_at), subject=subject_of(rec), assessment_id=rec.id)
     return build_bundle(ckb, qr, state.answer_map, result, seed=rec.id, bundle_id=rec.id, level=rec.triage_level,
-                        extra_reasons=_raise_reasons(rec, result), risk_id=rec.id, assessment_id=rec.id)
+                        extra_reasons=_raise_reasons(rec, result), risk_id=rec.id, assessment_id=rec.id,
+                        side=state.side)
 
 
 def stored_risk_assessment(ckb: CompiledKB, rec: AssessmentRecord) -> dict[str, Any]:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from painpath.cases import Case
+from painpath.domain import Side, SideName
 from painpath.engine import CompiledKB
 from painpath.errors import CaseError
 
-__all__ = ["Answer", "AnswerValue", "InterviewState", "answer", "no_pain_anywhere", "start", "withdraw"]
+__all__ = ["BOTH_LEGS", "Answer", "AnswerValue", "InterviewState", "answer", "no_pain_anywhere", "start", "withdraw"]
 
 AnswerValue = Literal["present", "absent", "unknown"]
+BOTH_LEGS = "pain_both_legs"  # the finding the side refines
 
 
 class Answer(BaseModel):
@@ -35,6 +37,17 @@ class InterviewState(BaseModel):
     setting: str | None = None
     answers: tuple[Answer, ...] = ()
     screens_asked: tuple[str, ...] = Field(default=(), description="screens shown, in order (for counting and going back)")
+    side: SideName | None = Field(
+        default=None, description="which leg hurts (left, right or both), when the person said; it refines the "
+        "answer to pain_both_legs (left or right: absent, both: present) and changes no result")
+
+    @model_validator(mode="after")
+    def _side_fits_the_answer(self) -> InterviewState:
+        given = self.answer_map.get(BOTH_LEGS)
+        if self.side is not None and given is not None and given != Side(self.side).both_legs:
+            raise ValueError(f"side: '{self.side}' does not fit the answer {BOTH_LEGS}={given} "
+                             f"(left or right means absent, both means present)")
+        return self
 
     @field_validator("age", mode="before")
     @classmethod
@@ -80,9 +93,29 @@ def answer(
     ckb: CompiledKB,
     *,
     screen: str | None = None,
+    side: str | None = None,
 ) -> InterviewState:
-    """Record answers (new or changed). A changed answer replaces the old one; everything is recomputed from the state."""
+    """Record answers (new or changed). A changed answer replaces the old one; everything is recomputed from the state.
+
+    ``side`` (left, right or both) records which leg hurts and answers ``pain_both_legs`` with it (left or right:
+    absent, both: present). Without it the side is kept while it fits the answer to ``pain_both_legs``: that
+    answered present makes the side both, unknown clears it, absent keeps left or right."""
     problems: list[str] = []
+    new_side: SideName | None = state.side
+    if side is not None:
+        if side not in ("left", "right", "both"):
+            problems.append(f"side: must be left, right or both, got {side!r}")
+        else:
+            implied = Side(side).both_legs
+            if values.get(BOTH_LEGS, implied) != implied:
+                problems.append(f"side: '{side}' does not fit answers.{BOTH_LEGS}={values[BOTH_LEGS]!r} "
+                                f"(left or right means absent, both means present)")
+            if state.answer_map.get(BOTH_LEGS) != implied:  # an answer already given stays as it is
+                values = {**values, BOTH_LEGS: implied}
+            new_side = cast(SideName, side)  # checked just above
+    elif BOTH_LEGS in values:
+        given = values[BOTH_LEGS]
+        new_side = "both" if given == "present" else state.side if given == "absent" and state.side != "both" else None
     for key, value in values.items():
         if key not in ckb.fidx:
             problems.append(f"answers.{key}: unknown finding key")
@@ -96,7 +129,7 @@ def answer(
     kept = tuple(a for a in state.answers if a.finding not in values)
     new = tuple(Answer(finding=k, value=v, screen=screen) for k, v in values.items())
     asked = state.screens_asked + ((screen,) if screen and screen not in state.screens_asked else ())
-    return state.model_copy(update={"answers": kept + new, "screens_asked": asked})
+    return state.model_copy(update={"answers": kept + new, "screens_asked": asked, "side": new_side})
 
 
 def no_pain_anywhere(state: InterviewState, ckb: CompiledKB) -> list[str]:
@@ -122,4 +155,5 @@ def withdraw(state: InterviewState, findings: list[str] | None = None, *, screen
     remaining = {a.screen for a in answers}
     before = {a.screen for a in state.answers}
     asked = tuple(s for s in state.screens_asked if s != screen and (s not in before or s in remaining))
-    return state.model_copy(update={"answers": answers, "screens_asked": asked})
+    side = state.side if any(a.finding == BOTH_LEGS for a in answers) else None  # the side goes with its answer
+    return state.model_copy(update={"answers": answers, "screens_asked": asked, "side": side})

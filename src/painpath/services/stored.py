@@ -19,7 +19,7 @@ from painpath.engine import CompiledKB, default_compiled
 from painpath.errors import CaseError, ConflictError, PermissionDeniedError
 from painpath.interview import InterviewState, Step, answer, next_step, start, withdraw
 from painpath.interview.policy import validate_state
-from painpath.interview.state import no_pain_anywhere
+from painpath.interview.state import BOTH_LEGS, no_pain_anywhere
 from painpath.services.conclude import FollowUpInput, conclude
 
 __all__ = ["PATIENT_KINDS", "AssessmentRepository", "amend", "create", "finish", "pending_step", "record_answers",
@@ -95,6 +95,11 @@ def _keys(values: Mapping[str, str] | Sequence[str]) -> str:
     return ", ".join(sorted(values))
 
 
+def _answered(values: Mapping[str, str], side: str | None) -> list[str]:
+    """The findings an update answers: its answers, and ``pain_both_legs`` when it gives a side."""
+    return [*values, *([BOTH_LEGS] if side is not None and BOTH_LEGS not in values else [])]
+
+
 def _new_state(age: int, sex: str, mode: str, setting: str | None, ckb: CompiledKB) -> InterviewState:
     state = start(age, sex, mode, setting)
     validate_state(state, ckb)
@@ -143,21 +148,24 @@ def _known_screen(screen: str | None, ckb: CompiledKB) -> None:
 
 
 def record_answers(repo: AssessmentRepository[R, Any], assessment_id: str, values: Mapping[str, str], *,
-                   screen: str | None = None, revision: int | None = None, ckb: CompiledKB | None = None) -> R:
-    """Add or change answers of an interview in progress. A body map that says there is no pain anywhere is
-    refused (``CaseError``) and nothing is stored."""
+                   screen: str | None = None, revision: int | None = None, side: str | None = None,
+                   ckb: CompiledKB | None = None) -> R:
+    """Add or change answers of an interview in progress (``side``: which leg, see ``interview.answer``). A body
+    map that says there is no pain anywhere is refused (``CaseError``) and nothing is stored."""
     ckb = ckb or default_compiled()
     rec = repo.load(assessment_id, for_update=True)
     _writable(repo, rec)
     repo.check_revision(rec, revision)
     _known_screen(screen, ckb)
     before = repo.state(rec)
-    _check_owner(repo, rec, before, list(values), ckb)
-    state = answer(before, values, ckb, screen=screen)  # type: ignore[arg-type]  # values were validated by the API schema (AnswerName)
+    keys = _answered(values, side)
+    _check_owner(repo, rec, before, keys, ckb)
+    state = answer(before, values, ckb, screen=screen, side=side)  # type: ignore[arg-type]  # values were validated by the API schema (AnswerName)
     problems = no_pain_anywhere(state, ckb)
     if problems:
         raise CaseError("; ".join(problems))
-    return repo.save_state(rec, state, answered=list(values), action="answer", detail=f"answers: {_keys(values)}")
+    return repo.save_state(rec, state, answered=keys, action="answer",
+                           detail=f"answers: {_keys(keys)}" + (f"; side {side}" if side else ""))
 
 
 def withdraw_answers(repo: AssessmentRepository[R, Any], assessment_id: str, *, findings: list[str] | None = None,
@@ -199,7 +207,7 @@ def finish(repo: AssessmentRepository[R, Any], assessment_id: str, *, startback:
 
 
 def amend(repo: AssessmentRepository[R, Any], assessment_id: str, values: Mapping[str, str], *,
-          mode: str | None = None, ckb: CompiledKB | None = None) -> R:
+          mode: str | None = None, side: str | None = None, ckb: CompiledKB | None = None) -> R:
     """Change answers of a finished assessment (e.g. a clinician adds examination findings) and conclude it
     again. The earlier result is kept in the record's history; only a clinic may switch the mode to
     ``clinician``."""
@@ -208,15 +216,17 @@ def amend(repo: AssessmentRepository[R, Any], assessment_id: str, values: Mappin
     if not repo.is_finished(rec):
         raise ConflictError("status: the assessment is still in progress; answer it instead")
     state = repo.state(rec)
-    _check_owner(repo, rec, state, list(values), ckb)
+    keys = _answered(values, side)
+    _check_owner(repo, rec, state, keys, ckb)
     if mode is not None and mode != state.mode:
         if mode != Mode.CLINICIAN or not repo.by_clinic:
             raise PermissionDeniedError("mode: only a clinician or API key can switch an assessment to clinician mode")
         state = state.model_copy(update={"mode": Mode.CLINICIAN.value})
-    state = answer(state, values, ckb, screen=None)  # type: ignore[arg-type]  # values were validated by the API schema (AnswerName)
-    repo.reopen(rec, state, list(values))
+    state = answer(state, values, ckb, screen=None, side=side)  # type: ignore[arg-type]  # values were validated by the API schema (AnswerName)
+    repo.reopen(rec, state, keys)
     rec = finish(repo, assessment_id, ckb=ckb)
-    repo.audit_change(rec, "amend", detail=f"answers: {', '.join(sorted(values))}" + (f"; mode {mode}" if mode else ""))
+    repo.audit_change(rec, "amend", detail=f"answers: {_keys(keys)}" + (f"; mode {mode}" if mode else "")
+                      + (f"; side {side}" if side else ""))
     return rec
 
 

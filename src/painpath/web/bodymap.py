@@ -69,6 +69,10 @@ def regions_for(ckb: CompiledKB) -> list[Region]:
     return [r for r in _REGIONS if all(k in ckb.fidx for k in r.findings)]
 
 
+# the body map's "Which leg?" choices, and the yes / no / not sure they answer pain_both_legs with
+SIDE_CHOICES = {"left": "no", "right": "no", "both": "yes", "unknown": "unknown"}
+
+
 def _yn(v: str | None) -> AnswerValue:
     return "present" if v == "yes" else "absent" if v == "no" else "unknown"
 

@@ -107,6 +107,19 @@ def pick(requested: str | None, cookie: str | None, accept: str | None) -> str:
 
 # --- message ids from the domain core (painpath.messages) ------------------------------------------------
 
+def reader_names(kind: str, key: str) -> str | None:
+    """Names for a reader of the web pages: the core's (condition names), and besides them a level as its label
+    (``Look after it yourself``) and a care-plan condition key as the condition's name, where the core's English
+    (the API's, the CLI's) keeps the value."""
+    if kind == "level":
+        from painpath.web.render import LEVEL_LABEL
+
+        return LEVEL_LABEL.get(key)
+    if kind == "condition_key":
+        return messages.default_names("care_condition", key) or messages.default_names("condition", key)
+    return messages.default_names(kind, key)
+
+
 def message(msg: messages.Message | Mapping[str, Any] | None, fallback: str | None = None,
             lang: str | None = None) -> str:
     """``msg`` (a :class:`painpath.messages.Message` or its stored JSON form) in ``lang`` (default: current).
@@ -141,7 +154,7 @@ def _rendered(render: Any, what: Any, fallback: str | None, lang: str | None) ->
     if what:
         lang = lang or current.get()
         try:
-            return str(render(what, lambda t: translate(t, lang)))
+            return str(render(what, lambda t: translate(t, lang), reader_names))
         except (KeyError, TypeError, ValueError, ValidationError):
             pass
     return translate(fallback or "", lang)

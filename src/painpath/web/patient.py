@@ -193,8 +193,12 @@ def _where_page(request: Request, rec: AssessmentRecord, state: Any, *, status: 
     if values is None:
         inv = {"present": "yes", "absent": "no", "unknown": "unknown"}
         values = {}
-        if "pain_both_legs" in answered:
-            values["both_legs"] = inv[answered["pain_both_legs"]]
+        if state.side is not None:
+            values["side"] = state.side
+        elif answered.get("pain_both_legs") == "present":  # stored before the side was asked
+            values["side"] = "both"
+        elif answered.get("pain_both_legs") == "unknown":
+            values["side"] = "unknown"
         if "low_back_pain" in chosen and len(chosen) > 1 and "leg_pain_worse_than_back" in answered:
             values["leg_worse"] = inv[answered["leg_pain_worse_than_back"]]
         if rec.outcome and rec.outcome.get("pain") is not None:
@@ -244,18 +248,21 @@ async def _form(request: Request) -> Any:
     return form
 
 
-def _save(request: Request, who: Principal, rec: AssessmentRecord, values: dict[str, str], screen: str) -> Response:
-    """Record a screen's answers; before the end go on to the next step, after it amend the result if changed."""
+def _save(request: Request, who: Principal, rec: AssessmentRecord, values: dict[str, str], screen: str,
+          side: str | None = None) -> Response:
+    """Record a screen's answers (the body map's with the side: which leg); before the end go on to the next
+    step, after it amend the result if changed."""
     aid = rec.id
     if rec.status == "finished":
-        answered = store.state_of(rec).answer_map
+        before = store.state_of(rec)
+        answered = before.answer_map
         changed = {k: v for k, v in values.items() if answered.get(k) != v}
-        if changed:
+        if changed or (side is not None and side != before.side):
             with db_of(request).write() as s:
-                services.amend(store.AssessmentStore(s, who), aid, changed)
+                services.amend(store.AssessmentStore(s, who), aid, changed, side=side)
         return _redirect(f"/a/{aid}/result")
     with db_of(request).write() as s:
-        services.record_answers(store.AssessmentStore(s, who), aid, values, screen=screen)
+        services.record_answers(store.AssessmentStore(s, who), aid, values, screen=screen, side=side)
     return _continue(request, who, aid)
 
 
@@ -311,16 +318,21 @@ async def screen_answer(request: Request, assessment_id: str, screen: str) -> Re
 def _answer_where(request: Request, who: Principal, rec: AssessmentRecord, state: Any, form: Any) -> Response:
     ckb = default_compiled()
     regions = [str(r) for r in form.getlist("region")]
-    both, worse = str(form.get("both_legs") or ""), str(form.get("leg_worse") or "")
+    side, worse = str(form.get("side") or "unknown"), str(form.get("leg_worse") or "")
     pain_raw = str(form.get("pain_now") or "").strip()
-    kept = {"both_legs": both, "leg_worse": worse, "pain_now": pain_raw}
+    kept = {"side": side, "leg_worse": worse, "pain_now": pain_raw}
     known = {r.key for r in bodymap.regions_for(ckb)}
     bad = [r for r in regions if r not in known]
     if bad:
         raise ServiceError(f"region: unknown region '{bad[0]}'")
+    errors: dict[str, str] = {}
     if not regions:
-        return _where_page(request, rec, state, status=422, chosen=set(), values=kept,
-                           errors={"region": _("Choose at least one place that hurts.")})
+        errors["region"] = _("Choose at least one place that hurts.")
+    if side not in bodymap.SIDE_CHOICES:
+        errors["side"] = _("Choose left leg, right leg, both legs or not sure.")
+        kept["side"] = ""
+    if errors:
+        return _where_page(request, rec, state, status=422, chosen=set(regions) - set(bad), values=kept, errors=errors)
     pain: float | None = None
     if pain_raw:
         try:
@@ -331,12 +343,12 @@ def _answer_where(request: Request, who: Principal, rec: AssessmentRecord, state
             return _where_page(request, rec, state, status=422, chosen=set(regions), values=kept,
                                errors={"pain_now": _("Give the pain as a whole number from 0 to 10, or leave it "
                                                      "empty.")})
-    values = bodymap.location_values(ckb, regions, both_legs=both, leg_worse=worse)
+    values = bodymap.location_values(ckb, regions, both_legs=bodymap.SIDE_CHOICES[side], leg_worse=worse)
     stored = rec.outcome or {}
     if pain is not None and rec.status != "finished" and stored.get("pain") != pain:
         with db_of(request).write() as s:  # a follow-up's activity scores (PSFS) are kept
             store.set_outcome(s, who, rec.id, OutcomeSnapshot.model_validate({**stored, "pain": pain}))
-    return _save(request, who, rec, values, "where")
+    return _save(request, who, rec, values, "where", side=None if side == "unknown" else side)
 
 
 @router.post("/a/{assessment_id}/answer")

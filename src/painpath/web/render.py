@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from painpath import __version__
 from painpath.careplan import regions
-from painpath.domain import Level
+from painpath.domain import Level, Side
 from painpath.storage.accounts import format_code
 from painpath.web import i18n
 from painpath.web.security import csrf_token, finish_response
@@ -38,6 +38,20 @@ ORIGIN_LABEL = {"back": "Your lower back", "hip": "Your hip", "leg": "Your leg i
 ORIGIN_LABEL_CLINICIAN = {"back": N_("Lumbar spine"), "hip": N_("Hip"),
                           "leg": N_("The leg itself (muscle, tendon, bone, nerve)"), "vascular": N_("Blood vessels"),
                           "systemic": N_("Systemic (for example infection)")}
+
+
+SIDE_LABEL = {Side.LEFT.value: N_("Left leg"), Side.RIGHT.value: N_("Right leg"), Side.BOTH.value: N_("Both legs")}
+
+
+def side_label(state: Mapping[str, Any]) -> str | None:
+    """Which leg hurts, in English (a msgid), for a stored interview state (a dict): its side; for a state stored
+    before the side was asked, what its answer to ``pain_both_legs`` says; None while nothing says."""
+    side = state.get("side")
+    if side in SIDE_LABEL:
+        return SIDE_LABEL[side]
+    given = {a.get("finding"): a.get("value") for a in state.get("answers") or ()}.get("pain_both_legs")
+    return {"present": SIDE_LABEL[Side.BOTH.value], "absent": N_("One leg (side not recorded)"),
+            "unknown": N_("The patient was not sure")}.get(str(given))
 
 
 def _pct(p: float) -> str:
@@ -90,6 +104,7 @@ def env() -> Environment:
     e.globals["msg"] = i18n.message  # a core message id with parameters, in the page's language
     e.globals["msgs"] = i18n.message_list  # a stored plan's or follow-up's *_messages beside their English
     e.globals["msg_text"] = i18n.message_text  # several messages as one text (the shared-advice note)
+    e.globals["side_label"] = side_label  # which leg, for a stored state
     e.globals.update(LEVEL_LABEL=LEVEL_LABEL, ORIGIN_LABEL=ORIGIN_LABEL, ORIGIN_LABEL_CLINICIAN=ORIGIN_LABEL_CLINICIAN,
                      LANGUAGES=i18n.LANGUAGES,
                      app_version=__version__)
