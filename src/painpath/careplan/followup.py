@@ -83,8 +83,11 @@ def followup_min_level(previous: OutcomeSnapshot, current: OutcomeSnapshot, *, w
     if weeks_since_first < 0:
         raise ValueError("weeks_since_first must be 0 or more")
     spec = load_care_content().outcomes
-    key = _advice_key(_trends(previous, current, spec)[2], weeks_since_first, spec)
-    return {"worse": spec.worse_min_level, "no_change_late": spec.not_improving_min_level}.get(key)
+    return _min_level(_advice_key(_trends(previous, current, spec)[2], weeks_since_first, spec), spec)
+
+
+def _min_level(advice_key: str, spec: OutcomeSpec) -> Level | None:
+    return {"worse": spec.worse_min_level, "no_change_late": spec.not_improving_min_level}.get(advice_key)
 
 
 def compare_followup(
@@ -129,7 +132,7 @@ def compare_followup(
         reasons.append(Message(id="followup.no_improvement", params={"weeks": weeks_since_first}))
     if _Level.parse(current_triage_level).is_acute:
         reasons.append(Message(id=f"followup.current_acute.{current_triage_level}"))
-    minimum = followup_min_level(previous, current, weeks_since_first=weeks_since_first)
+    minimum = _min_level(advice_key, spec)  # what followup_min_level gives, from the trend worked out above
     decided = _followup_level(current_triage_level, level, minimum)
 
     advice = spec.advice[advice_key]  # type: ignore[index]  # advice_key is one of the keys the schema requires

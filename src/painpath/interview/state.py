@@ -103,7 +103,7 @@ def answer(
     problems: list[str] = []
     new_side: SideName | None = state.side
     if side is not None:
-        if side not in ("left", "right", "both"):
+        if side not in set(Side):
             problems.append(f"side: must be left, right or both, got {side!r}")
         else:
             implied = Side(side).both_legs
@@ -113,9 +113,12 @@ def answer(
             if state.answer_map.get(BOTH_LEGS) != implied:  # an answer already given stays as it is
                 values = {**values, BOTH_LEGS: implied}
             new_side = cast(SideName, side)  # checked just above
-    elif BOTH_LEGS in values:
+    elif BOTH_LEGS in values:  # the side follows a new answer to pain_both_legs
         given = values[BOTH_LEGS]
-        new_side = "both" if given == "present" else state.side if given == "absent" and state.side != "both" else None
+        if given == "present":
+            new_side = Side.BOTH.value
+        elif given != "absent" or state.side == Side.BOTH:
+            new_side = None
     for key, value in values.items():
         if key not in ckb.fidx:
             problems.append(f"answers.{key}: unknown finding key")
