@@ -15,7 +15,6 @@ from painpath.engine import ENGINE_VERSION, CompiledKB, default_compiled
 from painpath.engine.compiled import LEVEL_RANK, OTHER, RANK_LEVEL
 from painpath.engine.fast import assess_fast
 from painpath.engine.single import assess_one, top_answers
-from painpath.engine.triage import other_leads
 from painpath.errors import CaseError
 from painpath.messages import Message
 
@@ -242,7 +241,9 @@ def assess(
         sup, opp = evidence.get(ci, _NO_EVIDENCE)
         conds.append(dict(info[ci], probability=probs[ci], level=RANK_LEVEL[levels[ci]], supporting=sup, opposing=opp))
     origin = dict(zip(ckb.origin_names, (p @ ckb.origin_matrix).tolist(), strict=True))
-    other = _other_result(ckb, tri, p, evidence)
+    o = ckb.other_index
+    leads = o is not None and probs[o] > probs[ranked[0]]  # "other" ranks first (strictly above every condition)
+    other = _other_result(ckb, tri, probs, leads, evidence)
     return Assessment.model_validate({
         "case_id": case.id,
         "mode": mode,
@@ -253,7 +254,7 @@ def assess(
         "other": other,
         "leading": OTHER if other is not None and other["leads"] else conds[0]["key"],
         "origin": origin,
-        "triage": _triage_result(ckb, tri, p),
+        "triage": _triage_result(ckb, tri, probs, ranked, leads),
         "kb_version": ckb.kb.version,
     })
 
@@ -268,49 +269,57 @@ OTHER_POSSIBLE_TEXT = "Your answers may also fit a cause that PainPath does not 
 OTHER_MENTION = 0.20
 
 
-def _other_result(ckb: CompiledKB, tri: Any, p: np.ndarray, evidence: dict[int, Any]) -> dict[str, Any] | None:
+def _other_result(ckb: CompiledKB, tri: Any, probs: list[float], leads: bool,
+                  evidence: dict[int, Any]) -> dict[str, Any] | None:
     """:class:`OtherResult` data, or None when the KB has no unlisted-cause class."""
     o = ckb.other_index
     if o is None:
         return None
-    leads = bool(other_leads(ckb, p[None, :])[0])
-    prob = float(p[o])
+    prob = probs[o]
     message = OTHER_LEADS_TEXT if leads else OTHER_POSSIBLE_TEXT if prob >= OTHER_MENTION else None
     sup, opp = evidence[o]
     return {"probability": prob, "leads": leads, "level": RANK_LEVEL[int(tri.effective_ranks[0, o])],
             "message": message, "supporting": sup, "opposing": opp}
 
 
-def _triage_result(ckb: CompiledKB, tri: Any, p: np.ndarray) -> dict[str, Any]:
-    """:class:`TriageResult` data (validated with the whole result, once)."""
+@cache
+def _escalation_columns(ckb: CompiledKB) -> tuple[tuple[int, ...], ...]:
+    """Per escalation: the candidates it raises (its conditions, or every condition at its ``from_level``),
+    whose probability must reach 0.10 for it to be given as a reason."""
+    t = ckb.kb.triage
+    return tuple(
+        tuple(ckb.cidx[c] for c in esc.conditions) if esc.conditions else
+        tuple(i for i, c in enumerate(ckb.conditions) if t.condition_levels[c] == esc.from_level)
+        for esc in t.escalations)
+
+
+def _triage_result(ckb: CompiledKB, tri: Any, probs: list[float], ranked: list[int], leads: bool) -> dict[str, Any]:
+    """:class:`TriageResult` data (validated with the whole result, once). ``probs``: the posterior as a
+    list; ``ranked``: the conditions, most probable first; ``leads``: "other" ranks first."""
     t = ckb.kb.triage
     level = RANK_LEVEL[int(tri.level_rank[0])]
     reasons: list[dict[str, Any]] = []
-    for j, fl in enumerate(t.floors):
-        if tri.floors_fired[0, j]:
+    for fl, fired in zip(t.floors, tri.floors_fired[0].tolist(), strict=True):
+        if fired:
             reasons.append({"kind": "floor", "id": fl.id, "level": fl.level, "text": fl.reason, "source": fl.src})
-    for j, esc in enumerate(t.escalations):
-        if not tri.escalations_fired[0, j]:
-            continue
-        cols = [ckb.cidx[c] for c in esc.conditions] if esc.conditions else [
-            i for i, c in enumerate(ckb.conditions) if t.condition_levels[c] == esc.from_level
-        ]
-        if any(p[i] >= 0.10 for i in cols):
+    for esc, cols, fired in zip(t.escalations, _escalation_columns(ckb), tri.escalations_fired[0].tolist(),
+                                strict=True):
+        if fired and any(probs[i] >= 0.10 for i in cols):
             reasons.append({"kind": "escalation", "id": esc.id, "level": esc.level, "text": esc.reason, "source": esc.src})
     cond_rank = int(tri.condition_rank[0])
     o = ckb.other_index
-    leads = o is not None and bool(other_leads(ckb, p[None, :])[0])
-    if leads and o is not None and cond_rank > 0 and int(tri.effective_ranks[0, o]) == cond_rank:
+    eff = tri.effective_ranks[0].tolist()
+    if leads and o is not None and cond_rank > 0 and eff[o] == cond_rank:
         other = ckb.kb.model.other
         assert other is not None
-        for j, oesc in enumerate(other.escalations):
-            if tri.other_fired[0, j] and LEVEL_RANK[oesc.level] == cond_rank:
+        for oesc, fired in zip(other.escalations, tri.other_fired[0].tolist(), strict=True):
+            if fired and LEVEL_RANK[oesc.level] == cond_rank:
                 reasons.append({"kind": "other", "id": oesc.id, "level": oesc.level, "text": oesc.reason, "source": oesc.src})
                 break
     if cond_rank > 0 or not reasons:
-        eff = tri.effective_ranks[0]
-        members = [i for i in np.argsort(-p) if eff[i] >= cond_rank and i != o][:3]
-        names = ", ".join(f"{ckb.kb.conditions.conditions[ckb.conditions[i]].short_name} ({p[i]:.0%})" for i in members)
+        members = [i for i in ranked if eff[i] >= cond_rank][:3]  # the conditions ("other" is not one)
+        conds = ckb.kb.conditions.conditions
+        names = ", ".join(f"{conds[ckb.conditions[i]].short_name} ({probs[i]:.0%})" for i in members)
         lvl = RANK_LEVEL[cond_rank]
         reasons.append(
             {
@@ -319,8 +328,8 @@ def _triage_result(ckb: CompiledKB, tri: Any, p: np.ndarray) -> dict[str, Any]:
                 "level": lvl,
                 "text": f"The likely causes at this level of care: {names}.",
                 "source": "nice_ng59_triage",
-                "message": Message(id="triage.likely_causes",
-                                   params={"causes": [[ckb.conditions[i], float(p[i])] for i in members]}),
+                "message": {"id": "triage.likely_causes",  # a Message, validated with the whole result
+                            "params": {"causes": [[ckb.conditions[i], probs[i]] for i in members]}},
             }
         )
     floor_rank = int(tri.floor_rank[0])

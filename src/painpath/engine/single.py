@@ -235,21 +235,18 @@ _Listed = tuple[list[int], list[float], list[int], list[float]]  # raised most (
 def _pick(contrib: np.ndarray, rows: np.ndarray, n: int, beyond: float) -> list[_Listed]:
     """Per row of ``contrib`` (candidates x answered findings ``rows``): the findings and weights of
     the n largest weights above ``beyond`` and the n smallest below ``-beyond``, ordered as a stable
-    sort orders them. Only the weights at or past each row's n-th largest or smallest are sorted."""
+    sort orders them. One stable sort of each row: its first n are the smallest (ties to the earlier
+    finding), its last n reversed the largest (ties to the later finding)."""
     k = contrib.shape[1]
     n = min(n, k)
-    part = np.partition(contrib, sorted({n - 1, k - n}), axis=1)  # the n-th smallest and largest of each row
-    hi_r, hi_c = np.nonzero((contrib >= part[:, k - n:k - n + 1]) & (contrib > beyond))
-    lo_r, lo_c = np.nonzero((contrib <= part[:, n - 1:n]) & (contrib < -beyond))
-    his: list[list[tuple[float, int]]] = [[] for _ in range(contrib.shape[0])]
-    los: list[list[tuple[float, int]]] = [[] for _ in range(contrib.shape[0])]
-    for r, v, f in zip(hi_r.tolist(), contrib[hi_r, hi_c].tolist(), rows[hi_c].tolist(), strict=True):
-        his[r].append((v, f))
-    for r, v, f in zip(lo_r.tolist(), contrib[lo_r, lo_c].tolist(), rows[lo_c].tolist(), strict=True):
-        los[r].append((v, f))
+    order = np.argsort(contrib, axis=1, kind="stable")
+    lo_i, hi_i = order[:, :n], order[:, ::-1][:, :n]
+    lo_v = np.take_along_axis(contrib, lo_i, 1).tolist()
+    hi_v = np.take_along_axis(contrib, hi_i, 1).tolist()
+    lo_f, hi_f = rows[lo_i].tolist(), rows[hi_i].tolist()
     out = []
-    for hi, lo in zip(his, los, strict=True):
-        hi = sorted(hi, reverse=True)[:n]  # weight, then finding, descending: a stable sort's last n reversed
-        lo = sorted(lo)[:n]
-        out.append(([f for _v, f in hi], [v for v, _f in hi], [f for _v, f in lo], [v for v, _f in lo]))
+    for hv, hf, lv, lf in zip(hi_v, hi_f, lo_v, lo_f, strict=True):
+        h = sum(1 for v in hv if v > beyond)  # sorted: the ones past ``beyond`` come first
+        m = sum(1 for v in lv if v < -beyond)
+        out.append((hf[:h], hv[:h], lf[:m], lv[:m]))
     return out
