@@ -177,7 +177,8 @@ SURI = [
                    "disease, night cramps and venous disease, all often bilateral, hold about a third of the "
                    "non-stenosis probability; Suri's spine-clinic population had none of them, so the implied "
                    "LR+ is 2.15-2.5, just outside 6.3 / 2.5 (in a spine presentation it is 5.2-5.4: "
-                   "test_suri_2010_items_in_a_spine_presentation)"),
+                   "test_suri_2010_items_in_a_spine_presentation); the literature supports these competitors' "
+                   "rates or higher ones, none lower (docs/methodology.md, 'Known gap')"),
     ),
 ]
 
