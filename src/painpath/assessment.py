@@ -150,36 +150,32 @@ def _setting_for(mode: Mode, setting: str | None, ckb: CompiledKB | None = None)
 
 
 @cache
-def _finding_texts(ckb: CompiledKB) -> tuple[str, ...]:
-    return tuple(ckb.kb.findings.findings[k].text for k in ckb.findings)
+def _evidence_base(ckb: CompiledKB) -> tuple[tuple[dict[str, str], ...], tuple[dict[str, str], ...]]:
+    """Per finding, the fixed part of its :class:`Evidence` data: answered absent, answered present."""
+    fs = ckb.kb.findings.findings
+    return tuple(tuple({"finding": k, "text": fs[k].text, "answer": answer} for k in ckb.findings)
+                 for answer in ("absent", "present"))  # type: ignore[return-value]  # two, by construction
 
 
-_ANSWER_WORDS = np.array(["absent", "present"], dtype=object)
 _NO_EVIDENCE: tuple[list[dict], list[dict]] = ([], [])  # read only: pydantic copies the lists it validates
 
 
 def _evidence_many(ckb: CompiledKB, top: list[tuple[list[int], list[float], list[int], list[float]]],
                    ev: np.ndarray, cols: list[int]) -> dict[int, tuple[list[dict], list[dict]]]:
     """For each candidate in ``cols``: the answers that raised and lowered it most (``top``, from
-    :func:`painpath.engine.single.top_answers`: findings and weights, |weight| > 0.05), as
+    :func:`painpath.engine.single.top_answers`: findings and weights, each past its threshold), as
     :class:`Evidence` data (the whole result is validated once, in Rust, by ``model_validate``)."""
     if not cols:
         return {}
-    texts, keys = _finding_texts(ckb), ckb.findings
-    answer = _ANSWER_WORDS[(ev > 0).astype(np.intp)].tolist()
-
-    def items(idx: list[int], weights: list[float], keep: list[bool]) -> list[dict]:
-        return [{"finding": keys[fi], "text": texts[fi], "answer": answer[fi], "weight": wt}
-                for fi, wt, k in zip(idx, weights, keep, strict=True) if k]
-
+    by_answer, answers = _evidence_base(ckb), ev.tolist()  # by_answer[answered present][finding]
+    shown = _round3([x for _hi, hw, _lo, lw in top for x in (*hw, *lw)])  # as round(x, 3), in one pass
     out = {}
-    shown = _round3([x for hi_l, hw, lo_l, lw in top for x in (*hw, *lw)])  # as round(x, 3), in one pass
     at = 0
     for ci, (hi_l, hw, lo_l, lw) in zip(cols, top, strict=True):
-        nh, nl = len(hw), len(lw)
-        out[ci] = (items(hi_l, shown[at:at + nh], [x > 0.05 for x in hw]),
-                   items(lo_l, shown[at + nh:at + nh + nl], [x < -0.05 for x in lw]))
-        at += nh + nl
+        mid, end = at + len(hw), at + len(hw) + len(lw)
+        out[ci] = ([dict(by_answer[answers[f] > 0][f], weight=x) for f, x in zip(hi_l, shown[at:mid], strict=True)],
+                   [dict(by_answer[answers[f] > 0][f], weight=x) for f, x in zip(lo_l, shown[mid:end], strict=True)])
+        at = end
     return out
 
 

@@ -240,13 +240,9 @@ def _pick(contrib: np.ndarray, rows: np.ndarray, n: int, beyond: float) -> list[
     k = contrib.shape[1]
     n = min(n, k)
     order = np.argsort(contrib, axis=1, kind="stable")
-    lo_i, hi_i = order[:, :n], order[:, ::-1][:, :n]
-    lo_v = np.take_along_axis(contrib, lo_i, 1).tolist()
-    hi_v = np.take_along_axis(contrib, hi_i, 1).tolist()
-    lo_f, hi_f = rows[lo_i].tolist(), rows[hi_i].tolist()
-    out = []
-    for hv, hf, lv, lf in zip(hi_v, hi_f, lo_v, lo_f, strict=True):
-        h = sum(1 for v in hv if v > beyond)  # sorted: the ones past ``beyond`` come first
-        m = sum(1 for v in lv if v < -beyond)
-        out.append((hf[:h], hv[:h], lf[:m], lv[:m]))
-    return out
+    idx = np.concatenate([order[:, ::-1][:, :n], order[:, :n]], axis=1)  # the n largest, then the n smallest
+    vals = np.take_along_axis(contrib, idx, 1)
+    n_hi = (vals[:, :n] > beyond).sum(axis=1).tolist()  # sorted: the ones past ``beyond`` come first
+    n_lo = (vals[:, n:] < -beyond).sum(axis=1).tolist()
+    return [(f[:h], v[:h], f[n:n + m], v[n:n + m])
+            for f, v, h, m in zip(rows[idx].tolist(), vals.tolist(), n_hi, n_lo, strict=True)]
