@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from painpath.domain import Level, StopReason
 
 __all__ = [
+    "LEVEL_RAISED",
     "MESSAGES",
     "SLOT_KINDS",
     "Message",
@@ -50,6 +51,10 @@ __all__ = [
 #: (slot kind, key) -> the English name of that key, or None when it is unknown.
 Names = Callable[[str, str], "str | None"]
 Gettext = Callable[[str], str]
+
+#: The care plan's notes that say why its level is above the engine's triage level (the plan's condition's lowest
+#: level; a follow-up): the ids front ends pick out to show why the level was raised.
+LEVEL_RAISED = ("plan.note.level_raised", "plan.note.level_raised_followup")
 
 SLOT_KINDS = ("condition", "care_condition", "causes", "number", "decimal", "raw", "key_list", "level", "condition_key")
 

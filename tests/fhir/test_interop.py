@@ -209,7 +209,9 @@ def _answer_group(qr: dict[str, Any], value: str) -> dict[str, Any]:
     if g["linkId"] == C.ABOUT_YOU:
         qr.setdefault("item", []).append(about_you(35, "female"))
         return qr
-    items = [{"linkId": it["linkId"], "answer": [answer_value(value)]} for it in g["item"] if it["type"] == "choice"]
+    coding = answer_value(value)["valueCoding"]
+    items = [{"linkId": it["linkId"], "answer": [answer_value(value)]} for it in g["item"] if it["type"] == "choice"
+             and any(o["valueCoding"]["code"] == coding["code"] for o in it["answerOption"])]  # as a form offers it
     qr.setdefault("item", []).append({"linkId": g["linkId"], "item": items})
     return qr
 

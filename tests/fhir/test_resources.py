@@ -31,6 +31,24 @@ def _walk(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _check_side_item(groups: list[dict[str, Any]]) -> None:
+    """Which leg: one optional choice item, right after pain_both_legs, answered with the SNOMED CT lateralities
+    the Observations' bodySite uses (Spanish displays as translations)."""
+    found = [(g, i) for g in groups for i, it in enumerate(g["item"]) if it["linkId"] == C.SIDE_ITEM]
+    assert len(found) == 1
+    group, at = found[0]
+    side = group["item"][at]
+    assert group["item"][at - 1]["linkId"] == "pain_both_legs"
+    assert side["type"] == "choice" and side["required"] is False and side["text"] == "Which leg?"
+    assert side["code"] == [C.painpath_code("leg-side")]
+    options = [o["valueCoding"] for o in side["answerOption"]]
+    assert [(c["system"], c["code"], c["display"]) for c in options] == [
+        (C.SNOMED, "7771000", "Left"), (C.SNOMED, "24028007", "Right"), (C.SNOMED, "51440002", "Right and left")]
+    spanish = [c["_display"]["extension"][0]["extension"][1]["valueString"] for c in options]
+    assert spanish == ["Izquierda", "Derecha", "Derecha e izquierda"]
+    assert [i["linkId"] for i in side["item"]] == [f"{C.SIDE_ITEM}-help"]
+
+
 def test_questionnaire_is_the_knowledge_base(fc: TestClient) -> None:
     r = fc.get("/fhir/Questionnaire/painpath")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
@@ -46,8 +64,9 @@ def test_questionnaire_is_the_knowledge_base(fc: TestClient) -> None:
     about = {i["linkId"]: i for i in groups[0]["item"]}
     assert about["age"]["type"] == "integer" and about["age"]["required"] is True
     assert [o["valueCoding"] for o in about["sex"]["answerOption"]] == [C.FEMALE, C.MALE]
-    findings = [i for g in groups[1:] for i in g["item"]]
+    findings = [i for g in groups[1:] for i in g["item"] if i["linkId"] != C.SIDE_ITEM]
     assert sorted(i["linkId"] for i in findings) == sorted(kb.findings.findings)
+    _check_side_item(groups)
     for i in findings:
         assert i["type"] == "choice"
         text = kb.findings.findings[i["linkId"]].text

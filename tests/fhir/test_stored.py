@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from painpath.engine import default_compiled
 from painpath.fhir import codes as C
+from painpath.fhir.questionnaire import read_response
 from painpath.storage import accounts
 from painpath.storage.models import AuditEntry
 from tests.fhir.r4 import validate
@@ -137,6 +139,11 @@ def test_a_worse_follow_up_on_a_self_care_assessment_is_one_level_everywhere(fc:
     assert tri["valueCodeableConcept"]["coding"][0]["code"] == "soon"
     notes = [n["text"] for n in tri.get("note", [])]
     assert note in notes and any(n.startswith("Follow-up raised the level: pain 3 -> 8 (worse)") for n in notes)
+    # the RiskAssessment's mitigation is the advice of that level, in the Bundle and read on its own
+    soon = default_compiled().kb.triage.level_text["soon"]
+    ra = next(e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == "RiskAssessment")
+    assert ra["mitigation"] == soon == _get(fc, f"/fhir/RiskAssessment/{fid}", key, 200)["mitigation"]
+    assert soon != fin["result"]["triage"]["advice"]
 
 
 @pytest.mark.parametrize(("side", "code"), [("right", "24028007"), ("left", "7771000"), ("both", "51440002")])
@@ -159,9 +166,18 @@ def test_the_side_is_the_body_site_of_the_leg_findings(fc: TestClient, app_env: 
         assert obs[leg]["bodySite"]["text"] == {"left": "Left leg", "right": "Right leg", "both": "Both legs"}[side]
     assert "bodySite" not in obs["low_back_pain"]  # the back is not a leg
     assert "bodySite" not in obs["pain_shooting_electric"]  # nor a finding of the history
+    # the QuestionnaireResponse answers which leg, right after the finding it refines, and reads back the same
+    qr = b["entry"][0]["resource"]
+    where = next(g for g in qr["item"] if g["linkId"] == "where")
+    links = [i["linkId"] for i in where["item"]]
+    assert links[links.index("pain_both_legs") + 1] == C.SIDE_ITEM
+    assert where["item"][links.index(C.SIDE_ITEM)]["answer"] == [{"valueCoding": C.LATERALITY[side]}]
+    got = read_response(qr, default_compiled())
+    assert got.side == side and got.answers["pain_both_legs"] == ("present" if side == "both" else "absent")
 
 
 def test_no_side_no_body_site(fc: TestClient, stored: dict[str, Any]) -> None:
     b = _get(fc, f"/fhir/Bundle/{stored['id']}", stored["key_a"], 200)
     assert stored["record"]["state"]["side"] is None
     assert not any("bodySite" in e["resource"] for e in b["entry"])
+    assert C.SIDE_ITEM not in str(b["entry"][0]["resource"])

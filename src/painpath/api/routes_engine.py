@@ -31,7 +31,7 @@ from painpath.http.deps import DB, Who
 from painpath.interview import answer, next_step, start
 from painpath.interview.policy import screen_value, validate_state, why_message, why_text
 from painpath.interview.state import no_pain_anywhere
-from painpath.services import assess_case, conclude_case
+from painpath.services import assess_case, conclude_case, levels_of
 
 router = APIRouter(prefix="/v1")
 
@@ -55,7 +55,7 @@ def version(db: DB, _who: Who) -> VersionOut:
 
 
 @router.post("/assess", response_model=AssessResponse, tags=["engine"],
-             summary="Assess findings: ranked conditions, origin, triage with reasons, explanation and care plan",
+             summary="Assess findings: ranked conditions, origin, triage with reasons, final level, explanation, care plan",
              description="Send what is known as `findings` (finding key -> true, false or null). " + OMITTED_RULE
              + " Every invalid field of a request is reported at once, each in `errors`.")
 def assess_endpoint(req: AssessRequest) -> AssessResponse:
@@ -66,12 +66,12 @@ def assess_endpoint(req: AssessRequest) -> AssessResponse:
     case = parse_case({"id": req.id, "age": req.age, "sex": req.sex, "findings": findings}, ckb)
     if req.include_plan:
         done = conclude_case(case, mode=req.mode, setting=req.setting, ckb=ckb, explain_conditions=req.explain_conditions)
-        result, plan = done.assessment, done.plan
+        result, plan, levels = done.assessment, done.plan, done.levels
     else:
         result = assess_case(case, mode=req.mode, setting=req.setting, ckb=ckb,
                              explain_conditions=req.explain_conditions)
-        plan = None
-    return AssessResponse(assessment=result, plan=plan)
+        plan, levels = None, levels_of(result)
+    return AssessResponse(assessment=result, triage_level=levels.final, raised_by=list(levels.raised_by), plan=plan)
 
 
 @router.post("/interview/start", response_model=StateStep, tags=["interview"],

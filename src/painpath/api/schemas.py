@@ -70,7 +70,14 @@ class AssessRequest(BaseModel):
 
 
 class AssessResponse(BaseModel):
-    assessment: Assessment
+    assessment: Assessment = Field(description="the engine's result; its `triage.level` is the engine's triage level "
+                                   "(warning floors, escalations, condition risk)")
+    triage_level: LevelT = Field(
+        description="the one final level, as a stored assessment's `triage_level`: the engine's triage level raised "
+                    "to the lowest level of the condition the care plan is for (the plan's level); report this one")
+    raised_by: list[str] = Field(
+        default_factory=list, description="what raised `triage_level` above `assessment.triage.level`: "
+                                          "\"condition\" (the plan's notes say which), or nothing")
     plan: CarePlan | None = None
 
 

@@ -2,8 +2,9 @@
 
 * ``painpath-patient-view`` (hook ``patient-view``): from the patient's PainPath QuestionnaireResponse (prefetch
   ``painpathResponse``; or PainPath finding Observations plus the ``patient`` prefetch for age and sex), one card
-  with the triage level as its indicator (self_care / soon -> info, urgent -> warning, emergency -> critical),
-  the reasons and the most likely causes.
+  with the final level (``painpath.services.conclude_case``, the care plan's) as its indicator (self_care / soon
+  -> info, urgent -> warning, emergency -> critical), the reasons (and why the level was raised above the
+  engine's triage level, when it was), which leg when known, and the most likely causes.
 * ``painpath-lumbar-imaging`` (hook ``order-select``): when a selected draft order is lumbar-spine MRI, CT or
   X-ray (by LOINC or CPT code, or by its text) and the PainPath answers record no warning feature, an info card
   citing the guidance against routine imaging for non-specific low back pain or sciatica; with warning
@@ -19,14 +20,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from painpath import messages
 from painpath.assessment import Assessment
 from painpath.cases import Case
 from painpath.domain import Level
-from painpath.engine import CompiledKB
+from painpath.engine import CompiledKB, default_compiled
 from painpath.fhir import codes as C
 from painpath.fhir.operations import check_fhir, needs_location, response_case
 from painpath.fhir.outcome import FhirError
-from painpath.services import assess_case
+from painpath.fhir.results import level_advice
+from painpath.services import conclude_case
 
 __all__ = ["CdsError", "discovery", "lumbar_imaging", "patient_view"]
 
@@ -100,6 +103,7 @@ class Evidence:
     case: Case | None = None  # when age and sex are known
     mode: str = "self"
     assessment_id: str | None = None
+    side: str | None = None  # which leg (left, right, both), when the answers say
 
 
 def _check_request(body: Any, hook: str) -> dict[str, Any]:
@@ -195,8 +199,9 @@ def evidence(body: dict[str, Any], ckb: CompiledKB) -> Evidence | None:
             raise CdsError(400, "invalid_prefetch", f"prefetch.painpathResponse: {exc.message}") from None
         ident = qr.get("identifier")
         aid = ident.get("value") if isinstance(ident, dict) and ident.get("system") == C.ASSESSMENT_ID_SYSTEM else None
-        return Evidence(dict(resp.answers), case, mode, aid)
+        return Evidence(dict(resp.answers), case, mode, aid, resp.leg_side)
     answers: dict[str, str] = {}
+    sides: set[str] = set()
     for r in found:
         if r.get("resourceType") != "Observation" or r.get("status") not in ("final", "amended", "corrected"):
             continue
@@ -208,16 +213,24 @@ def evidence(body: dict[str, Any], ckb: CompiledKB) -> Evidence | None:
                 v = _observation_value(r)
                 if v:
                     answers[c["code"]] = v
+                    sides.update(_laterality(r))
     if not answers:
         return None
+    side = next(iter(sides)) if len(sides) == 1 else None  # the leg findings' bodySite, when they agree
     patients = [p for p in _resources(prefetch.get("patient")) + found if p.get("resourceType") == "Patient"]
     if patients:
         age, sex = _age(patients[0].get("birthDate")), patients[0].get("gender")
         if age is not None and 0 <= age <= 120 and sex in ("female", "male"):
             mode = "clinician" if any(ckb.kb.findings.findings[k].kind == "sign" for k in answers) else "self"
             findings = {k: (None if v == "unknown" else v == "present") for k, v in answers.items()}
-            return Evidence(answers, Case(id="cds", age=age, sex=sex, findings=findings), mode)
-    return Evidence(answers, None)
+            return Evidence(answers, Case(id="cds", age=age, sex=sex, findings=findings), mode, side=side)
+    return Evidence(answers, None, side=side)
+
+
+def _laterality(obs: dict[str, Any]) -> list[str]:
+    """Which leg an Observation's ``bodySite`` says (SNOMED CT laterality, as PainPath writes it)."""
+    return [side for c in _list(_dict(obs.get("bodySite")).get("coding"))
+            if isinstance(c, dict) and _texts(c) and (side := C.SIDE_OF.get((c.get("system"), c.get("code"))))]
 
 
 # --- cards -----------------------------------------------------------------------------------------------
@@ -240,16 +253,40 @@ def _source(base_url: str) -> dict[str, Any]:
     return src
 
 
-def assessment_card(result: Assessment, *, base_url: str = "", assessment_id: str | None = None) -> dict[str, Any]:
-    level = result.triage.level
+def _reader_names(kind: str, key: str) -> str | None:
+    """Names in a level-raise note for a clinician: a level's display, a care-plan condition's name."""
+    if kind == "level":
+        return C.LEVEL_SHORT.get(key)
+    if kind == "condition_key":
+        return messages.default_names("care_condition", key) or messages.default_names("condition", key)
+    return messages.default_names(kind, key)
+
+
+def raised_lines(note_messages: Any) -> list[str]:
+    """The care plan's notes that say why the level is above the engine's triage level, in English with level
+    and condition names (``painpath.messages.LEVEL_RAISED``)."""
+    return [messages.render(m, names=_reader_names) for m in note_messages if m.id in messages.LEVEL_RAISED]
+
+
+def assessment_card(result: Assessment, *, base_url: str = "", assessment_id: str | None = None,
+                    level: str | None = None, raised: list[str] | None = None, side: str | None = None,
+                    ckb: CompiledKB | None = None) -> dict[str, Any]:
+    """The card of one assessment. ``level``: the final level (default the engine's triage level), its indicator,
+    summary and advice; ``raised``: why it is above the triage level; ``side``: which leg."""
+    level = level or result.triage.level
+    advice = level_advice(ckb or default_compiled(), result, level)
     top = result.top
     other = result.other
     if other is not None and other.leads:  # never name the nearest condition when the pattern fits none well
         summary = _summary(f"PainPath: {C.LEVEL_SHORT[level]}. The answers fit no common cause well ({_pct(other.probability)})")
     else:
         summary = _summary(f"PainPath: {C.LEVEL_SHORT[level]}. Most likely {top.short_name} ({_pct(top.probability)})")
-    lines = [f"**{C.LEVEL_DISPLAY[level]}**: {result.triage.advice}", "", "Why this level:"]
+    lines = [f"**{C.LEVEL_DISPLAY[level]}**: {advice}", ""]
+    if side in C.LATERALITY_TEXT:
+        lines += [f"Leg: {C.LATERALITY_TEXT[side]}", ""]
+    lines += ["Why this level:"]
     lines += [f"- {r.text}" for r in result.triage.reasons]
+    lines += [f"- The level was raised: {t}" for t in raised or []]
     if other is not None and other.message:
         lines += ["", other.message]
     lines += ["", "Most likely causes (PainPath's estimate, not a diagnosis):"]
@@ -272,8 +309,10 @@ def patient_view(body: Any, ckb: CompiledKB, *, base_url: str = "") -> dict[str,
     ev = evidence(req, ckb)
     if ev is None or ev.case is None or needs_location(ev.answers, ckb):  # no place that hurts: nothing to assess
         return {"cards": []}
-    result = assess_case(ev.case, mode=ev.mode, ckb=ckb)  # type: ignore[arg-type]  # ev.mode is 'self' or 'clinician' (set with the case)
-    return {"cards": [assessment_card(result, base_url=base_url, assessment_id=ev.assessment_id)]}
+    done = conclude_case(ev.case, mode=ev.mode, ckb=ckb)  # type: ignore[arg-type]  # ev.mode is 'self' or 'clinician' (set with the case)
+    return {"cards": [assessment_card(done.assessment, base_url=base_url, assessment_id=ev.assessment_id,
+                                      level=done.level, raised=raised_lines(done.plan.note_messages), side=ev.side,
+                                      ckb=ckb)]}
 
 
 def _order_label(sr: dict[str, Any]) -> str | None:

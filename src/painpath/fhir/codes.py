@@ -24,6 +24,7 @@ EXT_STOP = f"{BASE}/StructureDefinition/stop-reason"  # valueCode emergency|conf
 EXT_LEVEL = f"{BASE}/StructureDefinition/triage-level"  # valueCoding (TRIAGE_SYSTEM), on a stopped QR
 MODE_SYSTEM = f"{BASE}/CodeSystem/interview-mode"  # self | clinician: the answer of the MODE_ITEM question
 MODE_ITEM = "painpath-mode"  # the first item of the static Questionnaire: who is answering (enables the exam)
+SIDE_ITEM = "painpath-side"  # which leg: an optional choice item after pain_both_legs, answered with LATERALITY
 
 # --- canonical URLs and identifiers -----------------------------------------------------------
 QUESTIONNAIRE_URL = f"{BASE}/Questionnaire/painpath"
@@ -65,6 +66,8 @@ LATERALITY = {"left": {"system": SNOMED, "code": "7771000", "display": "Left"},
               "right": {"system": SNOMED, "code": "24028007", "display": "Right"},
               "both": {"system": SNOMED, "code": "51440002", "display": "Right and left"}}
 LATERALITY_TEXT = {"left": "Left leg", "right": "Right leg", "both": "Both legs"}
+LATERALITY_SPANISH = {"left": "Izquierda", "right": "Derecha", "both": "Derecha e izquierda"}  # the displays ("es")
+SIDE_OF: dict[tuple[Any, Any], str] = {(c["system"], c["code"]): side for side, c in LATERALITY.items()}
 SPANISH = {"LA33-6": "Sí", "LA32-8": "No", "LA12688-0": "No sé"}  # the displays' translations (lang "es")
 VALUE_OF: dict[tuple[Any, Any], str] = {
             (LOINC, "LA33-6"): "present", (LOINC, "LA32-8"): "absent", (LOINC, "LA12688-0"): "unknown",
@@ -94,5 +97,6 @@ def coding(system: str, code: str, display: str | None = None) -> dict[str, Any]
 def painpath_code(code: str) -> dict[str, Any]:
     displays = {"age": "Age in years", "sex": "Sex (female or male, as the engine's priors use it)",
                 "triage-disposition": "PainPath triage disposition", "interview-mode": "Who is answering",
+                "leg-side": "Which leg (left, right or both)",
                 "leg-pain-assessment": "PainPath leg-pain assessment", "painpath-response": "PainPath response"}
     return coding(PAINPATH_SYSTEM, code, displays[code])

@@ -23,10 +23,11 @@ from painpath.errors import CaseError
 from painpath.fhir import codes as C
 from painpath.fhir.outcome import FhirError
 from painpath.fhir.questionnaire import Response, about_you_group, read_response, screen_group
-from painpath.fhir.results import build_bundle
+from painpath.fhir.results import build_bundle, raise_reasons
 from painpath.interview import InterviewState, answer, next_step, start
 from painpath.interview.presenting import REGIONS
-from painpath.services import assess_case
+from painpath.interview.state import BOTH_LEGS
+from painpath.services import conclude_case
 
 __all__ = ["assess_response", "next_question", "unwrap"]
 
@@ -182,7 +183,7 @@ def _asked_groups(q: dict[str, Any], ckb: CompiledKB) -> list[tuple[str, list[st
         if screen not in screens:
             raise FhirError(f"{at}.linkId: '{link}' is not a PainPath interview screen", expression=f"{at}.linkId")
         keys = [c.get("linkId") for c in (g.get("item") or [])
-                if isinstance(c, dict) and c.get("linkId") != LOCATION_NEEDED]
+                if isinstance(c, dict) and c.get("linkId") not in (LOCATION_NEEDED, C.SIDE_ITEM)]
         bad = [k for k in keys if k not in screens[screen].findings]
         if bad or not keys:
             raise FhirError(f"{at}.item: group '{link}' must hold findings of that screen"
@@ -198,6 +199,10 @@ def _state(resp: Response, groups: list[tuple[str, list[str]]], mode: str, ckb: 
         raise FhirError(f"{at}: answer '{missing}' in the '{C.ABOUT_YOU}' group first", expression=at,
                         code="required")
     asked = {k for _, keys in groups for k in keys}
+    if resp.side is not None and BOTH_LEGS not in asked:
+        at = resp.paths[C.SIDE_ITEM]
+        raise FhirError(f"{at}: which leg ('{C.SIDE_ITEM}') answers {BOTH_LEGS}, which was not asked (it is not in the "
+                        "contained Questionnaire)", expression=f"{at}.linkId")
     for k in resp.answers:
         if k not in asked:
             at = resp.paths[k]
@@ -343,7 +348,10 @@ def response_case(qr: dict[str, Any], ckb: CompiledKB, mode_param: str | None = 
 
 
 def assess_response(body: Any, ckb: CompiledKB) -> tuple[dict[str, Any], Assessment]:
-    """``$assess``: a completed QuestionnaireResponse -> (collection Bundle, the assessment)."""
+    """``$assess``: a completed QuestionnaireResponse -> (collection Bundle, the assessment). The Bundle reports the
+    one final level (``painpath.services.conclude_case``: the triage disposition, the RiskAssessment's
+    mitigation), as a stored assessment's does, with notes saying why when it is above the engine's triage
+    level; which leg (``painpath-side``) is the ``bodySite`` of the leg findings' Observations."""
     raw, mode_param = unwrap(body)
     qr = copy.deepcopy(raw)
     check_fhir(qr)
@@ -365,8 +373,11 @@ def assess_response(body: Any, ckb: CompiledKB) -> tuple[dict[str, Any], Assessm
         raise FhirError(f"{at}: no place that hurts is answered Yes ({', '.join(location_findings(ckb))}); "
                         f"{LOCATION_TEXT}", expression=at, code="required")
     qr.setdefault("authored", authored_now())
-    result = assess_case(case, mode=mode, ckb=ckb, explain_conditions=None)  # type: ignore[arg-type]  # mode is 'self' or 'clinician' (read_response checks it)
+    done = conclude_case(case, mode=mode, ckb=ckb, explain_conditions=None)  # type: ignore[arg-type]  # mode is 'self' or 'clinician' (read_response checks it)
+    result = done.assessment
     seed = str(uuid.uuid4())
     _tag(qr)
     _set_ext(qr, C.EXT_MODE, {"valueCode": mode})
-    return build_bundle(ckb, _ordered(qr), resp.answers, result, seed=seed), result
+    reasons = raise_reasons(done.level, result, done.plan.model_dump(mode="json"))
+    return build_bundle(ckb, _ordered(qr), resp.answers, result, seed=seed, level=done.level, extra_reasons=reasons,
+                        side=resp.leg_side), result

@@ -6,6 +6,10 @@
   Yes to one of those findings; examination groups carry the ``clinician-only`` extension.
 * :func:`read_response` - the answers of a QuestionnaireResponse, checked, with every refusal naming the
   element (``QuestionnaireResponse.item[2].item[0].answer[0]``).
+
+Which leg (``painpath-side``, optional): a choice item right after ``pain_both_legs`` in its group, answered
+with a SNOMED CT laterality (left, right, "right and left"). As in the interview it refines that finding: left or
+right answers it No, both answers it Yes; an answer to ``pain_both_legs`` that disagrees is refused.
 """
 
 from __future__ import annotations
@@ -14,17 +18,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from painpath.domain import Side
 from painpath.engine import CompiledKB
 from painpath.fhir import codes as C
 from painpath.fhir.outcome import FhirError
+from painpath.interview.state import BOTH_LEGS
 
 __all__ = ["Response", "about_you_group", "finding_item", "questionnaire", "read_response", "screen_group",
-           "screen_of"]
+           "screen_of", "side_item"]
 
 AGE_HELP = "In whole years, for example 45."
 SEX_HELP = "Some causes of leg pain are more common in one sex."
 MODE_HELP = ("Examination questions are for a clinician who is examining the person; they appear only when a "
              "clinician is answering.")
+SIDE_TEXT = "Which leg?"
+SIDE_HELP = ("Left or right: the symptoms are in that leg only. Right and left: in both legs (count numbness or "
+             "tingling in the other leg too). Leave it empty if you are not sure.")
 
 
 def _help(link_id: str, text: str) -> dict[str, Any]:
@@ -60,6 +69,19 @@ def mode_item() -> dict[str, Any]:
                  "initialSelected": True},
                 {"valueCoding": {**C.MODE_CLINICIAN, "_display": _translated(C.MODE_SPANISH["clinician"])}}],
             "item": [_help(f"{C.MODE_ITEM}-help", MODE_HELP)]}
+
+
+def side_item(*, compact: bool = False) -> dict[str, Any]:
+    """Which leg: optional, answered left, right or "right and left" (SNOMED CT laterality). ``compact``: as in
+    :func:`finding_item`."""
+    options = [{"valueCoding": dict(c) if compact else {**c, "_display": _translated(C.LATERALITY_SPANISH[side])}}
+               for side, c in C.LATERALITY.items()]
+    item: dict[str, Any] = {"linkId": C.SIDE_ITEM, "code": [C.painpath_code("leg-side")], "text": SIDE_TEXT,
+                            "type": "choice", "required": False, "answerOption": options,
+                            "item": [_help(f"{C.SIDE_ITEM}-help", SIDE_HELP)]}
+    if not compact:
+        item["extension"] = [_radio()]
+    return item
 
 
 def finding_item(ckb: CompiledKB, key: str, mode: str = "self", *, compact: bool = False) -> dict[str, Any]:
@@ -112,9 +134,12 @@ def screen_group(ckb: CompiledKB, name: str, keys: list[str] | None = None, *, m
         ext.append({"url": C.EXT_CLINICIAN_ONLY, "valueBoolean": True})
     if why:
         ext.append({"url": C.EXT_WHY, "valueString": why})
-    return {"linkId": name, "text": sc.title, "type": "group", "required": required, "extension": ext,
-            "item": [finding_item(ckb, k, mode, compact=compact)
-                     for k in (keys if keys is not None else sc.findings)]}
+    items: list[dict[str, Any]] = []
+    for k in keys if keys is not None else sc.findings:
+        items.append(finding_item(ckb, k, mode, compact=compact))
+        if k == BOTH_LEGS:  # which leg, right after the question it refines
+            items.append(side_item(compact=compact))
+    return {"linkId": name, "text": sc.title, "type": "group", "required": required, "extension": ext, "item": items}
 
 
 def screen_of(ckb: CompiledKB) -> dict[str, str]:
@@ -176,10 +201,19 @@ class Response:
     age: int | None = None
     sex: str | None = None
     mode: str | None = None
+    side: str | None = None  # which leg, as answered (painpath-side): left, right or both
     answers: dict[str, str] = field(default_factory=dict)  # finding -> present | absent | unknown
     unanswered: set[str] = field(default_factory=set)  # finding items present without an answer
     groups: dict[str, dict[str, str | None]] = field(default_factory=dict)  # top-level group -> finding -> value
     paths: dict[str, str] = field(default_factory=dict)  # finding / group linkId -> element path
+
+    @property
+    def leg_side(self) -> str | None:
+        """Which leg, as the interview keeps it: the side answered, else both legs when symptoms in both legs
+        were answered Yes (None while nothing says)."""
+        if self.side is not None:
+            return self.side
+        return Side.BOTH.value if self.answers.get(BOTH_LEGS) == "present" else None
 
 
 def _walk(items: Any, path: str) -> Iterator[tuple[dict[str, Any], str, str | None]]:
@@ -232,7 +266,8 @@ def _finding_value(a: dict[str, Any], at: str) -> str:
                     expression=at, code="value")
 
 
-DISPLAY_LINKS = {"age-help", "sex-help", "painpath-emergency", "painpath-location-needed", f"{C.MODE_ITEM}-help"}
+DISPLAY_LINKS = {"age-help", "sex-help", "painpath-emergency", "painpath-location-needed", f"{C.MODE_ITEM}-help",
+                 f"{C.SIDE_ITEM}-help"}
 
 
 def read_response(qr: Any, ckb: CompiledKB, *, where: str = "QuestionnaireResponse") -> Response:
@@ -310,10 +345,43 @@ def read_response(qr: Any, ckb: CompiledKB, *, where: str = "QuestionnaireRespon
                                     f"'{out.mode}'", expression=f"{at}.valueCoding", code="business-rule")
                 out.mode = code
             out.paths[C.MODE_ITEM] = here
+        elif link == C.SIDE_ITEM:
+            if C.SIDE_ITEM in out.paths:
+                raise FhirError(f"{here}: which leg ('{C.SIDE_ITEM}') is answered twice", expression=here,
+                                code="duplicate")
+            if a is not None:
+                c = a.get("valueCoding")
+                side = C.SIDE_OF.get((c.get("system"), c.get("code"))) if isinstance(c, dict) else None
+                if side is None:
+                    codes = ", ".join(f"#{x['code']} ({x['display']})" for x in C.LATERALITY.values())
+                    raise FhirError(f"{at}.valueCoding: which leg must be {C.SNOMED} {codes}",
+                                    expression=f"{at}.valueCoding", code="code-invalid")
+                out.side = side
+            out.paths[C.SIDE_ITEM] = here
         elif link in help_links or link in DISPLAY_LINKS:
             if node.get("answer"):
                 raise FhirError(f"{here}: display item '{link}' cannot have an answer", expression=f"{here}.answer")
         else:
             raise FhirError(f"{here}.linkId: '{link}' is not a PainPath item (finding key, screen key, "
-                            f"about-you, age, sex or {C.MODE_ITEM})", expression=f"{here}.linkId", code="value")
+                            f"about-you, age, sex, {C.MODE_ITEM} or {C.SIDE_ITEM})", expression=f"{here}.linkId",
+                            code="value")
+    if out.side is not None:
+        _side_answers_both_legs(out, out.side)
     return out
+
+
+def _side_answers_both_legs(out: Response, side: str) -> None:
+    """The side answers ``pain_both_legs`` (left or right: No, both: Yes), as in the interview: an answer given to
+    it must agree; an item left unanswered (or not there) takes the side's answer."""
+    implied = Side(side).both_legs
+    given = out.answers.get(BOTH_LEGS)
+    if given is not None and given != implied:
+        at = out.paths[C.SIDE_ITEM]
+        words = {"present": "Yes", "absent": "No", "unknown": "Don't know"}
+        raise FhirError(f"{at}: which leg '{side}' does not fit the answer {words[given]} to {BOTH_LEGS} (left or "
+                        f"right means No, both means Yes)", expression=at, code="business-rule")
+    out.answers[BOTH_LEGS] = implied
+    out.unanswered.discard(BOTH_LEGS)
+    for values in out.groups.values():
+        if BOTH_LEGS in values:
+            values[BOTH_LEGS] = implied

@@ -17,8 +17,11 @@ from painpath.assessment import Assessment
 from painpath.engine import CompiledKB
 from painpath.fhir import codes as C
 from painpath.interview import InterviewState
+from painpath.interview.state import BOTH_LEGS
+from painpath.messages import LEVEL_RAISED
 
-__all__ = ["ANONYMOUS", "build_bundle", "response_from_state", "risk_assessment", "stable_id", "warning_findings"]
+__all__ = ["ANONYMOUS", "build_bundle", "level_advice", "raise_reasons", "response_from_state", "risk_assessment",
+           "stable_id", "warning_findings"]
 
 OTHER_DISPLAY = "None of the listed conditions (a pattern PainPath's conditions do not explain)"
 NAMESPACE = uuid.UUID("5d0c6c3e-7d55-4a55-9a57-2f6d1e0b8f11")
@@ -99,10 +102,11 @@ def _rationale(cond: Any) -> str | None:
 
 def risk_assessment(ckb: CompiledKB, result: Assessment, *, rid: str, subject: Mapping[str, Any],
                     occurrence: str | None = None, basis: Sequence[str] = (),
-                    identifier: str | None = None) -> dict[str, Any]:
+                    identifier: str | None = None, level: str | None = None) -> dict[str, Any]:
     """One prediction per condition (most probable first): ICD-10-CM always, SNOMED CT where the KB has it; and,
     when the knowledge base has the unexplained-pattern class, "other" (condition code ``other``, plain words in
-    ``rationale``) at its rank."""
+    ``rationale``) at its rank. ``level``: the final level (default the engine's triage level), whose advice is
+    the ``mitigation``."""
     preds = []
     for cond in result.conditions:
         p: dict[str, Any] = {"outcome": _outcome(ckb, cond), "probabilityDecimal": round(cond.probability, 6)}
@@ -129,7 +133,7 @@ def risk_assessment(ckb: CompiledKB, result: Assessment, *, rid: str, subject: M
         "method": {"text": f"PainPath engine {result.engine_version}, knowledge base {result.kb_version}, "
                            f"{result.mode} mode, {result.setting} setting"},
         "prediction": preds,
-        "mitigation": result.triage.advice,
+        "mitigation": level_advice(ckb, result, level),
         "note": [{"text": result.disclaimer}],
     }
     if identifier:
@@ -139,6 +143,35 @@ def risk_assessment(ckb: CompiledKB, result: Assessment, *, rid: str, subject: M
     if basis:
         ra["basis"] = [{"reference": b} for b in basis]
     return ra
+
+
+def level_advice(ckb: CompiledKB, result: Assessment, level: str | None) -> str:
+    """The advice of ``level`` (a final level; None: the engine's triage level, whose advice is its own)."""
+    if level is None or level == result.triage.level:
+        return result.triage.advice
+    return ckb.kb.triage.level_text.get(level, result.triage.advice)  # type: ignore[call-overload]  # level is a LevelName value
+
+
+def raise_reasons(level: str | None, result: Assessment, plan: Mapping[str, Any] | None,
+                  followup: Mapping[str, Any] | None = None) -> list[str]:
+    """Why ``level`` (the final level) is above the engine's triage level: the care plan's notes that say what
+    raised it (the plan's condition's lowest level, a follow-up; ``plan`` as JSON), with the follow-up's reasons
+    when it was the follow-up. A plan stored before the plan said so (no note ids) falls back to the follow-up's
+    ``escalated``."""
+    if not level or level == result.triage.level:
+        return []
+    fu = followup or {}
+    plan = plan or {}
+    messages, texts = plan.get("note_messages") or [], plan.get("notes") or []
+    if messages and len(messages) == len(texts):
+        raised = [(m.get("id"), str(t)) for m, t in zip(messages, texts, strict=True) if m.get("id") in LEVEL_RAISED]
+        by_followup = any(mid == LEVEL_RAISED[1] for mid, _ in raised)
+        out = [t for _, t in raised]
+    else:
+        by_followup, out = bool(fu.get("escalated")), []
+    if by_followup:
+        out.append("Follow-up raised the level: " + "; ".join(str(r) for r in fu.get("reasons") or []))
+    return out
 
 
 def triage_observation(ckb: CompiledKB, result: Assessment, *, oid: str, qr_url: str, subject: Mapping[str, Any],
@@ -186,8 +219,10 @@ def build_bundle(ckb: CompiledKB, qr: Mapping[str, Any], answers: Mapping[str, s
                  seed: str, bundle_id: str | None = None, level: str | None = None,
                  extra_reasons: Sequence[str] = (), risk_id: str | None = None,
                  assessment_id: str | None = None, side: str | None = None) -> dict[str, Any]:
-    """The ``collection`` Bundle for one assessment. ``answers``: finding -> present | absent | unknown; ``side``
-    (left, right, both): which leg, the ``bodySite`` of the present leg findings' Observations."""
+    """The ``collection`` Bundle for one assessment. ``answers``: finding -> present | absent | unknown; ``level``:
+    the final level (the triage disposition, the RiskAssessment's mitigation), ``extra_reasons`` saying why it is
+    above the engine's; ``side`` (left, right, both): which leg, the ``bodySite`` of the present leg findings'
+    Observations."""
     qr_id = qr.get("id") if isinstance(qr.get("id"), str) and _is_uuid(qr["id"]) else stable_id(seed, "qr")
     qr = {"resourceType": "QuestionnaireResponse", "id": qr_id,
           **{k: v for k, v in qr.items() if k not in ("resourceType", "id")}}
@@ -209,7 +244,7 @@ def build_bundle(ckb: CompiledKB, qr: Mapping[str, Any], answers: Mapping[str, s
                 side=side if v == "present" and key in legs else None)})
     rid = risk_id or stable_id(seed, "risk")
     ra = risk_assessment(ckb, result, rid=rid, subject=subject, occurrence=effective,
-                         basis=[qr_url, *obs_urls.values()], identifier=assessment_id)
+                         basis=[qr_url, *obs_urls.values()], identifier=assessment_id, level=level)
     tid = stable_id(seed, "triage")
     tri = triage_observation(ckb, result, oid=tid, qr_url=qr_url, subject=subject, level=level,
                              extra_reasons=extra_reasons, effective=effective,
@@ -238,8 +273,9 @@ def _is_uuid(s: str) -> bool:
 def response_from_state(ckb: CompiledKB, state: InterviewState, *, qr_id: str, kb_version: str,
                         status: str = "completed", authored: str | None = None,
                         subject: Mapping[str, Any] | None = None, assessment_id: str | None = None) -> dict[str, Any]:
-    """A stored interview as a QuestionnaireResponse to the static PainPath Questionnaire (groups in its order)."""
-    from painpath.fhir.questionnaire import screen_of
+    """A stored interview as a QuestionnaireResponse to the static PainPath Questionnaire (groups in its order),
+    with which leg (``painpath-side``) after ``pain_both_legs`` when the interview knows it."""
+    from painpath.fhir.questionnaire import SIDE_TEXT, screen_of
 
     where = screen_of(ckb)
     values = state.answer_map
@@ -257,6 +293,9 @@ def response_from_state(ckb: CompiledKB, state: InterviewState, *, qr_id: str, k
                 text = f.clinician_question if (state.mode == "clinician" or f.kind == "sign") and \
                     f.clinician_question else f.question
                 items.append({"linkId": k, "text": text, "answer": [{"valueCoding": dict(C.CODING_OF[values[k]])}]})
+                if k == BOTH_LEGS and state.side in C.LATERALITY:
+                    items.append({"linkId": C.SIDE_ITEM, "text": SIDE_TEXT,
+                                  "answer": [{"valueCoding": dict(C.LATERALITY[state.side])}]})
         if items:
             groups.append({"linkId": name, "text": sc.title, "item": items})
     qr: dict[str, Any] = {

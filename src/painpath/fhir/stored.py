@@ -1,8 +1,9 @@
 """Stored, finished assessments as FHIR: ``Bundle/{id}`` and ``RiskAssessment/{id}``.
 
 The stored result is used as it was computed (its knowledge-base and engine versions), not recomputed; the
-triage disposition is the stored level: the engine's triage level, raised to the lowest level of the condition
-the care plan is for and to what a follow-up calls for (``painpath.services.final_level``), with notes saying which.
+triage disposition (and the RiskAssessment's mitigation) is the stored level: the engine's triage level, raised to
+the lowest level of the condition the care plan is for and to what a follow-up calls for
+(``painpath.services.final_level``), with notes saying which.
 """
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ from typing import Any
 from painpath.assessment import Assessment
 from painpath.engine import CompiledKB
 from painpath.fhir import codes as C
-from painpath.fhir.results import ANONYMOUS, build_bundle, iso, response_from_state, risk_assessment, stable_id
+from painpath.fhir.results import (
+    ANONYMOUS,
+    build_bundle,
+    iso,
+    raise_reasons,
+    response_from_state,
+    risk_assessment,
+    stable_id,
+)
 from painpath.interview import InterviewState
 from painpath.storage.models import AssessmentRecord
 
@@ -26,40 +35,17 @@ def subject_of(rec: AssessmentRecord) -> dict[str, Any]:
     return dict(ANONYMOUS)
 
 
-RAISE_NOTES = ("plan.note.level_raised", "plan.note.level_raised_followup")
-
-
-def _raise_reasons(rec: AssessmentRecord, result: Assessment) -> list[str]:
-    """Why the stored level is above the engine's triage level: the care plan's notes that say what raised it
-    (the plan's condition's lowest level, a follow-up), with the follow-up's reasons when it was the follow-up.
-    A record stored before the plan said so (no note ids) falls back to the follow-up's ``escalated``."""
-    if not rec.triage_level or rec.triage_level == result.triage.level:
-        return []
-    fu = rec.followup or {}
-    plan = rec.plan or {}
-    messages, texts = plan.get("note_messages") or [], plan.get("notes") or []
-    if messages and len(messages) == len(texts):
-        raised = [(m.get("id"), str(t)) for m, t in zip(messages, texts, strict=True) if m.get("id") in RAISE_NOTES]
-        by_followup = any(mid == RAISE_NOTES[1] for mid, _ in raised)
-        out = [t for _, t in raised]
-    else:
-        by_followup, out = bool(fu.get("escalated")), []
-    if by_followup:
-        out.append("Follow-up raised the level: " + "; ".join(str(r) for r in fu.get("reasons") or []))
-    return out
-
-
 def stored_bundle(ckb: CompiledKB, rec: AssessmentRecord) -> dict[str, Any]:
     state = InterviewState.model_validate(rec.state)
     result = Assessment.model_validate(rec.result)
     qr = response_from_state(ckb, state, qr_id=stable_id(rec.id, "qr"), kb_version=rec.kb_version,
                              authored=iso(rec.finished_at), subject=subject_of(rec), assessment_id=rec.id)
     return build_bundle(ckb, qr, state.answer_map, result, seed=rec.id, bundle_id=rec.id, level=rec.triage_level,
-                        extra_reasons=_raise_reasons(rec, result), risk_id=rec.id, assessment_id=rec.id,
-                        side=state.side)
+                        extra_reasons=raise_reasons(rec.triage_level, result, rec.plan, rec.followup), risk_id=rec.id,
+                        assessment_id=rec.id, side=state.side)
 
 
 def stored_risk_assessment(ckb: CompiledKB, rec: AssessmentRecord) -> dict[str, Any]:
     result = Assessment.model_validate(rec.result)
     return risk_assessment(ckb, result, rid=rec.id, subject=subject_of(rec), occurrence=iso(rec.finished_at),
-                           identifier=rec.id)
+                           identifier=rec.id, level=rec.triage_level)

@@ -7,7 +7,8 @@ comes back; storage loads and saves. Nothing here imports a framework or the dat
                   conclude(state, ...) / conclude_case(case, ...) -> Conclusion: the assessment, the care
                   plan, the follow-up comparison and the final level
                   final_level(triage, lead_base_level=, followup_min_level=) -> Levels: every level, decided
-                  in this one place (the plan and the follow-up are built at the levels it gives)
+                  in this one place (the plan and the follow-up are built at the levels it gives);
+                  levels_of(assessment) -> Levels: the same without a follow-up (what a front end reports)
 
     stored.py     create / record_answers / withdraw_answers / finish / amend / start_followup: the use cases of
                   a stored assessment (the interview steps, who may answer what, when a record may change),
@@ -29,6 +30,7 @@ from painpath.services.conclude import (
     conclude_case,
     final_level,
     followup_result,
+    levels_of,
     plan_for,
 )
 from painpath.services.stored import (
@@ -58,6 +60,7 @@ __all__ = [
     "final_level",
     "finish",
     "followup_result",
+    "levels_of",
     "next_item",
     "next_step",
     "pending_step",

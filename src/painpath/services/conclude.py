@@ -34,7 +34,7 @@ from painpath.interview import InterviewState
 from painpath.interview.policy import validate_state
 
 __all__ = ["Conclusion", "FollowUpInput", "Levels", "assess_case", "assess_state", "conclude", "conclude_case", "final_level",
-           "followup_result", "care_plan", "plan_for"]
+           "followup_result", "care_plan", "levels_of", "plan_for"]
 
 
 @dataclass(frozen=True)
@@ -92,9 +92,15 @@ def conclude_case(case: Case, *, mode: ModeName = "self", setting: str | None = 
                   explain_conditions: int | None = 6) -> Conclusion:
     """:func:`conclude` for a case given whole: its assessment, care plan and final level (no follow-up)."""
     result = assess_case(case, mode=mode, setting=setting, ckb=ckb, explain_conditions=explain_conditions)
-    levels = final_level(result.triage.level, lead_base_level=plan_lead(result.ranking())[1])
+    levels = levels_of(result)
     return Conclusion(assessment=result, plan=care_plan_for(result, case, level=levels.final), followup=None,
                       level=levels.final, levels=levels)
+
+
+def levels_of(result: Assessment) -> Levels:
+    """The levels of an assessment without a follow-up (:func:`final_level` of its triage level and the lowest
+    level of the condition its care plan is for): what a front end reports when it builds no plan."""
+    return final_level(result.triage.level, lead_base_level=plan_lead(result.ranking())[1])
 
 
 def final_level(triage_level: str, *, lead_base_level: str | None = None,
@@ -129,8 +135,7 @@ def care_plan(ranked: Sequence[tuple[str, float]], triage_level: str, findings: 
 
 def plan_for(result: Assessment, case: Case, startback: StartBackResult | None = None) -> CarePlan:
     """The care plan for an assessment of ``case`` (no follow-up), at the level :func:`final_level` decides."""
-    levels = final_level(result.triage.level, lead_base_level=plan_lead(result.ranking())[1])
-    plan: CarePlan = care_plan_for(result, case, startback, level=levels.final)
+    plan: CarePlan = care_plan_for(result, case, startback, level=levels_of(result).final)
     return plan
 
 

@@ -341,23 +341,9 @@ def _changes(rec: AssessmentRecord, changed: str) -> dict[str, Any] | None:
             "same": earlier.get("triage_level") == rec.triage_level and earlier.get("top_condition") == rec.top_condition}
 
 
-RAISE_NOTES = ("plan.note.level_raised", "plan.note.level_raised_followup")
-
-
-def raise_notes(rec: AssessmentRecord) -> list[tuple[Any, str]]:
-    """The stored plan's notes that say why the level was raised above the triage level: (message, English)
-    pairs for the page to render in the reader's language. A plan stored before message ids gives none (its
-    English is not parsed back)."""
-    plan = rec.plan or {}
-    msgs, texts = plan.get("note_messages") or [], plan.get("notes") or []
-    if len(msgs) != len(texts):
-        return []
-    return [(m, str(t)) for m, t in zip(msgs, texts, strict=True) if isinstance(m, dict) and m.get("id") in RAISE_NOTES]
-
-
 @router.get("/clinic/a/{assessment_id}")
 def detail(request: Request, assessment_id: str, changed: str = "") -> Response:
-    from painpath.web.summary import result_view
+    from painpath.web.summary import raise_notes, result_view
 
     who = clinician(request)
     with db_of(request).write() as s:

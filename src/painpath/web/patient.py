@@ -427,7 +427,7 @@ def emergency_page(request: Request, assessment_id: str) -> Response:
 def result_page(request: Request, assessment_id: str) -> Response:
     _who, rec = _finished(request, assessment_id)
     return render(request, "result.html", rec=rec, result=rec.result, plan=rec.plan, view=summary.result_view(rec),
-                  **reports.share_context(request, rec))
+                  raised=summary.raise_notes(rec), **reports.share_context(request, rec))
 
 
 @router.get("/a/{assessment_id}/report")

@@ -43,15 +43,16 @@ ORIGIN_LABEL_CLINICIAN = {"back": N_("Lumbar spine"), "hip": N_("Hip"),
 SIDE_LABEL = {Side.LEFT.value: N_("Left leg"), Side.RIGHT.value: N_("Right leg"), Side.BOTH.value: N_("Both legs")}
 
 
-def side_label(state: Mapping[str, Any]) -> str | None:
+def side_label(state: Mapping[str, Any], *, patient: bool = False) -> str | None:
     """Which leg hurts, in English (a msgid), for a stored interview state (a dict): its side; for a state stored
-    before the side was asked, what its answer to ``pain_both_legs`` says; None while nothing says."""
+    before the side was asked, what its answer to ``pain_both_legs`` says; None while nothing says. ``patient``:
+    in the words of the person's own pages (their "not sure" is theirs, not "the patient's")."""
     side = state.get("side")
     if side in SIDE_LABEL:
         return SIDE_LABEL[side]
     given = {a.get("finding"): a.get("value") for a in state.get("answers") or ()}.get("pain_both_legs")
     return {"present": SIDE_LABEL[Side.BOTH.value], "absent": N_("One leg (side not recorded)"),
-            "unknown": N_("The patient was not sure")}.get(str(given))
+            "unknown": N_("Not sure") if patient else N_("The patient was not sure")}.get(str(given))
 
 
 def _pct(p: float) -> str:

@@ -4,6 +4,8 @@
   result does not name a clot at 7%); causes that round to 0% are never listed.
 * Every reason for or against a cause carries the answer actually given ("calf swelling: no"); a reason
   built on a question that was never asked is left out (the person never said it).
+* Why the level was raised above the engine's triage level (:func:`raise_notes`): the stored plan's notes that
+  say so, for the patient's result page and the clinic's assessment page alike (``_raised.html``).
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from painpath.domain import Level
+from painpath.messages import LEVEL_RAISED
 from painpath.storage import assessments as store
 from painpath.storage.models import AssessmentRecord
 
-__all__ = ["LEVEL_RANK", "other_share", "reasons_with_answers", "result_view"]
+__all__ = ["LEVEL_RANK", "other_share", "raise_notes", "reasons_with_answers", "result_view"]
 
 LEVEL_RANK: dict[str, int] = {lv.value: lv.rank for lv in Level}
 MIN_NAMED = 0.05  # a cause is named in the summary at 5% or more
@@ -93,3 +96,14 @@ def result_view(rec: AssessmentRecord) -> dict[str, Any]:
         "treatments_not": [t for t in treatments if t.get("grade") == "not_recommended"],
         "do_now": ((rec.plan or {}).get("do_now") or [])[:2],  # the rest is in the full plan
     }
+
+
+def raise_notes(rec: AssessmentRecord) -> list[tuple[Any, str]]:
+    """The stored plan's notes that say why the level was raised above the triage level: (message, English)
+    pairs for the page to render in the reader's language. A plan stored before message ids gives none (its
+    English is not parsed back)."""
+    plan = rec.plan or {}
+    msgs, texts = plan.get("note_messages") or [], plan.get("notes") or []
+    if len(msgs) != len(texts):
+        return []
+    return [(m, str(t)) for m, t in zip(msgs, texts, strict=True) if isinstance(m, dict) and m.get("id") in LEVEL_RAISED]
