@@ -241,7 +241,7 @@ def _pick(contrib: np.ndarray, rows: np.ndarray, n: int, beyond: float) -> list[
     n = min(n, k)
     order = np.argsort(contrib, axis=1, kind="stable")
     idx = np.concatenate([order[:, ::-1][:, :n], order[:, :n]], axis=1)  # the n largest, then the n smallest
-    vals = contrib[np.arange(contrib.shape[0])[:, None], idx]
+    vals = np.take_along_axis(contrib, idx, 1)
     n_hi = (vals[:, :n] > beyond).sum(axis=1).tolist()  # sorted: the ones past ``beyond`` come first
     n_lo = (vals[:, n:] < -beyond).sum(axis=1).tolist()
     return [(f[:h], v[:h], f[n:n + m], v[n:n + m])
