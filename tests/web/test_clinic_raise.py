@@ -51,8 +51,8 @@ def test_a_level_raised_by_the_follow_up_says_so_in_english_and_spanish(web: Any
                              "calls for (worse, or not improving)"]
     assert "What the follow-up found: pain 3 -&gt; 8 (worse)" in html
     es = b.get(f"/clinic/a/{fid}?lang=es").text
-    assert _raised(es) == ["nivel elevado de Cuídese usted mismo a Vea pronto a un profesional de la salud, lo que "
-                           "pide el seguimiento (peor, o sin mejoría)"]  # the level labels in Spanish
+    assert _raised(es) == ["el seguimiento muestra que está peor o no mejora: «Vea pronto a un profesional de la "
+                           "salud» (antes: «Cuídese usted mismo»)"]  # the level labels in Spanish
     assert "Por qué se subió el nivel" in es and "Lo que encontró el seguimiento:" in es
 
 

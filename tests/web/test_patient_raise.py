@@ -53,8 +53,8 @@ def test_a_level_raised_by_the_follow_up_says_so_on_the_person_s_result_page(web
     assert "What the follow-up found:" not in html  # the page shows the follow-up's findings already
     assert _leg_of(html) == "Leg: Right leg"
     es = web.browser.get(f"/a/{fid}/result?lang=es").text
-    assert _raised(es) == ["nivel elevado de Cuídese usted mismo a Vea pronto a un profesional de la salud, lo que "
-                           "pide el seguimiento (peor, o sin mejoría)"]
+    assert _raised(es) == ["el seguimiento muestra que está peor o no mejora: «Vea pronto a un profesional de la "
+                           "salud» (antes: «Cuídese usted mismo»)"]
     assert "Por qué se subió el nivel" in es and PATIENT_SENTENCE not in es
     assert "Sus respuestas por sí solas indicaban un nivel de atención más bajo. Se subió porque:" in es
     assert _leg_of(es) == "Pierna: Pierna derecha"
