@@ -73,7 +73,8 @@ def assess_bodies(n_synthetic: int = 50, seed: int = 1) -> list[dict[str, Any]]:
         out = []
         for f in files:
             case = yaml.safe_load(f.read_text())
-            out.append({"age": case["age"], "sex": case["sex"], "findings": case["findings"]})
+            out.append({"age": case["age"], "sex": case["sex"], "findings": case["findings"],
+                        "unlisted": "absent"})  # a case file: its own rule
         return out
     from painpath.engine import default_compiled
 

@@ -8,7 +8,9 @@ not list is unknown; ``null`` is unknown; in ``self`` mode signs are hidden.
 The "unlisted symptom = absent" rule belongs to case *files*, whose authors
 list every symptom the narrative states. An interview knows only what it
 asked: :meth:`painpath.interview.InterviewState.as_case` builds a case with
-``unlisted="unknown"``, so a finding never asked is never weighed as "no".
+``unlisted="unknown"``, so a finding never asked is never weighed as "no". So
+do FHIR ``$assess`` and CDS Hooks (a QuestionnaireResponse, the EHR's
+Observations) and, by default, REST ``/v1/assess``.
 """
 
 from __future__ import annotations

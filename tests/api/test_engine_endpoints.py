@@ -79,17 +79,17 @@ def test_include_plan_false_and_explain_conditions(api):
 
 
 def test_unlisted_unknown_differs_from_absent(api):
-    absent = _assess(api, findings=SCIATICA)["assessment"]
-    explicit = _assess(api, findings=SCIATICA, unlisted="absent")["assessment"]
+    default = _assess(api, findings=SCIATICA)["assessment"]
+    absent = _assess(api, findings=SCIATICA, unlisted="absent")["assessment"]
     unknown = _assess(api, findings=SCIATICA, unlisted="unknown")["assessment"]
-    assert absent == explicit  # absent is the default
+    assert default == unknown != absent  # unknown is the default: only what is listed counts
     pa = {c["key"]: c["probability"] for c in absent["conditions"]}
     pu = {c["key"]: c["probability"] for c in unknown["conditions"]}
     assert max(abs(pa[k] - pu[k]) for k in pa) > 1e-3
     # with every finding listed, the two rules agree
     every = {k: False for k in default_compiled().kb.finding_keys} | SCIATICA
-    a1 = _assess(api, findings=every)["assessment"]
-    a2 = _assess(api, findings=every, unlisted="unknown")["assessment"]
+    a1 = _assess(api, findings=every, unlisted="absent")["assessment"]
+    a2 = _assess(api, findings=every)["assessment"]
     assert [c["probability"] for c in a1["conditions"]] == pytest.approx([c["probability"] for c in a2["conditions"]])
 
 
@@ -109,7 +109,7 @@ def test_dev_cases_match_the_python_api(api):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         py = painpath.assess(data)
         out = _assess(api, id=str(data.get("id", path.stem)), age=data["age"], sex=data["sex"],
-                      findings=data["findings"] or {}, include_plan=False)["assessment"]
+                      findings=data["findings"] or {}, unlisted="absent", include_plan=False)["assessment"]
         assert out["conditions"][0]["key"] == py.top.key, path.name
         assert out["triage"]["level"] == py.triage.level, path.name
         assert out["conditions"][0]["probability"] == pytest.approx(py.top.probability, abs=1e-9), path.name
@@ -263,11 +263,29 @@ def test_assess_reports_every_error_at_once(api):
     assert [e["field"] for e in one["errors"]] == ["body.findings.calf_pian"] and "more" not in one["detail"]
 
 
-def test_omitted_symptom_rule_is_in_the_openapi_description(api):
-    op = api.get("/openapi.json").json()["paths"]["/v1/assess"]["post"]
-    assert "leave out counts as absent" in op["description"]
-    schema = api.get("/openapi.json").json()["components"]["schemas"]["AssessRequest"]
-    assert "leave out counts as absent" in schema["properties"]["findings"]["description"]
+def test_omitted_finding_rule_is_in_the_openapi_description(api):
+    doc = api.get("/openapi.json").json()
+    op = doc["paths"]["/v1/assess"]["post"]
+    schema = doc["components"]["schemas"]["AssessRequest"]
+    for text in (op["description"], schema["properties"]["findings"]["description"]):
+        assert "a finding you leave out is unknown" in text and "left out counts as absent" in text
+    assert schema["properties"]["unlisted"]["default"] == "unknown"
+
+
+def test_openapi_examples_are_valid_requests(api):
+    """Each example of the request body is a request the endpoint accepts, and means what it says: the
+    interview's example lists what was asked, the case file's follows the case-file rule."""
+    examples = api.get("/openapi.json").json()["components"]["schemas"]["AssessRequest"]["examples"]
+    assert len(examples) == 2
+    for body in examples:
+        r = api.post("/v1/assess", json=body)
+        assert r.status_code == 200, r.text
+    asked, case_file = examples
+    assert "unlisted" not in asked and case_file["unlisted"] == "absent"
+    py = painpath.assess(painpath.Case(id="x", age=asked["age"], sex=asked["sex"], findings=asked["findings"],
+                                       unlisted="unknown"))
+    got = api.post("/v1/assess", json=asked).json()["assessment"]
+    assert [c["probability"] for c in got["conditions"]] == pytest.approx([c.probability for c in py.conditions])
 
 
 def test_docs_need_nothing_from_other_hosts(api):

@@ -1,5 +1,8 @@
 """axe-core (WCAG 2.0, 2.1 and 2.2, levels A and AA) on every page: no serious or critical violations.
 
+The patient's result page is checked twice: as most people see it, and with a level raised above the engine's
+triage level (a follow-up that got worse), where it shows "Why the level was raised".
+
 Patient pages are checked on a phone (390x844), clinician pages on a desktop window. Each page's
 full axe result is written to test-artifacts/axe/<page>.json and a screenshot to
 test-artifacts/screenshots/a11y-<page>.png. Minor and moderate violations are printed, not failed.
@@ -143,6 +146,41 @@ def test_patient_result_page(name: str, sciatica: Finished, axe_source: str) -> 
         for summary in page.locator(".conditions details summary").all()[:2]:
             summary.click()  # and the first "Why?" explanations
     _check(page, axe_source, name)
+
+
+# A calf strain at pain 3 (self-care), then the person's own follow-up at pain 8: the follow-up raises the level
+# to soon, so the follow-up's result page shows "Why the level was raised" (the _raised.html callout).
+CALF_STRAIN = {"calf_pain", "pain_below_knee", "leg_pain_worse_than_back", "onset_sudden_during_activity"}
+
+
+def test_patient_result_page_with_a_raised_level(browser: Any, server: Server, axe_source: str) -> None:
+    page = _phone(browser, server)
+    try:
+        first = flows.start(page, 35, "male")
+        flows.fill_body_map(page, ["calf_pain"], side="right", leg_worse=None, pain_now=3)
+        flows.submit_body_map(page)
+        flows.interview(page, flows.yes_for(CALF_STRAIN))
+        assert page.url.endswith(f"/a/{first}/result"), page.url
+        assert page.locator("#raised").count() == 0  # nothing raised the first one
+        page.goto(f"/a/{first}/followup")
+        page.get_by_label("How bad is the pain right now?").fill("8")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Continue", exact=True).click()
+        follow = flows.assessment_id(page)
+        assert follow != first
+        flows.fill_body_map(page, ["calf_pain"], side="right", leg_worse=None)
+        flows.submit_body_map(page)
+        flows.interview(page, flows.yes_for(CALF_STRAIN))
+        assert page.url.endswith(f"/a/{follow}/result"), page.url
+        callout = page.locator("#raised")
+        assert callout.is_visible(), "the follow-up's result page shows why the level was raised"
+        assert callout.get_by_role("heading", level=2, name="Why the level was raised").count() == 1
+        assert callout.locator("li").count() >= 1
+        for summary in page.locator("details.more > summary").all():
+            summary.click()  # open every section, as on the other result page
+        _check(page, axe_source, "result-raised")
+    finally:
+        page.context.close()
 
 
 def test_clinician_login_page(browser: Any, server: Server, axe_source: str) -> None:

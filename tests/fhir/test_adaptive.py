@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import painpath
-from painpath.cases import encode, load_case
+from painpath.cases import Case, encode, load_case
 from painpath.engine import default_compiled
 from painpath.fhir import codes as C
 from painpath.interview.simulate import simulate
@@ -83,6 +83,11 @@ def _findings(answers: dict[str, str]) -> dict[str, bool | None]:
     return {k: None if v == "unknown" else v == "present" for k, v in answers.items()}
 
 
+def _asked(case: Any, answers: dict[str, str]) -> Case:
+    """The interview's answers as the case $assess reads: only what was asked counts (the rest unknown)."""
+    return Case(id="asked", age=case.age, sex=case.sex, findings=_findings(answers), unlisted="unknown")
+
+
 @needs_dev
 @pytest.mark.parametrize("path", DEV_CASES, ids=lambda p: p.stem)
 def test_full_interview_self(fc: TestClient, path: Path) -> None:
@@ -94,7 +99,7 @@ def test_full_interview_self(fc: TestClient, path: Path) -> None:
     stop = [e["valueCode"] for e in qr["extension"] if e["url"] == C.EXT_STOP]
     assert stop == [sim.stop_reason]
     bundle = _post(fc, ASSESS, qr)
-    expected = painpath.assess({"age": case.age, "sex": case.sex, "findings": _findings(answers)}, mode="self")
+    expected = painpath.assess(_asked(case, answers), mode="self")
     risk = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "RiskAssessment")
     first = next(p for p in risk["prediction"] if p["outcome"]["coding"][0]["code"] != "other")
     top = first["outcome"]["coding"]
@@ -106,6 +111,9 @@ def test_full_interview_self(fc: TestClient, path: Path) -> None:
     final = levels_of(expected).final  # the one final level, as a stored assessment reports it
     assert triage[0]["valueCodeableConcept"]["coding"][0] == {
         "system": C.TRIAGE_SYSTEM, "code": final, "display": C.LEVEL_DISPLAY[final]}
+    # the stop reports that same level
+    (level,) = [e["valueCoding"] for e in qr["extension"] if e["url"] == C.EXT_LEVEL]
+    assert level == triage[0]["valueCodeableConcept"]["coding"][0]
 
 
 @needs_dev
@@ -114,7 +122,7 @@ def test_full_interview_clinician(fc: TestClient, stem: str) -> None:
     qr, answers, screens, case = interview(fc, DEV / f"{stem}.yaml", "clinician")
     assert screens == list(simulate(case, "clinician").state.screens_asked)
     bundle = _post(fc, ASSESS, qr)
-    expected = painpath.assess({"age": case.age, "sex": case.sex, "findings": _findings(answers)}, mode="clinician")
+    expected = painpath.assess(_asked(case, answers), mode="clinician")
     risk = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "RiskAssessment")
     first = next(p for p in risk["prediction"] if p["outcome"]["coding"][0]["code"] != "other")
     assert first["outcome"]["text"] == expected.top.name

@@ -144,8 +144,9 @@ def test_assess_bundle(fc: TestClient) -> None:
         assert o["valueBoolean"] is (SCIATICA[k] == "present")
         assert o["category"][0]["coding"][0]["code"] == "survey"
         assert o["subject"] == subject and o["effectiveDateTime"] == qr["authored"]
-    result = painpath.assess({"age": 38, "sex": "male", "findings": {
-        k: None if v == "unknown" else v == "present" for k, v in SCIATICA.items()}}, explain_conditions=None)
+    # only the answers given count: what the response did not ask is unknown, as in an interview
+    result = painpath.assess(painpath.Case(id="qr", age=38, sex="male", unlisted="unknown", findings={
+        k: None if v == "unknown" else v == "present" for k, v in SCIATICA.items()}), explain_conditions=None)
     ra = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "RiskAssessment")
     assert ra["status"] == "final" and ra["subject"] == subject
     other = [p for p in ra["prediction"] if p["outcome"]["coding"][0]["code"] == "other"]

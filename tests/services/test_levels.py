@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -146,3 +147,40 @@ def test_every_condition_s_lowest_level_is_the_one_final_level_raises_to() -> No
         assert plan_lead([(key, 0.9)]) == (key, cond.base_level)
         assert final_level("self_care", lead_base_level=plan_lead([(key, 0.9)])[1]).final == cond.base_level
     assert plan_lead([("not_a_condition", 0.9)])[0] == "other"  # nothing with content: the "other" plan
+
+
+def _interview(age: int, sex: str, where: dict[str, str], rest: str) -> list[Any]:
+    """Every state of an interview: the body map ``where`` (the rest of it ``rest``), then every question
+    answered ``rest``, up to the stop."""
+    from painpath.services import next_step
+
+    state = answer(start(age, sex), {k: where.get(k, rest) for k in CKB.kb.interview.screens["where"].findings},
+                   CKB, screen="where")
+    states = [state]
+    while not (step := next_step(state, CKB)).should_stop:
+        assert step.question is not None
+        state = answer(state, dict.fromkeys(step.question.findings, rest), CKB, screen=step.question.screen)
+        states.append(state)
+    return states
+
+
+@pytest.mark.parametrize(("age", "sex", "where", "rest"), [
+    (30, "female", {"big_toe_joint_pain": "present"}, "unknown"),  # the plan's condition raises the level (gout)
+    (35, "male", CALF, "absent"),
+    (70, "male", {"low_back_pain": "present", "posterior_thigh_pain": "present"}, "unknown"),
+])
+def test_each_interview_step_reports_the_final_level(age: int, sex: str, where: dict[str, str], rest: str) -> None:
+    """services.next_step_final (REST /v1/interview, a stored assessment's next step, FHIR $next-question's stop):
+    the engine's next step with the one final level on the answers so far; at the stop, the level the
+    interview's conclusion has. Nothing else of the step changes."""
+    from painpath.services import assess_state, levels_of, next_step, next_step_final, pending_step
+
+    for state in _interview(age, sex, where, rest):
+        engine, step = next_step(state, CKB), next_step_final(state, CKB)
+        assert step == replace(engine, level=step.level)
+        assert step.level == levels_of(assess_state(state, CKB)).final
+        assert Level(step.level) >= Level(engine.level)
+        assert pending_step(state, finished=False, ckb=CKB) == step
+    assert step.should_stop and step.level == conclude(state, CKB).level
+    if where == {"big_toe_joint_pain": "present"}:
+        assert engine.level != step.level  # the engine's level alone would say less

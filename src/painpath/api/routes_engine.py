@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 from fastapi import APIRouter
@@ -28,10 +28,10 @@ from painpath.domain import setting_for
 from painpath.engine import ENGINE_VERSION, default_compiled, posterior
 from painpath.errors import CaseError, NotFoundError
 from painpath.http.deps import DB, Who
-from painpath.interview import answer, next_step, start
+from painpath.interview import answer, start
 from painpath.interview.policy import screen_value, validate_state, why_message, why_text
 from painpath.interview.state import no_pain_anywhere
-from painpath.services import assess_case, conclude_case, levels_of
+from painpath.services import assess_case, conclude_case, levels_of, next_step_final
 
 router = APIRouter(prefix="/v1")
 
@@ -60,10 +60,8 @@ def version(db: DB, _who: Who) -> VersionOut:
              + " Every invalid field of a request is reported at once, each in `errors`.")
 def assess_endpoint(req: AssessRequest) -> AssessResponse:
     ckb = default_compiled()
-    findings: dict[str, Any] = dict(req.findings)
-    if req.unlisted == "unknown":
-        findings = {k: findings.get(k) for k in ckb.findings}
-    case = parse_case({"id": req.id, "age": req.age, "sex": req.sex, "findings": findings}, ckb)
+    case = replace(parse_case({"id": req.id, "age": req.age, "sex": req.sex, "findings": dict(req.findings)}, ckb),
+                   unlisted=req.unlisted)
     if req.include_plan:
         done = conclude_case(case, mode=req.mode, setting=req.setting, ckb=ckb, explain_conditions=req.explain_conditions)
         result, plan, levels = done.assessment, done.plan, done.levels
@@ -80,7 +78,7 @@ def interview_start(req: StartRequest) -> StateStep:
     ckb = default_compiled()
     state = start(req.age, req.sex, req.mode, req.setting)
     validate_state(state, ckb)
-    return StateStep(state=state, next=StepOut.of(next_step(state, ckb)))
+    return StateStep(state=state, next=StepOut.of(next_step_final(state, ckb)))
 
 
 @router.post("/interview/answer", response_model=StateStep, tags=["interview"],
@@ -94,13 +92,13 @@ def interview_answer(req: AnswerRequest) -> StateStep:
     problems = no_pain_anywhere(state, ckb)
     if problems:
         raise CaseError("; ".join(problems))
-    return StateStep(state=state, next=StepOut.of(next_step(state, ckb)))
+    return StateStep(state=state, next=StepOut.of(next_step_final(state, ckb)))
 
 
 @router.post("/interview/next", response_model=StepOut, tags=["interview"],
              summary="The next question for an interview state, or should_stop with the reason")
 def interview_next(req: StateRequest) -> StepOut:
-    return StepOut.of(next_step(req.state, default_compiled()))
+    return StepOut.of(next_step_final(req.state, default_compiled()))
 
 
 @router.post("/interview/why", response_model=WhyOut, tags=["interview"],

@@ -43,14 +43,25 @@ def _known_setting(setting: str | None) -> str | None:
 
 
 KnownFindingKey = Annotated[str, AfterValidator(_known_finding)]
-OMITTED_RULE = ("A symptom or history finding you leave out counts as absent (\"no\"), unless `unlisted` is "
-                "'unknown'; a sign (examination finding) left out is unknown. List a finding as null to say "
-                "\"don't know\".")
+OMITTED_RULE = ("Only what you list counts: a finding you leave out is unknown (never \"no\"), as in an interview, "
+                "which knows only what it asked. List a finding as false for \"no\" and as null for \"don't "
+                "know\". To send a benchmark case file as it is, set `unlisted` to 'absent' (the case-file rule: a "
+                "symptom or history finding left out counts as absent, a sign left out is unknown).")
 
 
 class AssessRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "age": 45, "sex": "male", "findings": {"pain_below_knee": True, "back_pain": True, "dermatomal_distribution": True}}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        # what an interview asked: only these answers count, everything else is unknown
+        {"age": 45, "sex": "male", "findings": {
+            "low_back_pain": True, "calf_pain": True, "pain_below_knee": True, "pain_follows_band": True,
+            "pain_shooting_electric": True, "saddle_numbness": False, "bladder_problem_new": False,
+            "leg_weakness": None}},
+        # a benchmark case file sent as it is: symptoms and history it does not list are absent
+        {"id": "sciatica-case", "age": 38, "sex": "male", "unlisted": "absent", "findings": {
+            "low_back_pain": True, "buttock_pain": True, "posterior_thigh_pain": True, "calf_pain": True,
+            "pain_below_knee": True, "leg_pain_worse_than_back": True, "pain_follows_band": True,
+            "pain_shooting_electric": True, "tingling_pins_needles": True, "onset_after_lifting_bending": True,
+            "worse_sitting_bending": True, "worse_cough_sneeze_strain": True, "worse_back_movement": True}}]})
     id: str = Field(default="request", max_length=100)
     age: StrictInt = Field(ge=0, le=120, description="whole years")
     sex: Sex
@@ -59,9 +70,10 @@ class AssessRequest(BaseModel):
         description="finding key -> true (present), false (absent) or null (unknown); keys from GET /v1/findings. "
                     + OMITTED_RULE)
     unlisted: Literal["absent", "unknown"] = Field(
-        default="absent",
-        description="what a finding you did not list means: 'absent' (the case-file rule: symptoms not mentioned are "
-                    "absent, signs unknown) or 'unknown' (only what you list counts)")
+        default="unknown",
+        description="what a finding you did not list means: 'unknown' (the default: only what you list counts) or "
+                    "'absent' (the case-file rule, for a benchmark case sent as it is: symptoms and history not "
+                    "listed are absent, signs unknown)")
     mode: ModeT = "self"
     setting: Annotated[str | None, AfterValidator(_known_setting)] = Field(
         default=None, max_length=32, description="prior setting: self or clinic")
@@ -105,7 +117,10 @@ class StepOut(BaseModel):
     stop_message: Message | None = Field(default=None, description="the stop reason as a message id to show a "
                                                                    "person (null while asking)")
     questions_asked: int
-    level: LevelT = Field(description="triage level on the answers so far")
+    level: LevelT = Field(description="the one final level on the answers so far (the engine's triage level raised to "
+                                      "the lowest level of the condition a care plan would be for), as "
+                                      "`POST /v1/assess` reports for them; at the stop, the level the interview "
+                                      "ends with")
     top: str = Field(description="the leading candidate on the answers so far: a condition key, or 'other' "
                                  "(a cause outside the listed conditions)")
     top_probability: float

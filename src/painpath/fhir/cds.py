@@ -4,7 +4,8 @@
   ``painpathResponse``; or PainPath finding Observations plus the ``patient`` prefetch for age and sex), one card
   with the final level (``painpath.services.conclude_case``, the care plan's) as its indicator (self_care / soon
   -> info, urgent -> warning, emergency -> critical), the reasons (and why the level was raised above the
-  engine's triage level, when it was), which leg when known, and the most likely causes.
+  engine's triage level, when it was), which leg when known, and the most likely causes. Only the answers given
+  count: a finding the response did not ask, or that no Observation records, is unknown, never "no".
 * ``painpath-lumbar-imaging`` (hook ``order-select``): when a selected draft order is lumbar-spine MRI, CT or
   X-ray (by LOINC or CPT code, or by its text) and the PainPath answers record no warning feature, an info card
   citing the guidance against routine imaging for non-specific low back pain or sciatica; with warning
@@ -223,7 +224,9 @@ def evidence(body: dict[str, Any], ckb: CompiledKB) -> Evidence | None:
         if age is not None and 0 <= age <= 120 and sex in ("female", "male"):
             mode = "clinician" if any(ckb.kb.findings.findings[k].kind == "sign" for k in answers) else "self"
             findings = {k: (None if v == "unknown" else v == "present") for k, v in answers.items()}
-            return Evidence(answers, Case(id="cds", age=age, sex=sex, findings=findings), mode, side=side)
+            # a finding the EHR has no Observation of was not recorded: unknown, never "no"
+            case = Case(id="cds", age=age, sex=sex, findings=findings, unlisted="unknown")
+            return Evidence(answers, case, mode, side=side)
     return Evidence(answers, None, side=side)
 
 

@@ -5,7 +5,12 @@ $next-question: the QuestionnaireResponse's *contained* Questionnaire (``questio
 items asked so far. The answers are read into an interview state (one screen per group, in order), the engine
 chooses the next screen, and it is appended to the contained Questionnaire as a group (the "about you" group
 first). When the engine stops, the response's status becomes ``completed`` with a ``stop-reason`` extension
-(``emergency`` stops at once; its advice is appended as a display item).
+(``emergency`` stops at once; its advice is appended as a display item) and a ``triage-level`` extension: the
+one final level (``painpath.services.next_step_final``), the level ``$assess`` gives the same answers.
+
+$assess, and the CDS Hooks card, read a response as an interview does: only the answers given count. A finding
+the response did not ask is unknown, never "no" (the case-file rule, an unlisted symptom is absent, is for
+case files: ``painpath evaluate`` and ``painpath batch``).
 """
 
 from __future__ import annotations
@@ -24,10 +29,10 @@ from painpath.fhir import codes as C
 from painpath.fhir.outcome import FhirError
 from painpath.fhir.questionnaire import Response, about_you_group, read_response, screen_group
 from painpath.fhir.results import build_bundle, raise_reasons
-from painpath.interview import InterviewState, answer, next_step, start
+from painpath.interview import InterviewState, answer, start
 from painpath.interview.presenting import REGIONS
 from painpath.interview.state import BOTH_LEGS
-from painpath.services import conclude_case
+from painpath.services import conclude_case, next_step_final
 
 __all__ = ["assess_response", "next_question", "unwrap"]
 
@@ -292,7 +297,7 @@ def _next_question(body: Any, ckb: CompiledKB) -> dict[str, Any]:
     presenting = [name for name, _ in groups if ckb.kb.interview.screens[_screen_of(name, ckb)].phase == "presenting"]
     if presenting and needs_location(resp.answers, ckb):
         return _ask_location_again(qr, q, presenting[0])
-    step = next_step(state, ckb)
+    step = next_step_final(state, ckb)  # its level: the one final level, as $assess of these answers reports
     if step.should_stop:
         qr["status"] = "completed"
         _set_ext(qr, C.EXT_STOP, {"valueCode": step.stop_reason})
@@ -318,7 +323,10 @@ def _next_question(body: Any, ckb: CompiledKB) -> dict[str, Any]:
 
 
 def response_case(qr: dict[str, Any], ckb: CompiledKB, mode_param: str | None = None) -> tuple[Response, Case, str]:
-    """Answers of a QuestionnaireResponse as a case (unanswered findings listed as unknown) and the mode."""
+    """Answers of a QuestionnaireResponse as a case, and the mode. The case knows only what the response asked:
+    Yes and No as given, Don't know (or an item left unanswered) unknown, and every finding the response does not
+    ask unknown too (``unlisted="unknown"``), never "no" (the case-file rule, where an unlisted symptom is absent,
+    is for case files only)."""
     resp = read_response(qr, ckb)
     mode = mode_param or resp.mode or "self"
     for missing in ("age", "sex"):
@@ -332,18 +340,9 @@ def response_case(qr: dict[str, Any], ckb: CompiledKB, mode_param: str | None = 
                 at = resp.paths[k]
                 raise FhirError(f"{at}: '{k}' is an examination finding; set the interview-mode extension (or the "
                                 "mode parameter) to 'clinician'", expression=at, code="business-rule")
-    findings: dict[str, bool | None] = {k: None for k in resp.unanswered}
-    ref = qr.get("questionnaire")
-    for r in qr.get("contained") or []:  # asked by $next-question but not answered: unknown, not absent
-        if isinstance(r, dict) and r.get("resourceType") == "Questionnaire" and isinstance(ref, str) \
-                and ref == f"#{r.get('id')}":
-            for g in r.get("item") or []:
-                for it in (g.get("item") or []) if isinstance(g, dict) else []:
-                    if isinstance(it, dict) and it.get("linkId") in ckb.fidx:
-                        findings.setdefault(it["linkId"], None)
-    findings.update({k: (None if v == "unknown" else v == "present") for k, v in resp.answers.items()})
+    findings = {k: (None if v == "unknown" else v == "present") for k, v in resp.answers.items()}
     case = Case(id=str(qr.get("id") or "fhir"), age=resp.age, sex=resp.sex,  # type: ignore[arg-type]  # age and sex are checked just above (required, in range)
-                findings=findings)
+                findings=findings, unlisted="unknown")
     return resp, case, mode
 
 

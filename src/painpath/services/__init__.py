@@ -8,7 +8,9 @@ comes back; storage loads and saves. Nothing here imports a framework or the dat
                   plan, the follow-up comparison and the final level
                   final_level(triage, lead_base_level=, followup_min_level=) -> Levels: every level, decided
                   in this one place (the plan and the follow-up are built at the levels it gives);
-                  levels_of(assessment) -> Levels: the same without a follow-up (what a front end reports)
+                  levels_of(assessment) -> Levels: the same without a follow-up (what a front end reports);
+                  next_step_final(state) -> Step: the next question or the stop, with that final level on the
+                  answers so far (what REST reports at each step, and FHIR at the interview's stop)
 
     stored.py     create / record_answers / withdraw_answers / finish / amend / start_followup: the use cases of
                   a stored assessment (the interview steps, who may answer what, when a record may change),
@@ -31,6 +33,7 @@ from painpath.services.conclude import (
     final_level,
     followup_result,
     levels_of,
+    next_step_final,
     plan_for,
 )
 from painpath.services.stored import (
@@ -63,6 +66,7 @@ __all__ = [
     "levels_of",
     "next_item",
     "next_step",
+    "next_step_final",
     "pending_step",
     "plan_for",
     "record_answers",

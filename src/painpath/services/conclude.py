@@ -10,7 +10,7 @@ comparison are built at the levels decided here; they do not decide them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from painpath.assessment import Assessment, assess, care_plan_for
@@ -30,11 +30,11 @@ from painpath.cases import Case
 from painpath.domain import Level, LevelName, ModeName
 from painpath.engine import CompiledKB, default_compiled
 from painpath.errors import ServiceError
-from painpath.interview import InterviewState
+from painpath.interview import InterviewState, Step, next_step
 from painpath.interview.policy import validate_state
 
 __all__ = ["Conclusion", "FollowUpInput", "Levels", "assess_case", "assess_state", "conclude", "conclude_case", "final_level",
-           "followup_result", "care_plan", "levels_of", "plan_for"]
+           "followup_result", "care_plan", "levels_of", "next_step_final", "plan_for"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,17 @@ def levels_of(result: Assessment) -> Levels:
     """The levels of an assessment without a follow-up (:func:`final_level` of its triage level and the lowest
     level of the condition its care plan is for): what a front end reports when it builds no plan."""
     return final_level(result.triage.level, lead_base_level=plan_lead(result.ranking())[1])
+
+
+def next_step_final(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
+    """:func:`painpath.interview.next_step` as a front end reports it: the next question or the stop, with
+    ``level`` the one final level on the answers so far (:func:`levels_of` of their assessment), not the
+    engine's triage level. At the stop it is the level the interview ends with: the level :func:`conclude`
+    gives the state and ``$assess`` or ``/v1/assess`` give the same answers."""
+    ckb = ckb or default_compiled()
+    step = next_step(state, ckb)  # validates the state
+    result = assess(state.as_case(), mode=state.mode, setting=state.setting, ckb=ckb, explain_conditions=0)
+    return replace(step, level=levels_of(result).final)
 
 
 def final_level(triage_level: str, *, lead_base_level: str | None = None,

@@ -17,10 +17,10 @@ from painpath.careplan import CarePlan, FollowUpResult, OutcomeSnapshot
 from painpath.domain import Mode
 from painpath.engine import CompiledKB, default_compiled
 from painpath.errors import CaseError, ConflictError, PermissionDeniedError
-from painpath.interview import InterviewState, Step, answer, next_step, start, withdraw
+from painpath.interview import InterviewState, Step, answer, start, withdraw
 from painpath.interview.policy import validate_state
 from painpath.interview.state import BOTH_LEGS, no_pain_anywhere
-from painpath.services.conclude import FollowUpInput, conclude
+from painpath.services.conclude import FollowUpInput, conclude, next_step_final
 
 __all__ = ["PATIENT_KINDS", "AssessmentRepository", "amend", "create", "finish", "pending_step", "record_answers",
            "start_followup", "withdraw_answers"]
@@ -187,8 +187,9 @@ def withdraw_answers(repo: AssessmentRepository[R, Any], assessment_id: str, *, 
 
 
 def pending_step(state: InterviewState, *, finished: bool, ckb: CompiledKB | None = None) -> Step | None:
-    """The next question of a stored interview (None once it is finished)."""
-    return None if finished else next_step(state, ckb or default_compiled())
+    """The next question of a stored interview, or its stop, at the one final level on the answers so far
+    (:func:`painpath.services.next_step_final`); None once it is finished."""
+    return None if finished else next_step_final(state, ckb or default_compiled())
 
 
 def finish(repo: AssessmentRepository[R, Any], assessment_id: str, *, startback: Mapping[str, Any] | None = None,
