@@ -7,6 +7,7 @@ FastAPI app; they share only ``painpath.http`` (dependencies, problem responses)
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,8 +18,9 @@ from painpath.api import docs, routes_engine, routes_stored
 from painpath.api.middleware import AccessLog, ApiCors, BodyLimit
 from painpath.careplan import load_care_content
 from painpath.config import Settings, get_settings
-from painpath.engine import default_compiled
+from painpath.engine import CompiledKB, default_compiled
 from painpath.fhir import routes as fhir_routes
+from painpath.fhir.operations import largest_adaptive_response
 from painpath.http import problems
 from painpath.storage.db import Database, upgrade
 
@@ -45,7 +47,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auto_migrate:
             upgrade(database.url)
-        default_compiled()  # load and check the knowledge base before taking requests
+        ckb = default_compiled()  # load and check the knowledge base before taking requests
+        _check_fhir_limit(settings, ckb)
         load_care_content()  # and the care-plan content (else the first /v1/assess requests all load it at once)
         yield
         if db is None:
@@ -66,12 +69,25 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         from painpath import web as web_pages
 
         web_pages.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # the FHIR operations carry the whole interview in every request: their own, larger limit (never smaller)
+    large = max(settings.fhir_max_body_bytes, settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       path_limits=dict.fromkeys(fhir_routes.LARGE_BODY_PATHS, large),
+                       refusals={"/fhir": fhir_routes.body_refusal})
     if settings.cors_origin_list:  # opt-in (PAINPATH_CORS_ORIGINS); inside the access log, so preflights are logged
         app.add_middleware(ApiCors, origins=settings.cors_origin_list)
     app.add_middleware(AccessLog)
     _configure_logging()
     return app
+
+
+def _check_fhir_limit(settings: Settings, ckb: CompiledKB) -> None:
+    """Warn when the FHIR operations' body limit is below the largest adaptive QuestionnaireResponse."""
+    need = len(json.dumps(largest_adaptive_response(ckb)))
+    if max(settings.fhir_max_body_bytes, settings.max_body_bytes) < need:
+        logging.getLogger("painpath").warning(
+            "PAINPATH_FHIR_MAX_BODY_BYTES=%d is below the largest adaptive QuestionnaireResponse (%d bytes): long "
+            "$next-question interviews may be refused with 413", settings.fhir_max_body_bytes, need)
 
 
 def _configure_logging() -> None:

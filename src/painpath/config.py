@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; unset means SQLite in data_dir",
     )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="largest request body accepted")
+    fhir_max_body_bytes: int = Field(
+        default=512 * 1024, ge=1024,
+        description="largest request body accepted by the FHIR operations ($next-question, $assess) and the CDS "
+        "Hooks services, whose QuestionnaireResponse carries the whole interview (at least max_body_bytes is "
+        "used); the default is about 1.6 times the largest possible adaptive response, pretty-printed")
     max_answers_per_request: int = Field(default=120, ge=1)
     login_attempts: int = Field(default=5, ge=1, description="failed logins per email and client in the window")
     login_window_seconds: int = Field(default=900, ge=1)

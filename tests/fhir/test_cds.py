@@ -12,7 +12,10 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
+from painpath.domain import Level
+from painpath.engine import default_compiled
 from painpath.fhir import codes as C
+from painpath.fhir.cds import LUMBAR_RED_FLAGS
 from tests.fhir.conftest import BASE_URL, ISSUER, OTHER_ISSUER, Keys, completed_response
 
 PV = "painpath-patient-view"
@@ -143,14 +146,27 @@ def _imaging_body(orders: list[dict[str, Any]], qr: dict[str, Any] | None, selec
 MRI_LOINC = {"coding": [{"system": C.LOINC, "code": "30679-5", "display": "MR Lumbar spine WO contrast"}]}
 
 
-def test_lumbar_imaging_without_red_flags(fc: TestClient, keys: Keys) -> None:
-    qr = completed_response(38, "male", SELF_CARE, subject={"reference": "Patient/123"})
+ALL_NO = dict(SELF_CARE, **dict.fromkeys(LUMBAR_RED_FLAGS, "absent"))  # every red flag answered No
+
+
+def test_lumbar_red_flags_are_triage_findings() -> None:
+    """Each red flag is a finding a triage rule reports when present (so "present" gets the warning card)."""
+    t = default_compiled().kb.triage
+    reported = {k for f in t.floors for k in (*f.any, *f.with_any)}
+    reported |= {k for e in t.escalations if Level.parse(e.level).is_acute for k in e.any}
+    assert set(LUMBAR_RED_FLAGS) <= reported
+    assert {"saddle_numbness", "history_of_cancer", "fever_unwell"} <= set(LUMBAR_RED_FLAGS)
+
+
+def test_lumbar_imaging_with_red_flags_answered_no(fc: TestClient, keys: Keys) -> None:
+    qr = completed_response(38, "male", ALL_NO, subject={"reference": "Patient/123"})
     out = _call(fc, keys, IMG, _imaging_body([_order(MRI_LOINC)], qr))
     assert len(out["cards"]) == 1
     card = out["cards"][0]
     _check_card(card)
     assert card["indicator"] == "info"
     assert "not recommended" in card["summary"] and "NICE NG59" in card["summary"]
+    assert "answered No" in card["summary"] and "not recorded" not in card["detail"]
     assert "NICE NG59" in card["detail"] and "Qaseem" in card["detail"] and "2017" in card["detail"]
     assert "MR Lumbar spine WO contrast" in card["detail"]
     assert any("ng59" in link["url"] for link in card["links"])
@@ -160,13 +176,41 @@ def test_lumbar_imaging_without_red_flags(fc: TestClient, keys: Keys) -> None:
         assert "No PainPath answers" in card["detail"]
 
 
+@pytest.mark.parametrize("how", ["not asked", "don't know"])
+def test_lumbar_imaging_with_red_flags_not_recorded(fc: TestClient, keys: Keys, how: str) -> None:
+    texts = default_compiled().kb.findings.findings
+    missing = ["bowel_incontinence_new", "history_of_cancer", "onset_after_trauma"]
+    answers = {k: v for k, v in ALL_NO.items() if k not in missing} if how == "not asked" else \
+        dict(ALL_NO, **dict.fromkeys(missing, "unknown"))
+    qr = completed_response(38, "male", answers, subject={"reference": "Patient/123"})
+    card = _call(fc, keys, IMG, _imaging_body([_order(MRI_LOINC)], qr))["cards"][0]
+    _check_card(card)
+    assert "not recommended" not in card["summary"] and "answered No" not in card["summary"]
+    assert "3 red flags not recorded" in card["summary"]
+    listed = [line[2:] for line in card["detail"].splitlines() if line.startswith("- ") and "**" not in line]
+    # which ones, in plain words (the findings' texts); the red flags answered No are not listed
+    assert [t for t in listed if t in {texts[k].text for k in LUMBAR_RED_FLAGS}] == [texts[k].text for k in missing]
+    assert "depends on them" in card["detail"] and "no warning features" in card["detail"]
+    assert "MR Lumbar spine WO contrast" in card["detail"] and "NICE NG59" in card["detail"]
+    # one left: singular
+    qr = completed_response(38, "male", dict(ALL_NO, saddle_numbness="unknown"), subject={"reference": "Patient/123"})
+    card = _call(fc, keys, IMG, _imaging_body([_order(MRI_LOINC)], qr))["cards"][0]
+    assert "1 red flag not recorded" in card["summary"] and f"- {texts['saddle_numbness'].text}" in card["detail"]
+
+
 def test_lumbar_imaging_with_red_flags(fc: TestClient, keys: Keys) -> None:
     qr = completed_response(70, "male", dict(SELF_CARE, history_of_cancer="present"),
                             subject={"reference": "Patient/123"})
     card = _call(fc, keys, IMG, _imaging_body([_order(MRI_LOINC)], qr))["cards"][0]
     _check_card(card)
     assert "may be appropriate" in card["summary"]
-    assert "cancer" in card["detail"]
+    assert "cancer" in card["detail"] and "not recorded" not in card["detail"]
+    # a red flag present is reported even when the others were not asked, and without low back pain
+    leg_only = {k: v for k, v in SELF_CARE.items() if k != "low_back_pain"}
+    qr = completed_response(70, "male", dict(leg_only, history_of_cancer="present"),
+                            subject={"reference": "Patient/123"})
+    card = _call(fc, keys, IMG, _imaging_body([_order(MRI_LOINC)], qr))["cards"][0]
+    assert "may be appropriate" in card["summary"] and "has had cancer" in card["detail"]
 
 
 def test_lumbar_imaging_other_orders(fc: TestClient, keys: Keys) -> None:

@@ -155,7 +155,7 @@ def test_fhir_and_cds_deep_nesting_is_a_4xx(fhir_app: dict[str, Any], kind: str,
 
 def test_fhir_and_cds_huge_and_odd_bodies_are_a_4xx(fhir_app: dict[str, Any]) -> None:
     c = fhir_app["client"]
-    limit = fhir_app["app"].state.settings.max_body_bytes
+    limit = fhir_app["app"].state.settings.fhir_max_body_bytes  # the FHIR operations' and CDS services' limit
     odd = [big_array(limit), big_array(limit * 4), "1" * 5000,  # a number longer than Python's int limit
            '{"resourceType": "QuestionnaireResponse", "status": "in-progress", "id": ' + "9" * 5000 + "}",
            '"\\ud800"', '{"\\ud800": 1}', "\ufeff{}", "NaN", "[1e999999]", "\x00", ""]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 log = logging.getLogger("painpath.access")
@@ -15,35 +16,58 @@ class _TooLarge(Exception):
     pass
 
 
-async def _send_problem(send: Any, status: int, detail: str, path: str) -> None:
+#: a refusal's content type and body, from its status and detail (a front end's own error format)
+Refusal = Callable[[int, str], tuple[bytes, bytes]]
+
+
+def problem_refusal(status: int, detail: str, path: str = "") -> tuple[bytes, bytes]:
     body = json.dumps({"type": "about:blank", "title": "Request too large" if status == 413 else "Bad request",
                        "status": status, "detail": detail, "instance": path,
                        "errors": [{"field": detail.split(":", 1)[0], "message": detail}]}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+    return b"application/problem+json", body
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
 
 
 class BodyLimit:
-    """Refuse bodies over ``max_bytes`` with 413, whether or not Content-Length is sent."""
+    """Refuse bodies over the limit with 413, whether or not Content-Length is sent.
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
+    ``max_bytes`` is the limit of every path but those in ``path_limits`` (exact paths: the FHIR operations,
+    whose QuestionnaireResponse carries the whole interview, get a larger one). A refusal is
+    ``application/problem+json`` unless ``refusals`` gives a path prefix its own format (an OperationOutcome
+    under ``/fhir``)."""
+
+    def __init__(self, app: Any, max_bytes: int, *, path_limits: Mapping[str, int] | None = None,
+                 refusals: Mapping[str, Refusal] | None = None) -> None:
         self.app, self.max_bytes = app, max_bytes
+        self.path_limits = dict(path_limits or {})
+        self.refusals = dict(refusals or {})
+
+    async def _refuse(self, send: Any, status: int, detail: str, path: str) -> None:
+        fmt = next((f for prefix, f in self.refusals.items() if _under(path, prefix)), None)
+        ctype, body = fmt(status, detail) if fmt else problem_refusal(status, detail, path)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
+        limit = self.path_limits.get(path, self.max_bytes)
+        too_large = f"body: larger than the limit of {limit} bytes"
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
                     size = int(value)
                 except ValueError:
-                    await _send_problem(send, 400, "Content-Length: not a number", path)
+                    await self._refuse(send, 400, "Content-Length: not a number", path)
                     return
-                if size > self.max_bytes:
-                    await _send_problem(send, 413, f"body: larger than the limit of {self.max_bytes} bytes", path)
+                if size > limit:
+                    await self._refuse(send, 413, too_large, path)
                     return
         seen = 0
         started = refused = False
@@ -53,11 +77,11 @@ class BodyLimit:
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     if not started and not refused:
                         # answer here: FastAPI turns any error raised while it reads the body into its own 400
                         refused = True
-                        await _send_problem(send, 413, f"body: larger than the limit of {self.max_bytes} bytes", path)
+                        await self._refuse(send, 413, too_large, path)
                     raise _TooLarge
             return msg
 
@@ -73,7 +97,7 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started and not refused:
-                await _send_problem(send, 413, f"body: larger than the limit of {self.max_bytes} bytes", path)
+                await self._refuse(send, 413, too_large, path)
 
 
 SECURITY_HEADERS = [

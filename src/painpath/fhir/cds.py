@@ -7,9 +7,11 @@
   engine's triage level, when it was), which leg when known, and the most likely causes. Only the answers given
   count: a finding the response did not ask, or that no Observation records, is unknown, never "no".
 * ``painpath-lumbar-imaging`` (hook ``order-select``): when a selected draft order is lumbar-spine MRI, CT or
-  X-ray (by LOINC or CPT code, or by its text) and the PainPath answers record no warning feature, an info card
-  citing the guidance against routine imaging for non-specific low back pain or sciatica; with warning
-  features, an info card saying the advice against imaging does not apply and listing them.
+  X-ray (by LOINC or CPT code, or by its text) and the PainPath answers record no warning feature and every
+  red flag (``LUMBAR_RED_FLAGS``) answered No, an info card citing the guidance against routine imaging for
+  non-specific low back pain or sciatica; with red flags not recorded (not asked, or "don't know"), a card
+  naming them and saying the imaging advice depends on them; with warning features (or a red flag answered
+  Yes), an info card saying the advice against imaging does not apply and listing them.
 """
 
 from __future__ import annotations
@@ -353,6 +355,23 @@ def warning_features(ckb: CompiledKB, answers: Mapping[str, str]) -> list[str]:
     return out
 
 
+# The red flags of low back pain and sciatica that decide whether imaging may be needed (NICE NG59 and its CKS
+# summary; ACP, Chou 2011): cauda equina syndrome, a progressive neurological deficit, cancer, infection and
+# fracture. Each is a PainPath finding whose presence a triage rule reports (``tests/fhir/test_cds.py``).
+LUMBAR_RED_FLAGS = ("bladder_problem_new", "bowel_incontinence_new", "saddle_numbness", "sexual_dysfunction_new",
+                    "weakness_getting_worse", "history_of_cancer", "unexplained_weight_loss", "pain_at_rest_night",
+                    "fever_unwell", "onset_after_trauma")
+
+
+def red_flags(ckb: CompiledKB, answers: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """(present, not recorded) among the lumbar red flags, as the findings' texts. Not recorded: never asked, or
+    answered "don't know"; only a No rules a red flag out."""
+    text = ckb.kb.findings.findings
+    present = [text[k].text for k in LUMBAR_RED_FLAGS if answers.get(k) == "present"]
+    unknown = [text[k].text for k in LUMBAR_RED_FLAGS if answers.get(k) not in ("present", "absent")]
+    return present, unknown
+
+
 def lumbar_imaging(body: Any, ckb: CompiledKB, *, base_url: str = "") -> dict[str, Any]:
     req = _check_request(body, "order-select")
     orders = imaging_orders(req["context"])
@@ -367,6 +386,9 @@ def lumbar_imaging(body: Any, ckb: CompiledKB, *, base_url: str = "") -> dict[st
     source = {"label": "PainPath (NICE NG59; American College of Physicians)", "url": NICE_URL,
               "topic": C.painpath_code("leg-pain-assessment")}
     features = warning_features(ckb, ev.answers) if ev else []
+    present, unknown = red_flags(ckb, ev.answers) if ev else ([], [])
+    if present and not features:  # a red flag no triage rule reports for these answers (cancer without back pain)
+        features = [f"Recorded: {t}." for t in present]
     if features:
         detail = "\n".join([
             f"Order: {what}.", "",
@@ -377,19 +399,34 @@ def lumbar_imaging(body: Any, ckb: CompiledKB, *, base_url: str = "") -> dict[st
                            "summary": _summary("Lumbar imaging may be appropriate: PainPath recorded "
                                                "warning features"),
                            "detail": detail}]}
-    basis = ("PainPath's answers for this patient record no warning features (red flags)." if ev else
-             "No PainPath answers were available to check for warning features (red flags); check for them "
-             "before imaging.")
-    detail = "\n".join([
-        f"Order: {what}.", "", basis, "",
+    guidance = [
         "- **NICE NG59**: do not routinely offer imaging in a non-specialist setting for people with low back pain "
         "with or without sciatica.",
         "- **American College of Physicians**: imaging is indicated only with severe or progressive neurological "
         "deficits or signs or symptoms of a serious or specific underlying condition (Chou 2011); most acute or "
         "subacute low back pain improves over time whatever the treatment, and non-drug treatment comes first "
         "(Qaseem 2017).", "",
-        "Sources:", f"- {nice_cite}", f"- {ACP_2011}", f"- {ACP_2017}"])
-    summary = ("Routine lumbar imaging not recommended: no red flags recorded (NICE NG59, ACP)" if ev else
+        "Sources:", f"- {nice_cite}", f"- {ACP_2011}", f"- {ACP_2017}"]
+    if ev and unknown:
+        detail = "\n".join([
+            f"Order: {what}.", "",
+            "PainPath's answers for this patient record no warning features, but these red flags were not "
+            "recorded (not asked, or answered \"don't know\"):", "",
+            *[f"- {t}" for t in unknown], "",
+            "Whether imaging is advised depends on them: ask about them first. If none is present, the guidance "
+            "below advises against routine imaging; if any is present, imaging may be appropriate.", "",
+            *guidance])
+        return {"cards": [{"uuid": str(uuid.uuid4()), "indicator": "info", "source": source, "links": links,
+                           "summary": _summary(f"Lumbar imaging: {len(unknown)} red flag"
+                                               f"{'s' if len(unknown) > 1 else ''} not recorded; check before "
+                                               "imaging (NICE NG59, ACP)"),
+                           "detail": detail}]}
+    basis = ("PainPath's answers for this patient record every red flag as absent (answered No), and no warning "
+             "features." if ev else
+             "No PainPath answers were available to check for warning features (red flags); check for them "
+             "before imaging.")
+    detail = "\n".join([f"Order: {what}.", "", basis, "", *guidance])
+    summary = ("Routine lumbar imaging not recommended: red flags answered No (NICE NG59, ACP)" if ev else
                "Routine lumbar imaging not recommended without red flags (NICE NG59, ACP)")
     return {"cards": [{"uuid": str(uuid.uuid4()), "indicator": "info", "source": source, "links": links,
                        "summary": _summary(summary), "detail": detail}]}

@@ -32,9 +32,10 @@ from painpath.fhir.results import build_bundle, raise_reasons
 from painpath.interview import InterviewState, answer, start
 from painpath.interview.presenting import REGIONS
 from painpath.interview.state import BOTH_LEGS
+from painpath.messages import MESSAGES, Message, render
 from painpath.services import conclude_case, next_step_final
 
-__all__ = ["assess_response", "next_question", "unwrap"]
+__all__ = ["assess_response", "largest_adaptive_response", "next_question", "unwrap"]
 
 QR_STATUSES = ("in-progress", "completed", "amended", "entered-in-error", "stopped")
 MAX_GROUPS = 80
@@ -320,6 +321,53 @@ def _next_question(body: Any, ckb: CompiledKB) -> dict[str, Any]:
     _set_ext(qr, C.EXT_STOP, None)
     _set_ext(qr, C.EXT_LEVEL, None)
     return qr
+
+
+def largest_adaptive_response(ckb: CompiledKB) -> dict[str, Any]:
+    """An upper bound on the QuestionnaireResponse an adaptive interview can send to $next-question or $assess.
+
+    Every screen of the knowledge base is in the contained Questionnaire (more than the screen caps allow), each
+    group with the longest possible "why" text, and every item is answered, echoing the item's text as a client
+    may. Built in the mode whose question texts are longer. The FHIR operations' body limit is sized from it
+    (``tests/fhir/test_body_limit.py``)."""
+    cond = ckb.kb.conditions.conditions
+
+    def names(kind: str, key: str) -> str | None:
+        return cond[key].short_name if kind == "condition" and key in cond else None
+
+    longest = sorted((str(c) for c in ckb.conditions), key=lambda c: len(names("condition", c) or c))[-2:]
+    whys = [render(Message(id=w, params={"a": longest[-1], "b": longest[0]} if w == "why.separates" else {}),
+                   names=names) for w in MESSAGES if w.startswith("why.")]
+    why = max(whys, key=len)
+    out: dict[str, Any] = {}
+    for mode in ("self", "clinician"):
+        groups = [screen_group(ckb, name, mode=mode, why=why, required=True, compact=True)
+                  for name in ckb.kb.interview.screens]
+        answers = [{"linkId": g["linkId"], "text": g["text"], "item": [
+            {"linkId": it["linkId"], "text": it["text"],
+             "answer": [{"valueCoding": dict(C.LATERALITY["both"] if it["linkId"] == C.SIDE_ITEM else C.DONT_KNOW)}]}
+            for it in g["item"]]} for g in groups]
+        q = {"resourceType": "Questionnaire", "id": C.ADAPTIVE_ID, "status": "active",
+             "title": "PainPath leg-pain questions (adaptive)", "subjectType": ["Patient"],
+             "extension": [{"url": C.SDC_ADAPTIVE_EXT, "valueBoolean": True}], "derivedFrom": [C.QUESTIONNAIRE_URL],
+             "item": [about_you_group(), *groups,
+                      {"linkId": "painpath-emergency", "type": "display",
+                       "text": ckb.kb.triage.level_text[Level.EMERGENCY.value]}]}
+        qr: dict[str, Any] = {
+            "resourceType": "QuestionnaireResponse", "id": str(uuid.uuid4()), "contained": [q],
+            "questionnaire": f"#{C.ADAPTIVE_ID}", "status": "completed", "subject": {"reference": "Patient/" + "x" * 64},
+            "authored": authored_now(),
+            "item": [{"linkId": C.ABOUT_YOU, "item": [{"linkId": "age", "answer": [{"valueInteger": 120}]},
+                                                      {"linkId": "sex", "answer": [{"valueCoding": dict(C.FEMALE)}]}]},
+                     *answers]}
+        _tag(qr)
+        _set_ext(qr, C.EXT_MODE, {"valueCode": mode})
+        _set_ext(qr, C.EXT_STOP, {"valueCode": StopReason.EMERGENCY.value})
+        _set_ext(qr, C.EXT_LEVEL, {"valueCoding": C.coding(C.TRIAGE_SYSTEM, Level.EMERGENCY.value,
+                                                           C.LEVEL_DISPLAY[Level.EMERGENCY.value])})
+        if len(repr(qr)) > len(repr(out)):
+            out = qr
+    return _ordered(out)
 
 
 def response_case(qr: dict[str, Any], ckb: CompiledKB, mode_param: str | None = None) -> tuple[Response, Case, str]:

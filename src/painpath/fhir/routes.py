@@ -38,7 +38,7 @@ from painpath.http.problems import SafeJSONResponse
 from painpath.storage import assessments as store
 from painpath.storage.replay import DatabaseReplayGuard
 
-__all__ = ["cds_router", "fhir_router"]
+__all__ = ["LARGE_BODY_PATHS", "body_refusal", "cds_router", "fhir_router"]
 
 log = logging.getLogger("painpath.fhir")
 FHIR_JSON = "application/fhir+json"
@@ -118,6 +118,18 @@ class CdsRoute(APIRoute):
 
 fhir_router = APIRouter(prefix="/fhir", route_class=FhirRoute, include_in_schema=False)
 cds_router = APIRouter(prefix="/cds-services", route_class=CdsRoute, include_in_schema=False)
+
+
+#: The paths whose body is a whole adaptive interview (a QuestionnaireResponse with its contained Questionnaire,
+#: or a CDS Hooks request with it prefetched): they get the larger body limit (``fhir_max_body_bytes``).
+LARGE_BODY_PATHS = ("/fhir/Questionnaire/$next-question", "/fhir/QuestionnaireResponse/$assess",
+                    f"/cds-services/{PATIENT_VIEW}", f"/cds-services/{LUMBAR_IMAGING}")
+
+
+def body_refusal(status: int, detail: str) -> tuple[bytes, bytes]:
+    """The body limit's refusal under ``/fhir`` (413, or 400 for a bad Content-Length) as an OperationOutcome."""
+    outcome = operation_outcome(detail, code=ISSUE_CODE.get(status, "invalid"), expression=None)
+    return FHIR_JSON.encode(), json.dumps(outcome).encode()
 
 
 def _base_url(request: Request) -> str:
