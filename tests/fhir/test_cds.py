@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from painpath.domain import Level
 from painpath.engine import default_compiled
 from painpath.fhir import codes as C
-from painpath.fhir.cds import LUMBAR_RED_FLAGS
+from painpath.fhir.cds import lumbar_red_flags
 from tests.fhir.conftest import BASE_URL, ISSUER, OTHER_ISSUER, Keys, completed_response
 
 PV = "painpath-patient-view"
@@ -146,6 +146,7 @@ def _imaging_body(orders: list[dict[str, Any]], qr: dict[str, Any] | None, selec
 MRI_LOINC = {"coding": [{"system": C.LOINC, "code": "30679-5", "display": "MR Lumbar spine WO contrast"}]}
 
 
+LUMBAR_RED_FLAGS = lumbar_red_flags(default_compiled())  # kb/data/triage.yaml: imaging_red_flags
 ALL_NO = dict(SELF_CARE, **dict.fromkeys(LUMBAR_RED_FLAGS, "absent"))  # every red flag answered No
 
 

@@ -8,7 +8,7 @@
   count: a finding the response did not ask, or that no Observation records, is unknown, never "no".
 * ``painpath-lumbar-imaging`` (hook ``order-select``): when a selected draft order is lumbar-spine MRI, CT or
   X-ray (by LOINC or CPT code, or by its text) and the PainPath answers record no warning feature and every
-  red flag (``LUMBAR_RED_FLAGS``) answered No, an info card citing the guidance against routine imaging for
+  red flag (``kb/data/triage.yaml: imaging_red_flags``) answered No, an info card citing the guidance against routine imaging for
   non-specific low back pain or sciatica; with red flags not recorded (not asked, or "don't know"), a card
   naming them and saying the imaging advice depends on them; with warning features (or a red flag answered
   Yes), an info card saying the advice against imaging does not apply and listing them.
@@ -358,17 +358,19 @@ def warning_features(ckb: CompiledKB, answers: Mapping[str, str]) -> list[str]:
 # The red flags of low back pain and sciatica that decide whether imaging may be needed (NICE NG59 and its CKS
 # summary; ACP, Chou 2011): cauda equina syndrome, a progressive neurological deficit, cancer, infection and
 # fracture. Each is a PainPath finding whose presence a triage rule reports (``tests/fhir/test_cds.py``).
-LUMBAR_RED_FLAGS = ("bladder_problem_new", "bowel_incontinence_new", "saddle_numbness", "sexual_dysfunction_new",
-                    "weakness_getting_worse", "history_of_cancer", "unexplained_weight_loss", "pain_at_rest_night",
-                    "fever_unwell", "onset_after_trauma")
+def lumbar_red_flags(ckb: CompiledKB) -> tuple[str, ...]:
+    """The red flags of the lumbar-imaging card: ``kb/data/triage.yaml: imaging_red_flags`` (none: no card)."""
+    flags = ckb.kb.triage.imaging_red_flags
+    return tuple(flags.findings) if flags is not None else ()
 
 
 def red_flags(ckb: CompiledKB, answers: Mapping[str, str]) -> tuple[list[str], list[str]]:
     """(present, not recorded) among the lumbar red flags, as the findings' texts. Not recorded: never asked, or
     answered "don't know"; only a No rules a red flag out."""
     text = ckb.kb.findings.findings
-    present = [text[k].text for k in LUMBAR_RED_FLAGS if answers.get(k) == "present"]
-    unknown = [text[k].text for k in LUMBAR_RED_FLAGS if answers.get(k) not in ("present", "absent")]
+    keys = lumbar_red_flags(ckb)
+    present = [text[k].text for k in keys if answers.get(k) == "present"]
+    unknown = [text[k].text for k in keys if answers.get(k) not in ("present", "absent")]
     return present, unknown
 
 

@@ -139,6 +139,11 @@ def cross_file_problems(kb: KnowledgeBase) -> list[str]:
             if key not in conditions:
                 problems.append(f"triage.yaml: escalations.{esc.id}: unknown condition '{key}'")
         need_src(f"triage.yaml: escalations.{esc.id}", esc.src)
+    if t.imaging_red_flags is not None:
+        for key in t.imaging_red_flags.findings:
+            if key not in findings:
+                problems.append(f"triage.yaml: imaging_red_flags: unknown finding '{key}'")
+        need_src("triage.yaml: imaging_red_flags", t.imaging_red_flags.src)
     thresholds = [t.risk_thresholds.get(lv.value, 1.0) for lv in (Level.EMERGENCY, Level.URGENT, Level.SOON)]  # type: ignore[call-overload]  # keys are RaisedLevelName
     if thresholds != sorted(thresholds):
         problems.append("triage.yaml: risk_thresholds: a more urgent level must not need more probability")

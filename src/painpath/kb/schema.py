@@ -224,6 +224,15 @@ class Escalation(_Strict):
         return self
 
 
+class RedFlags(_Strict):
+    """Findings that must each be answered No before advice against routine imaging applies (the CDS Hooks
+    lumbar-imaging card): one answered Yes, or not recorded, changes the advice."""
+
+    findings: list[str] = Field(min_length=1)
+    reason: str = Field(min_length=1)
+    src: str
+
+
 class TriageFile(_Strict):
     levels: list[Level]
     level_text: dict[Level, str]
@@ -231,6 +240,7 @@ class TriageFile(_Strict):
     condition_levels: dict[str, Level]
     escalations: list[Escalation]
     risk_thresholds: dict[RaisedLevelName, float]
+    imaging_red_flags: RedFlags | None = None
 
 
 class Screen(_Strict):
