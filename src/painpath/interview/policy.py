@@ -32,7 +32,7 @@ probability of at least ``change_probability``; or at the hard cap.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from itertools import combinations, product
 
@@ -87,6 +87,9 @@ class Step:
     top: str
     top_probability: float
     candidates: list[tuple[str, float, float]] = field(default_factory=list)
+    #: every candidate (the conditions and "other") with its probability on the answers so far, most probable
+    #: first, "other" after a condition of equal probability (as ``Assessment.ranking``)
+    ranking: tuple[tuple[str, float], ...] = ()
 
     @property
     def stop_message(self) -> Message | None:
@@ -271,8 +274,12 @@ def next_step(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
     level, top = int(tri.level_rank[0]), int(p.argmax())  # top may be "other" (ties go to the conditions)
     asked = [s for s in state.screens_asked if iv.screens[s].phase != "presenting"]
 
+    probs = p.tolist()
+    ranking = tuple(sorted(zip(ckb.candidates, probs, strict=True), key=lambda kp: -kp[1]))  # stable: ties keep order
+
     def step(q: Question | None, stop: bool, reason: str, cands: list | None = None) -> Step:
-        return Step(q, stop, reason, len(asked), RANK_LEVEL[level], ckb.candidates[top], float(p[top]), cands or [])
+        return Step(q, stop, reason, len(asked), RANK_LEVEL[level], ckb.candidates[top], probs[top], cands or [],
+                    ranking)
 
     def ask(name: str, keys: list[str], value: float = 0.0, pc: float = 0.0, due: bool = True) -> Step:
         sc = iv.screens[name]
@@ -357,7 +364,7 @@ def next_item(state: InterviewState, ckb: CompiledKB | None = None) -> tuple[Ste
             why = why_message(ckb, current, keys, p, due=sc.phase != "warning" or bool(_due(state, ckb, current)))
             cur = Question(current, sc.phase, sc.title, tuple(_item(ckb, k, state.mode) for k in keys),
                            render(why, names=_names(ckb)), why_message=why)
-            step = Step(cur, False, "", step.questions_asked, step.level, step.top, step.top_probability)
+            step = replace(step, question=cur, should_stop=False, stop_reason="", candidates=[])
     q = step.question
     if q is None or q.phase == "presenting":
         return step, None

@@ -105,13 +105,12 @@ def levels_of(result: Assessment) -> Levels:
 
 def next_step_final(state: InterviewState, ckb: CompiledKB | None = None) -> Step:
     """:func:`painpath.interview.next_step` as a front end reports it: the next question or the stop, with
-    ``level`` the one final level on the answers so far (:func:`levels_of` of their assessment), not the
-    engine's triage level. At the stop it is the level the interview ends with: the level :func:`conclude`
-    gives the state and ``$assess`` or ``/v1/assess`` give the same answers."""
-    ckb = ckb or default_compiled()
-    step = next_step(state, ckb)  # validates the state
-    result = assess(state.as_case(), mode=state.mode, setting=state.setting, ckb=ckb, explain_conditions=0)
-    return replace(step, level=levels_of(result).final)
+    ``level`` the one final level on the answers so far (:func:`final_level` of the step's triage level and
+    ranking, as :func:`levels_of` of their assessment gives), not the engine's triage level. At the stop it is
+    the level the interview ends with: the level :func:`conclude` gives the state and ``$assess`` or
+    ``/v1/assess`` give the same answers."""
+    step = next_step(state, ckb)  # validates the state; its ranking is the posterior of the answers so far
+    return replace(step, level=final_level(step.level, lead_base_level=plan_lead(list(step.ranking))[1]).final)
 
 
 def final_level(triage_level: str, *, lead_base_level: str | None = None,
