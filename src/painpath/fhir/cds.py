@@ -355,11 +355,10 @@ def warning_features(ckb: CompiledKB, answers: Mapping[str, str]) -> list[str]:
     return out
 
 
-# The red flags of low back pain and sciatica that decide whether imaging may be needed (NICE NG59 and its CKS
-# summary; ACP, Chou 2011): cauda equina syndrome, a progressive neurological deficit, cancer, infection and
-# fracture. Each is a PainPath finding whose presence a triage rule reports (``tests/fhir/test_cds.py``).
 def lumbar_red_flags(ckb: CompiledKB) -> tuple[str, ...]:
-    """The red flags of the lumbar-imaging card: ``kb/data/triage.yaml: imaging_red_flags`` (none: no card)."""
+    """The red flags of the lumbar-imaging card, ``kb/data/triage.yaml: imaging_red_flags`` (with its source): cauda
+    equina syndrome, a progressive neurological deficit, cancer, infection and fracture, each a finding whose
+    presence a triage rule reports (``tests/fhir/test_cds.py``). Empty when the knowledge base lists none."""
     flags = ckb.kb.triage.imaging_red_flags
     return tuple(flags.findings) if flags is not None else ()
 
@@ -387,20 +386,21 @@ def lumbar_imaging(body: Any, ckb: CompiledKB, *, base_url: str = "") -> dict[st
              {"label": "ACP 2017 low back pain guideline", "url": ACP_2017_URL, "type": "absolute"}]
     source = {"label": "PainPath (NICE NG59; American College of Physicians)", "url": NICE_URL,
               "topic": C.painpath_code("leg-pain-assessment")}
+
+    def card(summary: str, detail: list[str], card_links: list[dict[str, str]] = links) -> dict[str, Any]:
+        return {"cards": [{"uuid": str(uuid.uuid4()), "indicator": "info", "source": source, "links": card_links,
+                           "summary": _summary(summary), "detail": "\n".join(detail)}]}
+
     features = warning_features(ckb, ev.answers) if ev else []
     present, unknown = red_flags(ckb, ev.answers) if ev else ([], [])
     if present and not features:  # a red flag no triage rule reports for these answers (cancer without back pain)
         features = [f"Recorded: {t}." for t in present]
     if features:
-        detail = "\n".join([
+        return card("Lumbar imaging may be appropriate: PainPath recorded warning features", [
             f"Order: {what}.", "",
             "PainPath recorded warning features, so the advice against routine imaging for non-specific low back "
             "pain does not apply. Imaging may be appropriate; these need clinical assessment:", "",
-            *[f"- {f}" for f in features]])
-        return {"cards": [{"uuid": str(uuid.uuid4()), "indicator": "info", "source": source, "links": links[:1],
-                           "summary": _summary("Lumbar imaging may be appropriate: PainPath recorded "
-                                               "warning features"),
-                           "detail": detail}]}
+            *[f"- {f}" for f in features]], links[:1])
     guidance = [
         "- **NICE NG59**: do not routinely offer imaging in a non-specialist setting for people with low back pain "
         "with or without sciatica.",
@@ -410,7 +410,8 @@ def lumbar_imaging(body: Any, ckb: CompiledKB, *, base_url: str = "") -> dict[st
         "(Qaseem 2017).", "",
         "Sources:", f"- {nice_cite}", f"- {ACP_2011}", f"- {ACP_2017}"]
     if ev and unknown:
-        detail = "\n".join([
+        return card(f"Lumbar imaging: {len(unknown)} red flag{'s' if len(unknown) > 1 else ''} not recorded; check "
+                    "before imaging (NICE NG59, ACP)", [
             f"Order: {what}.", "",
             "PainPath's answers for this patient record no warning features, but these red flags were not "
             "recorded (not asked, or answered \"don't know\"):", "",
@@ -418,17 +419,10 @@ def lumbar_imaging(body: Any, ckb: CompiledKB, *, base_url: str = "") -> dict[st
             "Whether imaging is advised depends on them: ask about them first. If none is present, the guidance "
             "below advises against routine imaging; if any is present, imaging may be appropriate.", "",
             *guidance])
-        return {"cards": [{"uuid": str(uuid.uuid4()), "indicator": "info", "source": source, "links": links,
-                           "summary": _summary(f"Lumbar imaging: {len(unknown)} red flag"
-                                               f"{'s' if len(unknown) > 1 else ''} not recorded; check before "
-                                               "imaging (NICE NG59, ACP)"),
-                           "detail": detail}]}
-    basis = ("PainPath's answers for this patient record every red flag as absent (answered No), and no warning "
-             "features." if ev else
-             "No PainPath answers were available to check for warning features (red flags); check for them "
-             "before imaging.")
-    detail = "\n".join([f"Order: {what}.", "", basis, "", *guidance])
-    summary = ("Routine lumbar imaging not recommended: red flags answered No (NICE NG59, ACP)" if ev else
-               "Routine lumbar imaging not recommended without red flags (NICE NG59, ACP)")
-    return {"cards": [{"uuid": str(uuid.uuid4()), "indicator": "info", "source": source, "links": links,
-                       "summary": _summary(summary), "detail": detail}]}
+    if ev:
+        return card("Routine lumbar imaging not recommended: red flags answered No (NICE NG59, ACP)", [
+            f"Order: {what}.", "", "PainPath's answers for this patient record every red flag as absent (answered "
+            "No), and no warning features.", "", *guidance])
+    return card("Routine lumbar imaging not recommended without red flags (NICE NG59, ACP)", [
+        f"Order: {what}.", "", "No PainPath answers were available to check for warning features (red flags); "
+        "check for them before imaging.", "", *guidance])
