@@ -195,8 +195,9 @@ def _finding_keys() -> list[str]:
 
 
 def stream_writes(base_url: str, kill: Any, *, kill_after: float, seed: int = 7, updates_per_assessment: int = 4,
-                  max_seconds: float = 30.0) -> tuple[dict[str, Expected], int, int]:
-    """Write until the server dies (``kill`` is called ``kill_after`` seconds in, from another thread).
+                  max_seconds: float = 30.0, min_writes: int = 0) -> tuple[dict[str, Expected], int, int]:
+    """Write until the server dies (``kill`` is called from another thread ``kill_after`` seconds in, or later,
+    once ``min_writes`` writes are acknowledged, so that a slow machine does the same work before the kill).
 
     Returns the expected state of every assessment whose creation was acknowledged, and the numbers of
     acknowledged creates and updates. Any non-2xx answer before the kill is an error.
@@ -205,7 +206,17 @@ def stream_writes(base_url: str, kill: Any, *, kill_after: float, seed: int = 7,
     keys = _finding_keys()
     ledger: dict[str, Expected] = {}
     creates = updates = 0
-    timer = threading.Timer(kill_after, kill)
+    done = threading.Event()
+
+    def killer() -> None:
+        if done.wait(kill_after):
+            return
+        while creates + updates < min_writes and time.monotonic() < t_end - 5:
+            if done.wait(0.05):
+                return
+        kill()
+
+    timer = threading.Thread(target=killer, daemon=True)
     t_end = time.monotonic() + max_seconds
     with httpx.Client(base_url=base_url, timeout=10) as client:
         timer.start()
@@ -244,7 +255,8 @@ def stream_writes(base_url: str, kill: Any, *, kill_after: float, seed: int = 7,
                 if dead:
                     break
         finally:
-            timer.cancel()
+            done.set()
+            timer.join(10)
     return ledger, creates, updates
 
 
@@ -275,7 +287,7 @@ def verify(base_url: str, ledger: dict[str, Expected]) -> tuple[list[str], bool 
 
 
 def run(data_dir: Path, database_url: str | None = None, *, write_seconds: float = 1.5, workers: int = 1,
-        seed: int = 7) -> Result:
+        seed: int = 7, min_writes: int = 0) -> Result:
     """One crash-and-recover round on one database (SQLite in ``data_dir`` unless ``database_url``)."""
     t0 = time.monotonic()
     kind = "postgresql" if database_url else "sqlite"
@@ -283,7 +295,8 @@ def run(data_dir: Path, database_url: str | None = None, *, write_seconds: float
     second = Server(data_dir, database_url, workers=workers, log_name=f"{kind}-after-restart")
     try:
         first.start()
-        ledger, creates, updates = stream_writes(first.url, first.kill, kill_after=write_seconds, seed=seed)
+        ledger, creates, updates = stream_writes(first.url, first.kill, kill_after=write_seconds, seed=seed,
+                                                 min_writes=min_writes)
         first.kill()
         second.start()
         problems, landed = verify(second.url, ledger)

@@ -112,6 +112,14 @@ class Stream:
             t.start()
         return self
 
+    def write_for(self, seconds: float, min_acknowledged: int = 0, cap: float = 60.0) -> None:
+        """Let the clients run ``seconds``, then on until ``min_acknowledged`` writes are acknowledged (at most
+        ``cap`` seconds in all): a slow machine gets the same amount of work before a fault, not less."""
+        start = time.monotonic()
+        time.sleep(seconds)
+        while self.acknowledged < min_acknowledged and time.monotonic() - start < cap:
+            time.sleep(0.05)
+
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
         deadline = time.monotonic() + timeout
@@ -347,7 +355,8 @@ def wait_workers_ready(server: Server, n: int, timeout: float = 60.0) -> None:
 # --- a: SIGKILL of one worker -----------------------------------------------------------------------------
 
 def worker_kill(data_dir: Path, database_url: str | None = None, *, pre: float = 1.5, post: float = 4.0,
-                writers: int = 6) -> dict[str, Any]:
+                writers: int = 6, min_writes: int = 0) -> dict[str, Any]:
+    """a: one worker SIGKILLed; ``min_writes`` acknowledged writes in all, half of them before the kill."""
     kind = "postgresql" if database_url else "sqlite"
     server = Server(data_dir, database_url, workers=2, log_name=f"worker-kill-{kind}")
     res: dict[str, Any] = {"scenario": "a worker-kill", "database": kind, "problems": []}
@@ -355,7 +364,7 @@ def worker_kill(data_dir: Path, database_url: str | None = None, *, pre: float =
     try:
         wait_workers_ready(server, 2)
         stream = Stream(server.url, writers=writers).start()
-        time.sleep(pre)
+        stream.write_for(pre, min_writes // 2)
         before = workers_of(server)
         conns = connections_by_pid(server.port)
         victim = max(before, key=lambda p: conns.get(p, 0))
@@ -376,6 +385,7 @@ def worker_kill(data_dir: Path, database_url: str | None = None, *, pre: float =
         time.sleep(max(0.0, t_kill + post - time.monotonic()))
         if t_ready is not None:  # and some writes after the new worker took over its share
             time.sleep(max(0.0, t_ready + 0.5 - time.monotonic()))
+        stream.write_for(0.0, min_writes)
         stream.stop()
         with httpx.Client(base_url=server.url, timeout=15) as c:
             check = verify_ledger(c, stream.ledger)
@@ -410,7 +420,8 @@ def worker_kill(data_dir: Path, database_url: str | None = None, *, pre: float =
 # --- b: SIGKILL of the whole server, restart ----------------------------------------------------------------
 
 def server_kill(data_dir: Path, database_url: str | None = None, *, write_seconds: float = 1.5,
-                writers: int = 6, workers: int = 2) -> dict[str, Any]:
+                writers: int = 6, workers: int = 2, min_writes: int = 0) -> dict[str, Any]:
+    """b: the whole server SIGKILLed after ``write_seconds`` and at least ``min_writes`` acknowledged writes."""
     kind = "postgresql" if database_url else "sqlite"
     first = Server(data_dir, database_url, workers=workers, log_name=f"server-kill-{kind}-before")
     second = Server(data_dir, database_url, workers=workers, log_name=f"server-kill-{kind}-after")
@@ -418,7 +429,7 @@ def server_kill(data_dir: Path, database_url: str | None = None, *, write_second
     try:
         first.start()  # writing starts once one worker answers; the other joins when it is up
         stream = Stream(first.url, writers=writers).start()
-        time.sleep(write_seconds)
+        stream.write_for(write_seconds, min_writes)
         t_kill = time.monotonic()
         first.kill()
         stream.stop()
@@ -559,9 +570,9 @@ class PrivateCluster:
 
 
 def pg_restart(data_dir: Path, *, pre: float = 1.5, post: float = 4.0, writers: int = 6,
-               down: float = 0.0, mode: str = "fast") -> dict[str, Any]:
+               down: float = 0.0, mode: str = "fast", min_writes: int = 0) -> dict[str, Any]:
     """c: PostgreSQL stopped (``pg_ctl stop -m fast``, or ``-m immediate``: a crash) and started under load;
-    ``down`` > 0 keeps it stopped that long in between."""
+    ``down`` > 0 keeps it stopped that long in between; ``min_writes`` acknowledged writes before the fault."""
     name = "c pg-crash" if mode == "immediate" else "c pg-restart" if down <= 0 else f"c pg-down-{down:g}s"
     res: dict[str, Any] = {"scenario": name, "database": "postgresql (private cluster)", "problems": []}
     with PrivateCluster() as cluster:
@@ -572,7 +583,7 @@ def pg_restart(data_dir: Path, *, pre: float = 1.5, post: float = 4.0, writers: 
             wait_workers_ready(server, 2)
             pids = workers_of(server)
             stream = Stream(server.url, writers=writers, readers=1).start()
-            time.sleep(pre)
+            stream.write_for(pre, min_writes)
             t0 = time.monotonic()
             cluster.restart(down, mode)
             t_up = time.monotonic()

@@ -31,7 +31,7 @@ def _ok(result: dict) -> None:  # type: ignore[type-arg]
 
 def test_sigkill_one_worker_keeps_serving(tmp_path: Path, pg_url: str) -> None:
     """PostgreSQL: the killed worker may hold row locks and connections mid-transaction."""
-    r = faults.worker_kill(tmp_path, pg_url, pre=1.0, post=2.0)
+    r = faults.worker_kill(tmp_path, pg_url, pre=1.0, post=2.0, min_writes=50)
     _ok(r)
     assert r["server_alive"] and r["worker_replaced"] and r["log_says_died"], r
     assert r["victim"] not in r["workers_after"] and len(r["workers_after"]) == 2, r
@@ -43,7 +43,7 @@ def test_sigkill_one_worker_keeps_serving(tmp_path: Path, pg_url: str) -> None:
 
 def test_sigkill_whole_server_concurrent_writers(tmp_path: Path) -> None:
     """SQLite, 2 workers, 6 concurrent writers (tests/storage/test_durability.py has one writer, one worker)."""
-    r = faults.server_kill(tmp_path, None, write_seconds=1.0, workers=2)
+    r = faults.server_kill(tmp_path, None, write_seconds=1.0, workers=2, min_writes=30)
     _ok(r)
     assert r["acknowledged_writes"] >= 30 and r["verify"]["assessments_checked"] == r["assessments"], r
 
@@ -67,7 +67,7 @@ def test_postgresql_crash_under_load(tmp_path: Path) -> None:
     why = faults.private_cluster_unavailable()
     if why:
         pytest.skip(f"private PostgreSQL cluster: {why}")
-    r = faults.pg_restart(tmp_path, pre=1.0, post=2.0, mode="immediate")
+    r = faults.pg_restart(tmp_path, pre=1.0, post=2.0, mode="immediate", min_writes=20)
     _ok(r)
     assert r["scenario"] == "c pg-crash" and r["wal_replayed"], r
     assert r["client_view"]["other_statuses"] == {}, r["client_view"]

@@ -21,7 +21,7 @@ durability = load_benchmark("durability")
 @pytest.mark.parametrize("db", ["sqlite", "postgresql"])
 def test_acknowledged_writes_survive_sigkill(db: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     url = request.getfixturevalue("pg_url") if db == "postgresql" else None
-    result = durability.run(tmp_path, url, write_seconds=1.5)
+    result = durability.run(tmp_path, url, write_seconds=1.5, min_writes=30)
     assert not result.problems, "\n".join(result.problems[:20])
     assert result.database == db
     assert result.acknowledged_creates >= 5 and result.acknowledged_updates >= 20, result
