@@ -11,7 +11,7 @@ from numpy.testing import assert_allclose
 from painpath.assessment import OTHER_LEADS_TEXT, assess, assess_arrays
 from painpath.cases import Case, encode
 from painpath.engine import default_compiled, posterior, triage_arrays
-from painpath.engine.compiled import compile_kb
+from painpath.engine.compiled import LEVEL_RANK, compile_kb
 from painpath.engine.fast import assess_fast
 
 CKB = default_compiled()
@@ -86,6 +86,63 @@ def test_unexplained_and_persistent_is_never_self_care() -> None:
     older = assess(case(BAND, age=74))
     assert older.other_leads and older.triage.level == "soon"
     assert any(r.kind == "other" and r.id == "other_older_unexplained" for r in older.triage.reasons)
+
+
+# A 12-year-old's gradual ache in the front of the thigh and the knee, no injury, no fever: the pattern of a
+# slipped upper femoral epiphysis (clinical-evidence-v2 section 4), which none of the adult conditions explains.
+CHILD_THIGH_KNEE: dict[str, Any] = {
+    "anterior_thigh_pain": True, "knee_joint_pain": True, "leg_pain_worse_than_back": True, "pain_dull_ache": True,
+    "onset_gradual": True, "overweight": True, "low_back_pain": False, "onset_after_trauma": False,
+    "fever_unwell": False,
+}
+
+
+def _other_reasons(a: Any) -> set[str]:
+    return {r.id for r in a.triage.reasons if r.kind == "other"}
+
+
+@pytest.mark.parametrize("mode", ["self", "clinician"])
+def test_an_unexplained_child_is_never_self_care(mode: str) -> None:
+    """Under 16 (NICE's "child"), "none of these" is seen soon; hip, thigh or knee pain or not bearing weight
+    the same day (Ankarath 2002: X-ray the hips of any adolescent with unexplained hip or knee pain)."""
+    for age in (8, 12, 15):
+        a = assess(case(CHILD_THIGH_KNEE, age=age), mode=mode)  # type: ignore[arg-type]
+        assert a.other_leads and a.triage.level == "urgent", (age, a.triage)
+        assert "other_child_hip_thigh_knee" in _other_reasons(a)
+        band = assess(case(BAND, age=age), mode=mode)  # type: ignore[arg-type]  # shin and foot: no hip rule
+        assert band.other_leads and band.triage.level == "soon", (age, band.triage)
+        assert _other_reasons(band) == {"other_child_unexplained"}
+    # the age bound and the findings must both hold: the same answers at 16 and 30 raise nothing
+    for age in (16, 30):
+        a = assess(case(CHILD_THIGH_KNEE, age=age), mode=mode)  # type: ignore[arg-type]
+        assert a.other_leads and not _other_reasons(a) and a.triage.level == "self_care", (age, a.triage)
+
+
+def test_unexplained_night_pain() -> None:
+    """Constant pain at rest or at night that nothing explains: soon at any age, the same day under 25
+    (NICE NG12: a very urgent X-ray for a child's or young person's unexplained bone pain)."""
+    night = {**BAND, "pain_at_rest_night": True}
+    older = assess(case(night, age=40))
+    assert older.other_leads and older.triage.level == "soon" and _other_reasons(older) == {"other_night_pain"}
+    young = assess(case(night, age=20))
+    assert young.other_leads and young.triage.level == "urgent"
+    assert _other_reasons(young) == {"other_young_night_pain"}  # the reason given is the one that sets the level
+
+
+def test_the_three_paths_agree_on_the_age_bounded_rules() -> None:
+    """Single case, reference arrays and the batch path give the same level around every age bound."""
+    rows = [dict(f) for f in (CHILD_THIGH_KNEE, BAND, {**BAND, "pain_at_rest_night": True})]
+    ages = np.array([0, 7, 15, 16, 24, 25, 49, 50, 90])
+    cases_ = [Case(id=f"c{i}-{a}", age=int(a), sex="female", findings=f) for i, f in enumerate(rows) for a in ages]
+    ev = np.stack([encode(c, CKB, "self") for c in cases_])
+    age = np.array([c.age for c in cases_])
+    female = np.ones(len(cases_), dtype=bool)
+    ref = posterior(CKB, ev, age, female, "self")
+    ref_rank = triage_arrays(CKB, ev, ref, age).level_rank
+    _post, fast_rank = assess_fast(CKB, ev, age, female, "self")
+    single = np.array([LEVEL_RANK[assess(c).triage.level] for c in cases_])
+    assert (fast_rank == ref_rank).all() and (single == ref_rank).all()
+    assert len(set(ref_rank.tolist())) >= 3  # the rules do change levels across these ages
 
 
 def test_warning_floors_still_rule_when_other_leads() -> None:

@@ -167,6 +167,17 @@ def test_swollen_calf_needs_a_clot_risk() -> None:
     assert floor_rank("calf_swelling_one_leg", "smoker", "history_of_cancer", "immunosuppressed_or_iv_drugs") == -1
 
 
+def test_pain_out_of_proportion_with_fever_is_an_emergency() -> None:
+    """PainPath's own floor, more cautious than TRIAGE.md (two urgent floors there): severe pain far worse than
+    the injury explains with a fever is a necrotising soft-tissue infection until shown otherwise, which NICE
+    NG141 sends to hospital (clinical-evidence-v2 section 4: "emergency by source, floors give only urgent")."""
+    assert floor_rank("pain_severe_out_of_proportion", "fever_unwell") == 3
+    assert floor_rank("pain_severe_out_of_proportion") == 2 and floor_rank("fever_unwell") == 2
+    ids = {r.id for r in assess(case({"shin_pain": True, "redness_warmth": True, "fever_unwell": True,
+                                      "pain_severe_out_of_proportion": True})).triage.reasons}
+    assert "pain_out_of_proportion_with_fever" in ids
+
+
 @pytest.mark.parametrize("flag", BACK_FLAGS)
 def test_back_pain_with_serious_flag(flag: str) -> None:
     assert floor_rank("low_back_pain", flag) == 2

@@ -330,3 +330,19 @@ def test_evidence_stats_shipped_kb_is_consistent() -> None:
     assert s["explicit_strengths"] == explicit
     assert s["literature_share"] == pytest.approx((explicit - by.get("estimate", 0)) / explicit)
     assert s["default_pairs"] == len(kb.condition_keys) * len(kb.finding_keys) - explicit
+
+
+def test_other_escalation_age_bounds_are_checked(kb_copy: Path) -> None:
+    """An escalation of "other" needs a trigger, and its age bounds must be in order: both problems named."""
+
+    def change(d: dict[str, Any]) -> None:
+        escs = d["other"]["escalations"]
+        child = next(e for e in escs if e["id"] == "other_child_unexplained")
+        child["min_age"] = 20  # above its max_age 15
+        older = next(e for e in escs if e["id"] == "other_older_unexplained")
+        del older["min_age"]  # no findings, no age: nothing would ever trigger it
+
+    _edit(kb_copy, "model.yaml", change)
+    problems = "\n".join(_problems(kb_copy))
+    assert "min_age" in problems and "max_age" in problems
+    assert "give `any` (findings), `min_age` or `max_age`" in problems

@@ -82,7 +82,9 @@ class FastArrays:
     level_values: np.ndarray  # (3, 1) int8: 1, 2, 3
     other: int | None
     other_targets: np.ndarray  # (n_other, 1) rank each escalation of "other" raises it to
-    other_min_age: np.ndarray  # (n_other, 1) min age, or 1000 when none
+    other_min_age: np.ndarray  # (n_other, 1) min age, or 0 when none
+    other_max_age: np.ndarray  # (n_other, 1) max age, or 1000 when none
+    other_no_any: np.ndarray  # (n_other, 1) bool: lists no findings (its age bounds alone decide)
     other_base: int
     n_prof: int = 0  # rows of the unlisted-cause profiles, from row ``other`` on
     esc_unknown: tuple[tuple[int, np.ndarray], ...] = ()  # escalations that fire only while these findings are unknown
@@ -160,7 +162,7 @@ def fast_arrays(ckb: CompiledKB, setting: str) -> FastArrays:
     any_cols = [[ckb.fidx[k] for k in fl.any] for fl in tri.floors]
     with_cols = [[ckb.fidx[k] for k in fl.with_any] for fl in tri.floors]
     esc_cols = [[ckb.fidx[k] for k in esc.any] for esc in tri.escalations]
-    other_cols = [list(cols) for _t, cols, _a in ckb.other_escalations]
+    other_cols = [list(cols) for _t, cols, _lo, _hi in ckb.other_escalations]
     used = sorted({c for group in (*any_cols, *with_cols, *esc_cols, *other_cols) for c in group})
     pos = {c: i for i, c in enumerate(used)}
     groups = [*any_cols, *with_cols, *esc_cols, *other_cols]
@@ -222,8 +224,11 @@ def fast_arrays(ckb: CompiledKB, setting: str) -> FastArrays:
         thresholds=np.array(thresholds, dtype=np.float32).reshape(-1, 1),
         level_values=np.array(LEVELS, dtype=np.int8).reshape(-1, 1),
         other=o,
-        other_targets=np.array([t for t, _c, _a in ckb.other_escalations], dtype=np.int8).reshape(-1, 1),
-        other_min_age=np.array([1000 if a is None else a for _t, _c, a in ckb.other_escalations],
+        other_targets=np.array([t for t, *_ in ckb.other_escalations], dtype=np.int8).reshape(-1, 1),
+        other_no_any=np.array([len(c) == 0 for _t, c, _lo, _hi in ckb.other_escalations], dtype=bool).reshape(-1, 1),
+        other_max_age=np.array([1000 if hi is None else hi for *_, hi in ckb.other_escalations],
+                               dtype=np.int64).reshape(-1, 1),
+        other_min_age=np.array([lo or 0 for _t, _c, lo, _hi in ckb.other_escalations],
                                dtype=np.int64).reshape(-1, 1),
         other_base=int(ckb.base_rank[o]) if o is not None else 0,
         n_prof=n_prof,
@@ -325,7 +330,7 @@ def _block(fa: FastArrays, ev: np.ndarray, prior_idx: np.ndarray, age: np.ndarra
             extra *= raised[:, None, :]
             mass += extra.sum(axis=0)
     if o is not None:
-        ofired = hits[2 * nf + ne:] | (age >= fa.other_min_age)
+        ofired = (hits[2 * nf + ne:] | fa.other_no_any) & (age >= fa.other_min_age) & (age <= fa.other_max_age)
         other_rank = (ofired * fa.other_targets).max(axis=0, initial=fa.other_base).astype(np.int64)
         # the share of "other" counts at its own level (base_ge holds only its base level)
         for li, level in enumerate(LEVELS):

@@ -44,7 +44,7 @@ class _Prepared:
     floors: tuple[tuple[frozenset[int], frozenset[int] | None, int], ...]  # (any, with_any or None, rank)
     escalations: tuple[tuple[frozenset[int], tuple[int, ...], tuple[tuple[int, int], ...]], ...]
     #              (any, while_unknown, (candidate, rank it is raised to) ...)
-    other_escalations: tuple[tuple[frozenset[int], int | None, int], ...]  # (any, min_age, rank)
+    other_escalations: tuple[tuple[frozenset[int], int, int, int], ...]  # (any, min age, max age, rank)
     base_rank: tuple[int, ...]
     thresholds: tuple[tuple[int, float], ...]  # (rank, risk threshold) for soon, urgent, emergency
     ranks: np.ndarray  # (3, 1) the ranks of soon, urgent, emergency
@@ -92,7 +92,8 @@ def _prepared(ckb: CompiledKB) -> _Prepared:
         age_bounds=[float(b) for b in ckb.age_bounds],
         floors=floors,
         escalations=escalations,
-        other_escalations=tuple((frozenset(int(c) for c in cols), a, int(t)) for t, cols, a in ckb.other_escalations),
+        other_escalations=tuple((frozenset(int(c) for c in cols), lo or 0, 1000 if hi is None else hi, int(t))
+                                for t, cols, lo, hi in ckb.other_escalations),
         base_rank=tuple(int(r) for r in ckb.base_rank),
         thresholds=tuple((lv.rank, float(thr[lv.value])) for lv in _RAISED),  # type: ignore[index]  # RaisedLevelName values
         ranks=np.array([lv.rank for lv in _RAISED]).reshape(-1, 1),
@@ -185,8 +186,8 @@ def _triage(ckb: CompiledKB, pr: _Prepared, evl: list[int], is_present: np.ndarr
                     eff[c] = r
     o = ckb.other_index
     other = []
-    for a, min_age, r in pr.other_escalations:
-        on = not present.isdisjoint(a) or (min_age is not None and age >= min_age)
+    for a, min_age, max_age, r in pr.other_escalations:  # a finding of ``a`` (if any) and the age bounds
+        on = (not a or not present.isdisjoint(a)) and min_age <= age <= max_age
         other.append(on)
         if on and o is not None and r > eff[o]:
             eff[o] = r

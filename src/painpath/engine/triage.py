@@ -47,7 +47,10 @@ class _Mats:
     floor_level: np.ndarray  # (nf,) rank
     esc_raise: np.ndarray  # (ne, M) the rank an escalation raises each candidate to, -1 where it does not apply
     other_target: np.ndarray  # (no,) rank
-    other_min_age: np.ndarray  # (no,) years (1000 = no age rule)
+    other_no_any: np.ndarray  # (no,) bool: the escalation lists no findings (its age rule alone decides)
+    other_min_age: np.ndarray  # (no,) years (0 = no lower bound)
+    other_max_age: np.ndarray  # (no,) years (1000 = no upper bound)
+    other_age_rule: np.ndarray  # (no,) bool: the escalation has an age bound
     esc_unknown: tuple[tuple[int, np.ndarray], ...] = ()  # (escalation, finding cols) that must all be unknown
 
 
@@ -58,7 +61,7 @@ def _mats(ckb: CompiledKB) -> _Mats:
     groups = ([[ckb.fidx[k] for k in fl.any] for fl in tri.floors]
               + [[ckb.fidx[k] for k in fl.with_any] for fl in tri.floors]
               + [[ckb.fidx[k] for k in esc.any] for esc in tri.escalations]
-              + [list(cols) for _t, cols, _a in ckb.other_escalations])
+              + [list(cols) for _t, cols, _lo, _hi in ckb.other_escalations])
     cols = sorted({c for g in groups for c in g})
     pos = {c: i for i, c in enumerate(cols)}
     trig = np.zeros((len(cols), len(groups)))
@@ -80,8 +83,12 @@ def _mats(ckb: CompiledKB) -> _Mats:
         has_with=np.array([bool(fl.with_any) for fl in tri.floors]),
         floor_level=np.array([LEVEL_RANK[fl.level] for fl in tri.floors], dtype=np.int64),
         esc_raise=esc_raise,
-        other_target=np.array([t for t, _c, _a in ckb.other_escalations], dtype=np.int64),
-        other_min_age=np.array([1000 if a is None else a for _t, _c, a in ckb.other_escalations], dtype=np.int64),
+        other_target=np.array([t for t, *_ in ckb.other_escalations], dtype=np.int64),
+        other_no_any=np.array([len(c) == 0 for _t, c, _lo, _hi in ckb.other_escalations], dtype=bool),
+        other_min_age=np.array([lo or 0 for _t, _c, lo, _hi in ckb.other_escalations], dtype=np.int64),
+        other_max_age=np.array([1000 if hi is None else hi for *_, hi in ckb.other_escalations], dtype=np.int64),
+        other_age_rule=np.array([lo is not None or hi is not None for _t, _c, lo, hi in ckb.other_escalations],
+                                dtype=bool),
         esc_unknown=tuple((j, np.array([ckb.fidx[k] for k in esc.while_unknown], dtype=np.intp))
                           for j, esc in enumerate(tri.escalations) if esc.while_unknown),
     )
@@ -110,7 +117,7 @@ def condition_ranks(ckb: CompiledKB, present: np.ndarray, age: np.ndarray | None
 
     The escalations of ``triage.yaml`` apply to the conditions; the unlisted-cause column
     ("other", when defined) has its own escalations (``model.yaml: other.escalations``), whose
-    ``min_age`` rules need ``age`` (without it they do not fire).
+    age rules (``min_age``, ``max_age``) need ``age`` (without it those escalations do not fire).
     """
     mt = _mats(ckb)
     h = _hits(ckb, present) if hits is None else hits
@@ -131,13 +138,15 @@ def condition_ranks(ckb: CompiledKB, present: np.ndarray, age: np.ndarray | None
 
 def other_fired(ckb: CompiledKB, present: np.ndarray, age: np.ndarray | None = None,
                 hits: np.ndarray | None = None) -> np.ndarray:
-    """(N, n) bool: which escalations of "other" fire (a finding present, or age >= min_age when ages are given)."""
+    """(N, n) bool: which escalations of "other" fire: a finding of its ``any`` present (when it lists any) and
+    its age bounds hold (when it has any; without ``age`` an escalation with an age bound does not fire)."""
     mt = _mats(ckb)
     h = _hits(ckb, present) if hits is None else hits
-    out = h[:, 2 * mt.nf + mt.ne:].copy()
-    if age is not None:
-        out |= np.asarray(age).reshape(-1, 1) >= mt.other_min_age
-    return out
+    out = h[:, 2 * mt.nf + mt.ne:] | mt.other_no_any
+    if age is None:
+        return out & ~mt.other_age_rule
+    a = np.asarray(age).reshape(-1, 1)
+    return out & (a >= mt.other_min_age) & (a <= mt.other_max_age)
 
 
 def other_leads(ckb: CompiledKB, post: np.ndarray) -> np.ndarray:

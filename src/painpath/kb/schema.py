@@ -297,11 +297,13 @@ class OtherPrior(_Strict):
 
 
 class OtherEscalation(_Strict):
-    """Raises the unlisted-cause class's own level when any finding in ``any`` is present or age >= ``min_age``."""
+    """Raises the unlisted-cause class's own level. It fires when every condition it gives holds: a finding of
+    ``any`` is present (if ``any`` is given), age >= ``min_age`` and age <= ``max_age`` (if given)."""
 
     id: str
     any: list[str] = Field(default_factory=list)
     min_age: int | None = Field(default=None, ge=0, le=120)
+    max_age: int | None = Field(default=None, ge=0, le=120)
     level: Level
     reason: str
     src: str | None = None
@@ -309,8 +311,10 @@ class OtherEscalation(_Strict):
 
     @model_validator(mode="after")
     def _trigger(self) -> OtherEscalation:
-        if not self.any and self.min_age is None:
-            raise ValueError("give `any` (findings) or `min_age`")
+        if not self.any and self.min_age is None and self.max_age is None:
+            raise ValueError("give `any` (findings), `min_age` or `max_age`")
+        if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
+            raise ValueError("`min_age` must not be above `max_age`")
         if (self.src is None) == (self.est is None):
             raise ValueError("give exactly one of `src` or `est`")
         return self
