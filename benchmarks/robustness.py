@@ -35,7 +35,8 @@ def perturb(case, ckb, rng: random.Random, p_forget: float, p_null: float, p_fal
             f[k] = False
         elif r < p_forget + p_null:
             f[k] = None
-    absent = [k for k in sym if k not in f or f[k] is False]  # unlisted symptoms count as absent
+    # in KB order, not set order: the draws below must not depend on the string hash seed
+    absent = [k for k in ckb.findings if k in sym and (k not in f or f[k] is False)]  # unlisted = absent
     for k in absent:
         if ckb.kb.findings.findings[k].group in ("location", "warning_back", "swelling_skin_general"):
             continue  # do not invent red flags or locations
