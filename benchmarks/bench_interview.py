@@ -32,8 +32,8 @@ def main() -> None:
     a = ap.parse_args()
     ckb = default_compiled()
     shared = os.path.join(os.path.dirname(__file__), "..", "..", "shared")
-    bench = next((d for d in (os.path.join(shared, "benchmark-v2", "dev"), os.path.join(shared, "benchmark", "dev"))
-                  if os.path.isdir(d)))
+    bench = next(d for d in (os.path.join(shared, "benchmark-v2", "dev"), os.path.join(shared, "benchmark", "dev"))
+                  if os.path.isdir(d))
     cases = load_cases(bench, ckb)
     times = []
     for _ in range(a.repeat):
