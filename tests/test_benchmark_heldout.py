@@ -1,8 +1,9 @@
-"""The held-out set (benchmarks/heldout-v2, 80 cases written without reading the knowledge base) as a
-regression check: no under-triage and every emergency found, plainly and as interviews, both modes.
+"""The held-out sets as regression checks (80 cases each, written without reading the knowledge base).
 
-The figures before and after the rules it prompted are in its README; the thresholds here are
-below those figures, the safety ones exact.
+benchmarks/heldout-v2: no under-triage and every emergency found, plainly and as interviews, both modes
+(after the rules it prompted; its README has the figures before and after). benchmarks/heldout2-v2, written
+later and harder (more mimics and imperfect reports): its under-triage is not yet zero (its README lists the
+cases), so it is held at the figures reached, to catch a change that makes it worse.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from painpath.evaluate import score_cases
 from painpath.interview.simulate import score_interviews
 
 HELDOUT = Path(__file__).resolve().parents[1] / "benchmarks" / "heldout-v2"
+HELDOUT2 = Path(__file__).resolve().parents[1] / "benchmarks" / "heldout2-v2"
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +55,18 @@ def test_as_interviews(cases, mode: str) -> None:  # type: ignore[no-untyped-def
     assert s["under_triage"] == 0.0, why
     assert s["emergency_sensitivity"] == 1.0, why
     assert s["top1"] >= 0.88 and s["agreement_triage"] >= 0.95, why
+
+
+@pytest.fixture(scope="module")
+def cases2():  # type: ignore[no-untyped-def]
+    return load_cases(HELDOUT2, default_compiled(), require_gold=True)
+
+
+@pytest.mark.parametrize(("mode", "under", "emergency"), [("self", 0.07, 0.92), ("clinician", 0.02, 1.0)])
+def test_second_set_all_findings(cases2, mode: str, under: float, emergency: float) -> None:  # type: ignore[no-untyped-def]
+    assert len(cases2) == 80
+    s = score_cases(cases2, mode)
+    why = _why(s)
+    assert s["under_triage"] <= under, why  # 5 of 80 in self mode, 1 in clinician mode (2 December 2026)
+    assert s["emergency_sensitivity"] >= emergency, why
+    assert s["top1"] >= 0.84 and s["top3"] >= 0.97, why

@@ -33,7 +33,7 @@ CES = ["bladder_problem_new", "bowel_incontinence_new", "saddle_numbness", "sexu
 CLOT_RISK = ["recent_immobility_surgery_travel", "leg_recently_in_cast", "previous_dvt", "active_cancer", "hormones_or_pregnancy"]
 BACK_FLAGS = ["history_of_cancer", "unexplained_weight_loss", "pain_at_rest_night", "onset_after_trauma"]
 
-# TRIAGE.md section 1, row by row, and the one floor of PainPath's own: (any of, with any of (empty = none needed), level)
+# TRIAGE.md section 1, row by row, and PainPath's own two floors: (any of, with any of (empty = none needed), level)
 FLOORS: list[tuple[list[str], list[str], str]] = [
     (CES, LOCATION, "emergency"),
     (["leg_cold_pale"], [], "emergency"),
@@ -53,6 +53,7 @@ FLOORS: list[tuple[list[str], list[str], str]] = [
     (["fever_unwell"], ["unable_to_bear_weight"], "emergency"),
     # PainPath's own, more cautious than TRIAGE.md (methodology.md, Triage): a necrotising infection
     (["pain_severe_out_of_proportion"], ["fever_unwell"], "emergency"),
+    (["joint_swelling"], ["recent_joint_surgery_or_injection"], "urgent"),
 ]
 
 # TRIAGE.md section 2
