@@ -483,6 +483,23 @@ def test_item_outside_its_rule_is_not_asked_first_but_follows_a_trigger() -> Non
     assert {"bladder_problem_new", "saddle_numbness", "leg_cold_pale"} <= asked
 
 
+def test_a_cramp_makes_severe_pain_due() -> None:
+    """A sudden blocked artery in the calf is often called a cramp that will not go: once a cramp is said, how
+    severe the pain is (an urgent floor, and with the rest the sign of ischaemia) is asked next."""
+    calf = {k: "absent" for k in LOCATION} | {"calf_pain": "present", "pain_below_knee": "present",
+                                              "leg_pain_worse_than_back": "present"}
+    s = answer(start(68, "male"), calf, CKB, screen="where")
+    for _ in range(6):  # the warnings due at once, all answered no or don't know
+        step = next_step(s)
+        if step.question is None or step.question.phase != "warning":
+            break
+        assert "pain_severe_out_of_proportion" not in step.question.findings  # no trigger yet
+        s = answer(s, {k: "absent" for k in step.question.findings}, CKB, screen=step.question.screen)
+    s = answer(s, {"night_cramps": "present"}, CKB, screen="cramps")
+    step = next_step(s)
+    assert step.question is not None and "pain_severe_out_of_proportion" in step.question.findings, step.question
+
+
 def test_warning_screen_shows_only_its_due_items() -> None:
     step = next_step(located())
     assert step.question is not None and step.question.screen == "warning_limb"
