@@ -60,7 +60,7 @@ class CompiledKB:
     theta_all: np.ndarray  # (M, F) theta with the "other" row
     candidates: tuple[str, ...]  # conditions, then "other" when defined
     other_index: int | None  # column of "other", None when the KB has no unlisted-cause class
-    other_escalations: tuple[tuple[int, np.ndarray, int | None, int | None], ...]  # (rank, finding cols, min/max age)
+    other_escalations: tuple[tuple[int, np.ndarray, int, int, bool], ...]  # rank, finding cols, min/max age (0/1000: none), aged
     # "other" as a mixture of P profiles (model.yaml: other.profiles); P = 0 when it has none. Its
     # log-likelihood is logsumexp over the profiles of (log weight + log-likelihood under the profile);
     # the "other" row of theta_all is then the mixture's marginal P(finding | other), used where one
@@ -156,11 +156,12 @@ def compile_kb(kb: KnowledgeBase) -> CompiledKB:
     for ci, org in enumerate(origin):
         om[ci, origin_names.index(org)] = 1.0
     base_rank = np.array([LEVEL_RANK[kb.triage.condition_levels[c]] for c in conds])
-    other_escalations: tuple[tuple[int, np.ndarray, int | None, int | None], ...] = ()
+    other_escalations: tuple[tuple[int, np.ndarray, int, int, bool], ...] = ()
     if other is not None:
         base_rank = np.append(base_rank, LEVEL_RANK[other.level])
         other_escalations = tuple(
-            (LEVEL_RANK[e.level], np.array([fidx[k] for k in e.any], dtype=np.intp), e.min_age, e.max_age)
+            (LEVEL_RANK[e.level], np.array([fidx[k] for k in e.any], dtype=np.intp), e.min_age or 0,
+             1000 if e.max_age is None else e.max_age, e.min_age is not None or e.max_age is not None)
             for e in other.escalations
         )
     log_t = np.log(theta_all).T.copy()

@@ -162,7 +162,7 @@ def fast_arrays(ckb: CompiledKB, setting: str) -> FastArrays:
     any_cols = [[ckb.fidx[k] for k in fl.any] for fl in tri.floors]
     with_cols = [[ckb.fidx[k] for k in fl.with_any] for fl in tri.floors]
     esc_cols = [[ckb.fidx[k] for k in esc.any] for esc in tri.escalations]
-    other_cols = [list(cols) for _t, cols, _lo, _hi in ckb.other_escalations]
+    other_cols = [list(cols) for _t, cols, *_ in ckb.other_escalations]
     used = sorted({c for group in (*any_cols, *with_cols, *esc_cols, *other_cols) for c in group})
     pos = {c: i for i, c in enumerate(used)}
     groups = [*any_cols, *with_cols, *esc_cols, *other_cols]
@@ -225,10 +225,9 @@ def fast_arrays(ckb: CompiledKB, setting: str) -> FastArrays:
         level_values=np.array(LEVELS, dtype=np.int8).reshape(-1, 1),
         other=o,
         other_targets=np.array([t for t, *_ in ckb.other_escalations], dtype=np.int8).reshape(-1, 1),
-        other_no_any=np.array([len(c) == 0 for _t, c, _lo, _hi in ckb.other_escalations], dtype=bool).reshape(-1, 1),
-        other_max_age=np.array([1000 if hi is None else hi for *_, hi in ckb.other_escalations],
-                               dtype=np.int64).reshape(-1, 1),
-        other_min_age=np.array([lo or 0 for _t, _c, lo, _hi in ckb.other_escalations],
+        other_no_any=np.array([len(c) == 0 for _t, c, *_ in ckb.other_escalations], dtype=bool).reshape(-1, 1),
+        other_max_age=np.array([e[3] for e in ckb.other_escalations], dtype=np.int64).reshape(-1, 1),
+        other_min_age=np.array([e[2] for e in ckb.other_escalations],
                                dtype=np.int64).reshape(-1, 1),
         other_base=int(ckb.base_rank[o]) if o is not None else 0,
         n_prof=n_prof,

@@ -92,8 +92,8 @@ def _prepared(ckb: CompiledKB) -> _Prepared:
         age_bounds=[float(b) for b in ckb.age_bounds],
         floors=floors,
         escalations=escalations,
-        other_escalations=tuple((frozenset(int(c) for c in cols), lo or 0, 1000 if hi is None else hi, int(t))
-                                for t, cols, lo, hi in ckb.other_escalations),
+        other_escalations=tuple((frozenset(int(c) for c in cols), lo, hi, int(t))
+                                for t, cols, lo, hi, _aged in ckb.other_escalations),
         base_rank=tuple(int(r) for r in ckb.base_rank),
         thresholds=tuple((lv.rank, float(thr[lv.value])) for lv in _RAISED),  # type: ignore[index]  # RaisedLevelName values
         ranks=np.array([lv.rank for lv in _RAISED]).reshape(-1, 1),

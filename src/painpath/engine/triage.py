@@ -61,7 +61,7 @@ def _mats(ckb: CompiledKB) -> _Mats:
     groups = ([[ckb.fidx[k] for k in fl.any] for fl in tri.floors]
               + [[ckb.fidx[k] for k in fl.with_any] for fl in tri.floors]
               + [[ckb.fidx[k] for k in esc.any] for esc in tri.escalations]
-              + [list(cols) for _t, cols, _lo, _hi in ckb.other_escalations])
+              + [list(cols) for _t, cols, *_ in ckb.other_escalations])
     cols = sorted({c for g in groups for c in g})
     pos = {c: i for i, c in enumerate(cols)}
     trig = np.zeros((len(cols), len(groups)))
@@ -84,11 +84,10 @@ def _mats(ckb: CompiledKB) -> _Mats:
         floor_level=np.array([LEVEL_RANK[fl.level] for fl in tri.floors], dtype=np.int64),
         esc_raise=esc_raise,
         other_target=np.array([t for t, *_ in ckb.other_escalations], dtype=np.int64),
-        other_no_any=np.array([len(c) == 0 for _t, c, _lo, _hi in ckb.other_escalations], dtype=bool),
-        other_min_age=np.array([lo or 0 for _t, _c, lo, _hi in ckb.other_escalations], dtype=np.int64),
-        other_max_age=np.array([1000 if hi is None else hi for *_, hi in ckb.other_escalations], dtype=np.int64),
-        other_age_rule=np.array([lo is not None or hi is not None for _t, _c, lo, hi in ckb.other_escalations],
-                                dtype=bool),
+        other_no_any=np.array([len(c) == 0 for _t, c, *_ in ckb.other_escalations], dtype=bool),
+        other_min_age=np.array([e[2] for e in ckb.other_escalations], dtype=np.int64),
+        other_max_age=np.array([e[3] for e in ckb.other_escalations], dtype=np.int64),
+        other_age_rule=np.array([e[4] for e in ckb.other_escalations], dtype=bool),
         esc_unknown=tuple((j, np.array([ckb.fidx[k] for k in esc.while_unknown], dtype=np.intp))
                           for j, esc in enumerate(tri.escalations) if esc.while_unknown),
     )
